@@ -1,0 +1,1 @@
+"""The prompt model: entity, status machine, value objects, events and errors (stdlib only)."""

@@ -1,0 +1,62 @@
+"""Domain events: one per prompt transition, named in the past tense.
+
+``step`` is the name a lifecycle CloudEvent type is built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptEvent:
+    """Something that happened to a prompt."""
+
+    step: ClassVar[str]
+    prompt_id: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptReceived(PromptEvent):
+    step: ClassVar[str] = "received"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptPreparationStarted(PromptEvent):
+    step: ClassVar[str] = "preparing"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptDataProcessed(PromptEvent):
+    step: ClassVar[str] = "data.processed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptSubmitted(PromptEvent):
+    step: ClassVar[str] = "submitted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptResponseReceived(PromptEvent):
+    step: ClassVar[str] = "response.received"
+    response_sha256: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptResponded(PromptEvent):
+    step: ClassVar[str] = "responded"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptCancelled(PromptEvent):
+    step: ClassVar[str] = "cancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptFaulted(PromptEvent):
+    step: ClassVar[str] = "faulted"
+    code: str
+    detail: str

@@ -1,0 +1,190 @@
+"""The Prompt entity and its status machine.
+
+Every status change goes through ``Prompt._move``, which consults ``TRANSITIONS`` (the one table of
+allowed moves), stamps the time of the step and records the matching domain event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
+from ai_gateway.domain.events import (
+    PromptCancelled,
+    PromptDataProcessed,
+    PromptEvent,
+    PromptFaulted,
+    PromptPreparationStarted,
+    PromptReceived,
+    PromptResponded,
+    PromptResponseReceived,
+    PromptSubmitted,
+)
+from ai_gateway.domain.values import Fault, JsonObject, ObjectRef, PromptResponse, validate_kind
+
+
+class PromptStatus(StrEnum):
+    CREATED = "created"
+    PREPARING = "preparing"
+    PREPARED = "prepared"
+    SUBMITTED = "submitted"
+    COMPLETED = "completed"
+    RESPONDED = "responded"
+    CANCELLED = "cancelled"
+    FAULTED = "faulted"
+
+
+S = PromptStatus
+
+TRANSITIONS: Final[Mapping[PromptStatus, frozenset[PromptStatus]]] = {
+    S.CREATED: frozenset({S.PREPARING, S.CANCELLED, S.FAULTED}),
+    S.PREPARING: frozenset({S.PREPARED, S.CANCELLED, S.FAULTED}),
+    S.PREPARED: frozenset({S.SUBMITTED, S.CANCELLED, S.FAULTED}),
+    S.SUBMITTED: frozenset({S.COMPLETED, S.CANCELLED, S.FAULTED}),
+    # The answer is in: it can no longer fail or be cancelled, only be delivered.
+    S.COMPLETED: frozenset({S.RESPONDED}),
+    S.RESPONDED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.FAULTED: frozenset(),
+}
+
+TERMINAL: Final = frozenset({S.COMPLETED, S.RESPONDED, S.CANCELLED, S.FAULTED})
+"""Statuses whose outcome is settled; COMPLETED may still be marked RESPONDED once delivered."""
+
+DEFAULT_KIND: Final = "generic"
+ITEM_KIND: Final = "mosaic_item"
+
+
+def new_prompt_id() -> str:
+    return uuid.uuid4().hex
+
+
+def is_prompt_id(value: str) -> bool:
+    """Prompt ids are 32 lowercase hex digits."""
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+@dataclass(slots=True, kw_only=True)
+class Prompt:
+    """A GenAI prompt submitted by a caller, tracked from reception to delivery of its answer."""
+
+    id: str
+    kind: str
+    content: str
+    context: JsonObject
+    owner: str
+    callback_url: str | None = None
+    data_url: str | None = None
+    request_id: str | None = None
+    metadata: JsonObject = field(default_factory=dict)
+    status: PromptStatus = PromptStatus.CREATED
+    timestamps: dict[PromptStatus, datetime] = field(default_factory=dict)
+    fault: Fault | None = None
+    response: PromptResponse | None = None
+    objects: tuple[ObjectRef, ...] = ()
+    version: int = 0
+    _events: list[PromptEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def create(  # noqa: PLR0913 - a prompt has this many independent inputs
+        cls,
+        *,
+        owner: str,
+        content: str,
+        at: datetime,
+        kind: str = DEFAULT_KIND,
+        context: JsonObject | None = None,
+        callback_url: str | None = None,
+        data_url: str | None = None,
+        request_id: str | None = None,
+        metadata: JsonObject | None = None,
+        prompt_id: str | None = None,
+    ) -> Prompt:
+        """A new prompt in CREATED, with its PromptReceived event recorded."""
+        prompt = cls(
+            id=prompt_id or new_prompt_id(),
+            kind=validate_kind(kind),
+            content=content,
+            context=dict(context or {}),
+            owner=owner,
+            callback_url=callback_url,
+            data_url=data_url,
+            request_id=request_id,
+            metadata=dict(metadata or {}),
+            timestamps={PromptStatus.CREATED: at},
+        )
+        prompt._events.append(PromptReceived(prompt_id=prompt.id, occurred_at=at))
+        return prompt
+
+    @property
+    def created_at(self) -> datetime:
+        return self.timestamps[PromptStatus.CREATED]
+
+    @property
+    def updated_at(self) -> datetime:
+        return max(self.timestamps.values())
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def can_move_to(self, target: PromptStatus) -> bool:
+        return target in TRANSITIONS[self.status]
+
+    def start_preparing(self, at: datetime) -> None:
+        self._move(S.PREPARING, at, PromptPreparationStarted(prompt_id=self.id, occurred_at=at))
+
+    def mark_prepared(self, at: datetime, objects: tuple[ObjectRef, ...] = ()) -> None:
+        self._move(S.PREPARED, at, PromptDataProcessed(prompt_id=self.id, occurred_at=at))
+        self.objects = self.objects + objects
+
+    def mark_submitted(self, at: datetime) -> None:
+        self._move(S.SUBMITTED, at, PromptSubmitted(prompt_id=self.id, occurred_at=at))
+
+    def record_response(self, response: PromptResponse) -> bool:
+        """Keep the GenAI answer and move to COMPLETED.
+
+        Returns False, changing nothing, when this very answer is already recorded (a redelivery).
+        Raises ResponseAlreadyRecorded for a different answer, InvalidTransition when not SUBMITTED.
+        """
+        if self.response is not None:
+            if self.response.sha256 == response.sha256:
+                return False
+            raise ResponseAlreadyRecorded(self.id)
+        at = response.created_at or self.updated_at
+        event = PromptResponseReceived(
+            prompt_id=self.id, occurred_at=at, response_sha256=response.sha256
+        )
+        self._move(S.COMPLETED, at, event)
+        self.response = response
+        return True
+
+    def mark_responded(self, at: datetime) -> None:
+        self._move(S.RESPONDED, at, PromptResponded(prompt_id=self.id, occurred_at=at))
+
+    def cancel(self, at: datetime) -> None:
+        self._move(S.CANCELLED, at, PromptCancelled(prompt_id=self.id, occurred_at=at))
+
+    def fail(self, fault: Fault, at: datetime) -> None:
+        event = PromptFaulted(
+            prompt_id=self.id, occurred_at=at, code=fault.code, detail=fault.detail
+        )
+        self._move(S.FAULTED, at, event)
+        self.fault = fault
+
+    def pull_events(self) -> list[PromptEvent]:
+        """Hand over the events recorded since the last call, forgetting them."""
+        events, self._events = self._events, []
+        return events
+
+    def _move(self, target: PromptStatus, at: datetime, event: PromptEvent) -> None:
+        if target not in TRANSITIONS[self.status]:
+            raise InvalidTransition(self.id, self.status.value, target.value)
+        self.status = target
+        self.timestamps[target] = at
+        self._events.append(event)

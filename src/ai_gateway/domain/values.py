@@ -1,0 +1,74 @@
+"""Value objects of the prompt model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeAlias
+
+from ai_gateway.domain.errors import InvalidPromptData
+
+JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
+JsonObject: TypeAlias = dict[str, JsonValue]
+
+_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
+def canonical_json(value: JsonValue) -> bytes:
+    """Serialise JSON deterministically: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def validate_kind(kind: str) -> str:
+    """A prompt kind is a short lowercase identifier such as ``generic`` or ``mosaic_item``."""
+    if not _KIND.fullmatch(kind):
+        raise InvalidPromptData("kind", "must be 1-64 lowercase letters, digits, '_', '.' or '-'")
+    return kind
+
+
+def validate_bucket_name(name: str) -> str:
+    """S3 bucket naming rules, as the original sample checked them (with AWS's minimum of 3)."""
+    if not 3 <= len(name) <= 63 or not _BUCKET.fullmatch(name):
+        raise InvalidPromptData("bucket", "must be 3-63 lowercase letters, digits, '.' or '-'")
+    if ".." in name or ".-" in name or "-." in name or _IPV4.fullmatch(name):
+        raise InvalidPromptData("bucket", "must not contain '..', '.-', '-.' or look like an IP")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Why a prompt failed: a stable machine-readable code and a detail a caller can act on."""
+
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """A file kept in object storage on behalf of a prompt."""
+
+    role: str
+    key: str
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromptResponse:
+    """The GenAI answer to a prompt; ``sha256`` identifies it across retries."""
+
+    content: str
+    metadata: JsonObject = field(default_factory=dict)
+    sha256: str = ""
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, content: str, metadata: JsonObject, at: datetime) -> PromptResponse:
+        """Build an answer and its hash over the canonical JSON of content and metadata."""
+        digest = hashlib.sha256(canonical_json({"content": content, "metadata": metadata}))
+        return cls(content=content, metadata=metadata, sha256=digest.hexdigest(), created_at=at)
