@@ -1,0 +1,1 @@
+"""Use cases: commands, queries, their handlers, the mediator and the ports adapters implement."""

@@ -1,0 +1,46 @@
+"""Cancel a prompt that has no answer yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ai_gateway.application.errors import ConcurrencyConflict
+from ai_gateway.application.mediator import Command
+from ai_gateway.application.ports import Clock, PromptRepository, utc_now
+from ai_gateway.application.principal import Principal
+from ai_gateway.application.queries.get_prompt import load_visible
+from ai_gateway.domain.prompt import Prompt
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelPrompt(Command[Prompt]):
+    principal: Principal
+    prompt_id: str
+
+
+class CancelPromptHandler:
+    """Moves the prompt to CANCELLED.
+
+    Raises NotFound (absent or another caller's), InvalidTransition (already settled). A race with
+    a worker is retried on the fresh state, so the cancel lands unless the prompt settled meanwhile.
+    """
+
+    def __init__(self, prompts: PromptRepository, clock: Clock = utc_now) -> None:
+        self._prompts = prompts
+        self._clock = clock
+
+    async def handle(self, command: CancelPrompt) -> Prompt:
+        attempt = 1
+        while True:
+            prompt = await load_visible(self._prompts, command.principal, command.prompt_id)
+            prompt.cancel(self._clock())
+            try:
+                await self._prompts.save(prompt)
+            except ConcurrencyConflict:
+                if attempt == ATTEMPTS:
+                    raise
+                attempt += 1
+            else:
+                return prompt

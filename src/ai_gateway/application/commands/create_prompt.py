@@ -1,0 +1,102 @@
+"""Create a prompt: store it in CREATED and answer at once; the pipeline takes it from there."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ai_gateway.application.errors import FieldError, IdempotencyKeyReused
+from ai_gateway.application.mediator import Command
+from ai_gateway.application.ports import (
+    Clock,
+    IdempotencyClaim,
+    PromptRepository,
+    utc_now,
+)
+from ai_gateway.application.principal import Principal
+from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
+from ai_gateway.domain.values import JsonObject, canonical_json
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatePrompt(Command["CreatedPrompt"]):
+    principal: Principal
+    content: str
+    kind: str = DEFAULT_KIND
+    context: JsonObject = field(default_factory=dict)
+    callback_url: str | None = None
+    data_url: str | None = None
+    request_id: str | None = None
+    metadata: JsonObject = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+    def validate(self) -> Sequence[FieldError]:
+        errors = []
+        key = self.idempotency_key
+        if key is not None and not (
+            0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable()
+        ):
+            errors.append(FieldError("Idempotency-Key", "must be 1-255 printable ASCII characters"))
+        return errors
+
+    def fingerprint(self) -> str:
+        """Identifies the request's content, for telling a retry from a different request."""
+        body: JsonObject = {
+            "kind": self.kind,
+            "content": self.content,
+            "context": self.context,
+            "callback_url": self.callback_url,
+            "data_url": self.data_url,
+            "request_id": self.request_id,
+            "metadata": self.metadata,
+        }
+        return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedPrompt:
+    id: str
+    status: PromptStatus
+    created_at: datetime
+    request_id: str | None
+    replayed: bool = False
+
+
+class CreatePromptHandler:
+    def __init__(self, prompts: PromptRepository, clock: Clock = utc_now) -> None:
+        self._prompts = prompts
+        self._clock = clock
+
+    async def handle(self, command: CreatePrompt) -> CreatedPrompt:
+        prompt = Prompt.create(
+            owner=command.principal.owner,
+            content=command.content,
+            at=self._clock(),
+            kind=command.kind,
+            context=command.context,
+            callback_url=command.callback_url,
+            data_url=command.data_url,
+            request_id=command.request_id,
+            metadata=command.metadata,
+        )
+        claim = None
+        fingerprint = command.fingerprint()
+        if command.idempotency_key is not None:
+            scoped = f"{command.principal.owner}\n{command.idempotency_key}".encode()
+            claim = IdempotencyClaim(hashlib.sha256(scoped).hexdigest(), fingerprint)
+        earlier = await self._prompts.add(prompt, claim)
+        if earlier is None:
+            return CreatedPrompt(prompt.id, prompt.status, prompt.created_at, prompt.request_id)
+        if earlier.fingerprint != fingerprint:
+            raise IdempotencyKeyReused
+        return CreatedPrompt(
+            earlier.prompt_id,
+            PromptStatus.CREATED,
+            earlier.created_at,
+            command.request_id,
+            replayed=True,
+        )

@@ -1,0 +1,68 @@
+"""Application errors.
+
+ApplicationError
+ ├── NotFound                 no such resource, or not visible to the caller
+ ├── ConcurrencyConflict      another writer changed the prompt first
+ ├── IdempotencyKeyReused     the same Idempotency-Key came with a different request
+ ├── ValidationFailed         a message broke a rule the wire schema cannot express
+ ├── Unauthenticated          no credentials, or credentials that do not check out
+ └── Forbidden                valid credentials that lack a permission
+DependencyUnavailable         a backing service (Redis, ...) cannot be reached: retry later
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ApplicationError(Exception):
+    """A use case refused the request."""
+
+
+class NotFound(ApplicationError):
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__(f"{what} {ident} was not found")
+        self.what = what
+        self.ident = ident
+
+
+class ConcurrencyConflict(ApplicationError):
+    def __init__(self, prompt_id: str) -> None:
+        super().__init__(f"prompt {prompt_id} was changed by another writer; try again")
+        self.prompt_id = prompt_id
+
+
+class IdempotencyKeyReused(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was already used with a different request")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ValidationFailed(ApplicationError):
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = tuple(errors)
+
+
+class Unauthenticated(ApplicationError):
+    def __init__(self, detail: str, *, scheme: str = "ApiKey") -> None:
+        super().__init__(detail)
+        self.scheme = scheme
+
+
+class Forbidden(ApplicationError):
+    pass
+
+
+class DependencyUnavailable(Exception):
+    """A backing service did not answer; the request may succeed later."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"{dependency} is unavailable")
+        self.dependency = dependency

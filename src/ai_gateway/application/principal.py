@@ -1,0 +1,28 @@
+"""Who is calling: the identity every use case authorises against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AuthMethod(StrEnum):
+    API_KEY = "apikey"
+    JWT = "jwt"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. ``owner`` is the stable id stored on the prompts it creates."""
+
+    subject: str
+    method: AuthMethod
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    is_admin: bool = False
+
+    @property
+    def owner(self) -> str:
+        return f"{self.method.value}:{self.subject}"
+
+    def may_access(self, owner: str) -> bool:
+        return self.is_admin or owner == self.owner

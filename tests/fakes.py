@@ -1,0 +1,81 @@
+"""In-memory implementations of the ports for handler tests; they keep state for tests to check."""
+
+from __future__ import annotations
+
+import copy
+
+from ai_gateway.application.errors import ConcurrencyConflict
+from ai_gateway.application.ports import (
+    IdempotencyClaim,
+    IdempotencyRecord,
+    InvalidCursor,
+    Page,
+    PromptFilter,
+)
+from ai_gateway.domain.prompt import Prompt
+
+
+class InMemoryPromptRepository:
+    def __init__(self) -> None:
+        self.prompts: dict[str, Prompt] = {}
+        self.claims: dict[str, IdempotencyRecord] = {}
+        self.conflicts_to_raise = 0
+
+    async def add(
+        self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
+    ) -> IdempotencyRecord | None:
+        if idempotency is not None:
+            if idempotency.key in self.claims:
+                return self.claims[idempotency.key]
+            self.claims[idempotency.key] = IdempotencyRecord(
+                prompt.id, idempotency.fingerprint, prompt.created_at
+            )
+        prompt.version = 1
+        self.prompts[prompt.id] = copy.deepcopy(prompt)
+        return None
+
+    async def get(self, prompt_id: str) -> Prompt | None:
+        stored = self.prompts.get(prompt_id)
+        return None if stored is None else copy.deepcopy(stored)
+
+    async def save(self, prompt: Prompt) -> None:
+        stored = self.prompts[prompt.id]
+        if self.conflicts_to_raise:
+            self.conflicts_to_raise -= 1
+            raise ConcurrencyConflict(prompt.id)
+        if stored.version != prompt.version:
+            raise ConcurrencyConflict(prompt.id)
+        prompt.version += 1
+        self.prompts[prompt.id] = copy.deepcopy(prompt)
+
+    async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
+        matches = sorted(
+            (
+                p
+                for p in self.prompts.values()
+                if (criteria.owner is None or p.owner == criteria.owner)
+                and (criteria.status is None or p.status is criteria.status)
+                and (criteria.kind is None or p.kind == criteria.kind)
+                and (criteria.request_id is None or p.request_id == criteria.request_id)
+            ),
+            key=lambda p: (p.created_at, p.id),
+            reverse=True,
+        )
+        start = 0
+        if cursor is not None:
+            ids = [p.id for p in matches]
+            if cursor not in ids:
+                raise InvalidCursor(cursor)
+            start = ids.index(cursor) + 1
+        page = matches[start : start + limit]
+        more = start + limit < len(matches)
+        return Page(tuple(copy.deepcopy(p) for p in page), page[-1].id if more else None)
+
+
+class FixedProbe:
+    def __init__(self, name: str, up: bool) -> None:
+        self.name = name
+        self.up = up
+
+    async def check(self) -> bool:
+        return self.up
