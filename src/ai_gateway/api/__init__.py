@@ -1,0 +1,1 @@
+"""HTTP edge: controllers, authentication, wire schemas and the one error-to-problem mapping."""

@@ -1,0 +1,1 @@
+"""Authentication: API keys now; bearer tokens plug in through ``BearerAuthenticator``."""

@@ -1,0 +1,166 @@
+"""Prompt endpoints: parse, authenticate, send one message through the mediator, map the result."""
+
+from typing import Annotated, Any
+
+from dishka import FromDishka
+from dishka.integrations.fastapi import DishkaRoute
+from fastapi import APIRouter, Header, Query, Response, status
+
+from ai_gateway.api.auth.dependencies import CurrentPrincipal
+from ai_gateway.api.errors import PROBLEM_JSON
+from ai_gateway.api.schemas.prompts import (
+    CreatedItemPromptBody,
+    CreatedPromptBody,
+    CreateItemPromptBody,
+    CreatePromptBody,
+    PromptBody,
+    PromptPageBody,
+    prompt_body,
+    prompt_summary,
+)
+from ai_gateway.application.commands.cancel_prompt import CancelPrompt
+from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt, ItemReview
+from ai_gateway.application.commands.create_prompt import CreatedPrompt, CreatePrompt
+from ai_gateway.application.mediator import Mediator
+from ai_gateway.application.queries.get_prompt import GetPrompt
+from ai_gateway.application.queries.list_prompts import ListPrompts
+from ai_gateway.domain.prompt import PromptStatus
+
+router = APIRouter(prefix="/api/prompts", tags=["Prompts"], route_class=DishkaRoute)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry-safe creation: the same key with the same body answers the first "
+        "result again; with another body it is refused (422). Keys are per caller, kept 24 h.",
+    ),
+]
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"content": {PROBLEM_JSON: {}}, "description": text}
+    for code, text in {
+        401: "Missing or invalid credentials",
+        404: "No such prompt (or not yours)",
+        409: "The prompt's status forbids this",
+        413: "Body too large",
+        422: "Invalid request",
+        503: "A dependency is unavailable",
+    }.items()
+}
+
+
+def _created(result: CreatedPrompt, response: Response) -> None:
+    response.headers["Location"] = f"/api/prompts/{result.id}"
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.post(
+    "/item", status_code=status.HTTP_201_CREATED, response_model=CreatedItemPromptBody,
+    responses=_PROBLEMS,
+)  # fmt: skip
+async def create_item_prompt(
+    body: CreateItemPromptBody,
+    principal: CurrentPrincipal,
+    response: Response,
+    mediator: FromDishka[Mediator],
+    idempotency_key: IdempotencyKey = None,
+) -> CreatedItemPromptBody:
+    """Submit an exam item for GenAI review; the answer comes later (poll, or callback_url)."""
+    item = ItemReview(
+        **body.model_dump(exclude={"content", "callback_url", "item_url", "request_id"})
+    )
+    result = await mediator.send(
+        CreateItemPrompt(
+            principal=principal,
+            item=item,
+            content=body.content,
+            callback_url=None if body.callback_url is None else str(body.callback_url),
+            item_url=None if body.item_url is None else str(body.item_url),
+            request_id=body.request_id,
+            idempotency_key=idempotency_key,
+        )
+    )
+    _created(result, response)
+    return CreatedItemPromptBody(
+        id=result.id,
+        prompt_id=result.id,
+        status=result.status,
+        created_at=result.created_at,
+        request_id=result.request_id,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=_PROBLEMS)
+async def create_prompt(
+    body: CreatePromptBody,
+    principal: CurrentPrincipal,
+    response: Response,
+    mediator: FromDishka[Mediator],
+    idempotency_key: IdempotencyKey = None,
+) -> CreatedPromptBody:
+    """Submit a prompt of any kind."""
+    result = await mediator.send(
+        CreatePrompt(
+            principal=principal,
+            content=body.content,
+            kind=body.kind,
+            context=body.context,
+            callback_url=None if body.callback_url is None else str(body.callback_url),
+            data_url=None if body.data_url is None else str(body.data_url),
+            request_id=body.request_id,
+            metadata=body.metadata,
+            idempotency_key=idempotency_key,
+        )
+    )
+    _created(result, response)
+    return CreatedPromptBody(
+        id=result.id,
+        status=result.status,
+        created_at=result.created_at,
+        request_id=result.request_id,
+    )
+
+
+@router.get("", responses=_PROBLEMS)
+async def list_prompts(
+    principal: CurrentPrincipal,
+    mediator: FromDishka[Mediator],
+    status: PromptStatus | None = None,
+    kind: Annotated[str | None, Query(max_length=64)] = None,
+    request_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=256)] = None,
+) -> PromptPageBody:
+    """The caller's prompts, newest first; follow `next_cursor` for more."""
+    page = await mediator.send(
+        ListPrompts(
+            principal=principal,
+            status=status,
+            kind=kind,
+            request_id=request_id,
+            limit=limit,
+            cursor=cursor,
+        )
+    )
+    return PromptPageBody(
+        items=[prompt_summary(p) for p in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/{prompt_id}", responses=_PROBLEMS)
+async def get_prompt(
+    prompt_id: str, principal: CurrentPrincipal, mediator: FromDishka[Mediator]
+) -> PromptBody:
+    """Status, step timestamps, fault, and the answer once COMPLETED."""
+    prompt = await mediator.send(GetPrompt(principal=principal, prompt_id=prompt_id))
+    return prompt_body(prompt)
+
+
+@router.post("/{prompt_id}/cancel", responses=_PROBLEMS)
+async def cancel_prompt(
+    prompt_id: str, principal: CurrentPrincipal, mediator: FromDishka[Mediator]
+) -> PromptBody:
+    """Cancel a prompt that has no answer yet; 409 once it is settled."""
+    prompt = await mediator.send(CancelPrompt(principal=principal, prompt_id=prompt_id))
+    return prompt_body(prompt)

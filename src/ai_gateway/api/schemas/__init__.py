@@ -1,0 +1,1 @@
+"""Wire models: the public JSON contract, kept apart from the domain."""

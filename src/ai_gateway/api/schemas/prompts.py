@@ -1,0 +1,174 @@
+"""Request and response bodies of the prompt endpoints, and the mapping from the domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, UrlConstraints
+from pydantic.alias_generators import to_camel
+
+from ai_gateway.domain.prompt import Prompt, PromptStatus
+
+HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])]
+ShortText = Annotated[str, Field(max_length=256)]
+Kind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", examples=["generic"])]
+RequestId = Annotated[str, Field(min_length=1, max_length=128)]
+Content = Annotated[str, Field(max_length=200_000)]
+
+
+class CreatePromptBody(BaseModel):
+    """A generic prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: Annotated[Content, Field(min_length=1)]
+    kind: Kind = "generic"
+    context: dict[str, JsonValue] = Field(default_factory=dict)
+    callback_url: HttpUrl | None = None
+    data_url: HttpUrl | None = None
+    request_id: RequestId | None = None
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class CreateItemPromptBody(BaseModel):
+    """The seed's item prompt: an exam item to review. Keys in snake_case or camelCase; unknown
+    keys are ignored, as the original sample did."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    content: Content = ""
+    callback_url: HttpUrl | None = None
+    item_url: HttpUrl | None = Field(default=None, description="The item's supporting data (zip).")
+    request_id: RequestId | None = None
+    user_id: ShortText | None = None
+    form_qualified_name: ShortText | None = Field(
+        default=None, examples=["Exam CCIE TEST v1 DES 1.1"]
+    )
+    form_id: ShortText | None = None
+    module_id: ShortText | None = None
+    item_id: ShortText | None = None
+    item_bp: ShortText | None = Field(default=None, examples=["1.0 Blueprint Domain"])
+    improve_stem: bool = True
+    review_bp_mapping: bool = True
+    review_technical_accuracy: bool = True
+    improve_options: bool = True
+    suggest_alternate_options: bool = True
+    review_grammar: bool = True
+    additional_context_input: Annotated[str, Field(max_length=20_000)] | None = None
+
+
+class CreatedPromptBody(BaseModel):
+    id: str
+    status: PromptStatus
+    created_at: datetime
+    request_id: str | None = None
+
+
+class CreatedItemPromptBody(CreatedPromptBody):
+    prompt_id: str = Field(description="The same as `id`, under the original sample's name.")
+
+
+class FaultBody(BaseModel):
+    code: str
+    detail: str
+
+
+class ResponseBody(BaseModel):
+    content: str
+    metadata: dict[str, JsonValue]
+    sha256: str
+    created_at: datetime | None
+
+
+class ObjectRefBody(BaseModel):
+    role: str
+    key: str
+    size: int
+    content_type: str
+
+
+class PromptBody(BaseModel):
+    id: str
+    kind: str
+    status: PromptStatus
+    owner: str
+    content: str
+    context: dict[str, JsonValue]
+    callback_url: str | None
+    data_url: str | None
+    request_id: str | None
+    metadata: dict[str, JsonValue]
+    timestamps: dict[PromptStatus, datetime] = Field(
+        description="When the prompt entered each status."
+    )
+    fault: FaultBody | None
+    response: ResponseBody | None
+    objects: list[ObjectRefBody]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PromptSummaryBody(BaseModel):
+    id: str
+    kind: str
+    status: PromptStatus
+    request_id: str | None
+    fault_code: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PromptPageBody(BaseModel):
+    items: list[PromptSummaryBody]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+def prompt_body(prompt: Prompt) -> PromptBody:
+    response = prompt.response
+    return PromptBody(
+        id=prompt.id,
+        kind=prompt.kind,
+        status=prompt.status,
+        owner=prompt.owner,
+        content=prompt.content,
+        context=prompt.context,
+        callback_url=prompt.callback_url,
+        data_url=prompt.data_url,
+        request_id=prompt.request_id,
+        metadata=prompt.metadata,
+        timestamps=dict(prompt.timestamps),
+        fault=None
+        if prompt.fault is None
+        else FaultBody(code=prompt.fault.code, detail=prompt.fault.detail),
+        response=None
+        if response is None
+        else ResponseBody(
+            content=response.content,
+            metadata=response.metadata,
+            sha256=response.sha256,
+            created_at=response.created_at,
+        ),
+        objects=[
+            ObjectRefBody(role=o.role, key=o.key, size=o.size, content_type=o.content_type)
+            for o in prompt.objects
+        ],
+        version=prompt.version,
+        created_at=prompt.created_at,
+        updated_at=prompt.updated_at,
+    )
+
+
+def prompt_summary(prompt: Prompt) -> PromptSummaryBody:
+    return PromptSummaryBody(
+        id=prompt.id,
+        kind=prompt.kind,
+        status=prompt.status,
+        request_id=prompt.request_id,
+        fault_code=None if prompt.fault is None else prompt.fault.code,
+        created_at=prompt.created_at,
+        updated_at=prompt.updated_at,
+    )

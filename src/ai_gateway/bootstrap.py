@@ -1,0 +1,114 @@
+"""The composition root: settings → adapters → DI container → application.
+
+Nothing here runs at import time; ``create_app`` and ``build_mediator`` are called by the CLI, the
+ASGI factory and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
+from dishka.integrations.fastapi import FastapiProvider
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from ai_gateway import __version__
+from ai_gateway.api.app import create_api
+from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
+from ai_gateway.api.auth.dependencies import BearerAuthenticator, NoBearerAuthenticator
+from ai_gateway.api.controllers.app import AppInfo
+from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
+from ai_gateway.application.commands.create_item_prompt import (
+    CreateItemPrompt,
+    CreateItemPromptHandler,
+)
+from ai_gateway.application.commands.create_prompt import CreatePrompt, CreatePromptHandler
+from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
+from ai_gateway.application.ports import Clock, HealthProbe, PromptRepository, utc_now
+from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
+from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
+from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
+from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
+from ai_gateway.settings import Settings
+
+
+def build_mediator(
+    prompts: PromptRepository, probes: Sequence[HealthProbe], clock: Clock = utc_now
+) -> Mediator:
+    """The explicit handler registry, behind logging and validation."""
+    mediator = Mediator([LoggingBehaviour(), ValidationBehaviour()])
+    create = CreatePromptHandler(prompts, clock)
+    mediator.register(CreatePrompt, create)
+    mediator.register(CreateItemPrompt, CreateItemPromptHandler(create))
+    mediator.register(CancelPrompt, CancelPromptHandler(prompts, clock))
+    mediator.register(GetPrompt, GetPromptHandler(prompts))
+    mediator.register(ListPrompts, ListPromptsHandler(prompts))
+    mediator.register(CheckReadiness, CheckReadinessHandler(probes))
+    return mediator
+
+
+class GatewayProvider(Provider):
+    """App-wide singletons; requests share them. Request-scoped values come from FastAPI."""
+
+    scope = Scope.APP
+    settings = from_context(provides=Settings, scope=Scope.APP)
+    app_info = from_context(provides=AppInfo, scope=Scope.APP)
+
+    @provide
+    async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
+        url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+        client = Redis.from_url(
+            url,
+            decode_responses=True,
+            max_connections=settings.redis_max_connections,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            health_check_interval=30,
+        )
+        yield client
+        await client.aclose()
+
+    @provide
+    def prompts(self, redis: Redis, settings: Settings) -> PromptRepository:
+        return RedisPromptRepository(
+            redis,
+            prefix=settings.redis_key_prefix,
+            retention_seconds=settings.prompt_retention_seconds,
+            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        )
+
+    @provide
+    def mediator(self, prompts: PromptRepository, redis: Redis) -> Mediator:
+        return build_mediator(prompts, [RedisHealth(redis)])
+
+    @provide
+    def api_keys(self, settings: Settings) -> ApiKeyAuthenticator:
+        return ApiKeyAuthenticator((k.name, k.sha256) for k in settings.mosaic_api_keys)
+
+    @provide
+    def bearer(self) -> BearerAuthenticator:
+        return NoBearerAuthenticator()
+
+
+def build_container(settings: Settings, *, embedded: bool = False) -> AsyncContainer:
+    info = AppInfo(
+        name="ai-gateway",
+        version=__version__,
+        build=settings.build_revision,
+        started_at=datetime.now(UTC),
+        redis="embedded" if embedded else "external",
+    )
+    return make_async_container(
+        GatewayProvider(), FastapiProvider(), context={Settings: settings, AppInfo: info}
+    )
+
+
+def create_app(settings: Settings | None = None, *, embedded: bool = False) -> FastAPI:
+    """The ASGI application for these settings (read from the environment when omitted)."""
+    settings = settings or Settings()
+    if settings.redis_url is None:
+        raise ValueError("REDIS_URL is not set: run `ai-gateway serve` for the embedded server")
+    container = build_container(settings, embedded=embedded)
+    return create_api(container, max_request_bytes=settings.max_request_bytes)

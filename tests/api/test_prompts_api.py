@@ -1,0 +1,284 @@
+"""The prompt endpoints through the real ASGI app, DI container and a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import MOSAIC_NEXT_KEY, OTHER_KEY
+
+pytestmark = pytest.mark.integration
+
+ITEM: dict[str, Any] = {
+    "callbackUrl": "https://mosaic.example/api/item/64b7f0c2a1b2c3d4e5f60718/ai_response/r1",
+    "requestId": "64b7f0c2a1b2c3d4e5f60719",
+    "userId": "author-7",
+    "formQualifiedName": "Exam CCIE TEST v1 DES 1.1",
+    "formId": "64b7f0c2a1b2c3d4e5f6071a",
+    "moduleId": "64b7f0c2a1b2c3d4e5f6071b",
+    "itemId": "64b7f0c2a1b2c3d4e5f60718",
+    "itemUrl": "https://mosaic.example/api/genai/download/item/1/module/2",
+    "itemBp": "1.0 Blueprint Domain",
+    "improveStem": True,
+    "reviewBpMapping": False,
+    "reviewTechnicalAccuracy": True,
+    "improveOptions": True,
+    "suggestAlternateOptions": False,
+    "reviewGrammar": True,
+    "additionalContextInput": "Focus on distractors.",
+}
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"urn:ai-gateway:problem:{kind}"
+    assert body["title"]
+    return body
+
+
+async def test_the_seeds_minimal_item_body_is_created(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/prompts/item", json={"content": "Generate a sample prompt"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "created"
+    assert body["id"] == body["prompt_id"]
+    assert response.headers["location"] == f"/api/prompts/{body['id']}"
+
+
+async def test_an_item_prompt_with_the_original_fields_is_stored_and_read_back(
+    client: httpx.AsyncClient,
+) -> None:
+    created = (await client.post("/api/prompts/item", json=ITEM)).json()
+
+    response = await client.get(f"/api/prompts/{created['id']}")
+
+    assert response.status_code == 200
+    prompt = response.json()
+    assert prompt["kind"] == "mosaic_item"
+    assert prompt["owner"] == "apikey:mosaic"
+    assert prompt["callback_url"] == ITEM["callbackUrl"]
+    assert prompt["data_url"] == ITEM["itemUrl"]
+    assert prompt["request_id"] == ITEM["requestId"]
+    assert prompt["context"]["form_qualified_name"] == ITEM["formQualifiedName"]
+    assert prompt["context"]["additional_context_input"] == "Focus on distractors."
+    assert prompt["context"]["flags"] == {
+        "improve_stem": True,
+        "review_bp_mapping": False,
+        "review_technical_accuracy": True,
+        "improve_options": True,
+        "suggest_alternate_options": False,
+        "review_grammar": True,
+    }
+    assert set(prompt["timestamps"]) == {"created"}
+    assert prompt["created_at"].endswith("Z") or "+00:00" in prompt["created_at"]
+    assert prompt["response"] is None
+    assert prompt["fault"] is None
+    assert prompt["version"] == 1
+
+
+async def test_item_fields_are_accepted_in_snake_case_too(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/prompts/item", json={"item_id": "abc", "review_grammar": False}
+    )
+    prompt = (await client.get(response.headers["location"])).json()
+    assert prompt["context"]["item_id"] == "abc"
+    assert prompt["context"]["flags"]["review_grammar"] is False
+
+
+async def test_a_generic_prompt_is_created_listed_and_cancelled(client: httpx.AsyncClient) -> None:
+    created = await client.post(
+        "/api/prompts",
+        json={
+            "content": "Summarise",
+            "kind": "summary",
+            "metadata": {"lang": "en"},
+            "request_id": "b1",
+        },
+    )
+    assert created.status_code == 201
+    prompt_id = created.json()["id"]
+
+    listed = (await client.get("/api/prompts", params={"request_id": "b1"})).json()
+    assert [p["id"] for p in listed["items"]] == [prompt_id]
+    assert listed["items"][0]["kind"] == "summary"
+    assert listed["next_cursor"] is None
+
+    cancelled = await client.post(f"/api/prompts/{prompt_id}/cancel")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert set(cancelled.json()["timestamps"]) == {"created", "cancelled"}
+
+    again = await client.post(f"/api/prompts/{prompt_id}/cancel")
+    assert_problem(again, 409, "invalid-transition")
+
+
+async def test_listing_pages_with_a_cursor(client: httpx.AsyncClient) -> None:
+    ids = [
+        (await client.post("/api/prompts", json={"content": f"p{i}", "kind": "paged"})).json()["id"]
+        for i in range(5)
+    ]
+    first = (await client.get("/api/prompts", params={"kind": "paged", "limit": 3})).json()
+    second = (
+        await client.get(
+            "/api/prompts", params={"kind": "paged", "limit": 3, "cursor": first["next_cursor"]}
+        )
+    ).json()
+
+    assert [p["id"] for p in first["items"] + second["items"]] == ids[::-1]
+    assert second["next_cursor"] is None
+
+
+async def test_listing_by_status(client: httpx.AsyncClient) -> None:
+    keep = (await client.post("/api/prompts", json={"content": "a"})).json()["id"]
+    gone = (await client.post("/api/prompts", json={"content": "b"})).json()["id"]
+    await client.post(f"/api/prompts/{gone}/cancel")
+
+    created = (await client.get("/api/prompts", params={"status": "created"})).json()
+    cancelled = (await client.get("/api/prompts", params={"status": "cancelled"})).json()
+
+    assert [p["id"] for p in created["items"]] == [keep]
+    assert [p["id"] for p in cancelled["items"]] == [gone]
+
+
+async def test_another_callers_prompt_is_not_found(client: httpx.AsyncClient) -> None:
+    prompt_id = (await client.post("/api/prompts", json={"content": "mine"})).json()["id"]
+    other = {"X-API-Key": OTHER_KEY}
+
+    assert_problem(await client.get(f"/api/prompts/{prompt_id}", headers=other), 404, "not-found")
+    assert_problem(
+        await client.post(f"/api/prompts/{prompt_id}/cancel", headers=other), 404, "not-found"
+    )
+    listed = (await client.get("/api/prompts", headers=other)).json()
+    assert listed["items"] == []
+
+
+async def test_a_rotated_key_with_the_same_name_is_the_same_caller(
+    client: httpx.AsyncClient,
+) -> None:
+    prompt_id = (await client.post("/api/prompts", json={"content": "mine"})).json()["id"]
+    response = await client.get(f"/api/prompts/{prompt_id}", headers={"X-API-Key": MOSAIC_NEXT_KEY})
+    assert response.status_code == 200
+
+
+async def test_an_unknown_prompt_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/api/prompts/" + "0" * 32), 404, "not-found")
+    assert_problem(await client.get("/api/prompts/not-an-id"), 404, "not-found")
+
+
+async def test_the_same_idempotency_key_replays_and_a_changed_body_is_422(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"Idempotency-Key": "create-42"}
+    first = await client.post("/api/prompts/item", json=ITEM, headers=headers)
+    again = await client.post("/api/prompts/item", json=ITEM, headers=headers)
+    changed = await client.post(
+        "/api/prompts/item", json={**ITEM, "itemBp": "2.0"}, headers=headers
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert_problem(changed, 422, "idempotency-key-reused")
+    listed = (await client.get("/api/prompts", params={"request_id": ITEM["requestId"]})).json()
+    assert len(listed["items"]) == 1
+
+
+async def test_idempotency_keys_of_different_callers_do_not_collide(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"Idempotency-Key": "same"}
+    mine = await client.post("/api/prompts", json={"content": "x"}, headers=headers)
+    theirs = await client.post(
+        "/api/prompts", json={"content": "y"}, headers={**headers, "X-API-Key": OTHER_KEY}
+    )
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["id"] != theirs.json()["id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "body.content"),
+        ({"content": ""}, "body.content"),
+        ({"content": "x", "kind": "Bad Kind"}, "body.kind"),
+        ({"content": "x", "callback_url": "ftp://example.com/x"}, "body.callback_url"),
+        ({"content": "x", "data_url": "not a url"}, "body.data_url"),
+        ({"content": "x", "unexpected": 1}, "body.unexpected"),
+        ({"content": "x", "request_id": "r" * 129}, "body.request_id"),
+    ],
+)
+async def test_an_invalid_generic_body_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, body: dict[str, object], field: str
+) -> None:
+    problem = assert_problem(await client.post("/api/prompts", json=body), 422, "validation")
+    assert field in [e["field"] for e in problem["errors"]]
+
+
+async def test_malformed_json_is_a_422_not_a_500(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/prompts", content=b'{"content": ', headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 422, "validation")
+
+
+async def test_a_rejected_value_is_not_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/prompts", json={"content": "x", "callback_url": "secret-token-xyz"}
+    )
+    assert_problem(response, 422, "validation")
+    assert "secret-token-xyz" not in response.text
+
+
+async def test_an_invalid_query_is_a_422(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/api/prompts", params={"limit": 0}), 422, "validation")
+    assert_problem(await client.get("/api/prompts", params={"status": "lost"}), 422, "validation")
+    assert_problem(await client.get("/api/prompts", params={"cursor": "nope"}), 422, "validation")
+
+
+async def test_a_malformed_idempotency_key_is_a_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/prompts", json={"content": "x"}, headers={"Idempotency-Key": "k" * 300}
+    )
+    problem = assert_problem(response, 422, "validation")
+    assert problem["errors"] == [
+        {"field": "Idempotency-Key", "message": "must be 1-255 printable ASCII characters"}
+    ]
+
+
+async def test_a_body_over_the_limit_is_413_before_it_is_read(
+    client: httpx.AsyncClient,
+) -> None:
+    big = b'{"content": "' + b"x" * 1_100_000 + b'"}'
+    response = await client.post(
+        "/api/prompts", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 413, "too-large")
+
+
+async def test_a_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[
+        bytes
+    ]:  # no Content-Length: the limit is enforced on the bytes received
+        yield b'{"content": "'
+        for _ in range(20):
+            yield b"x" * 100_000
+        yield b'"}'
+
+    response = await client.post(
+        "/api/prompts", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 413, "http")
+
+
+async def test_an_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/api/nowhere"), 404, "not-found")
+    assert_problem(await client.delete("/api/prompts"), 405, "http")

@@ -1,0 +1,180 @@
+"""Real `ai-gateway serve` processes on the embedded default, as a new user runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import RedisServer, free_port, wait_until
+
+pytestmark = pytest.mark.e2e
+
+CLEAN_ENV = {
+    k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MOSAIC_API_KEYS", "APP_ENV"}
+}
+
+
+class Gateway:
+    """One `ai-gateway serve` process; stdout and stderr go to a log file."""
+
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.log = workdir / f"serve-{self.port}.log"
+        self.env = {**CLEAN_ENV, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ai_gateway", "serve", "--port", str(self.port)],
+                cwd=self.workdir, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_until(self._healthy, 30, f"ai-gateway serve (log: {self.log.read_text()})")
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"serve exited: {self.log.read_text()}")
+        try:
+            return httpx.get(f"{self.base_url}/api/app/ready", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
+        process, self.process = self.process, None
+        assert process is not None
+        process.send_signal(sig)
+        return process.wait(20)
+
+    def embedded_server_pid(self) -> int:
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        (pid,) = [int(p) for p in children.split()]
+        return pid
+
+    def api_key(self) -> str:
+        return (self.workdir / ".ai-gateway" / "api-key").read_text().strip()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url, headers={"X-API-Key": self.api_key()}, timeout=5
+        )
+
+
+def gone(pid: int) -> bool:
+    """True once the process has exited (a zombie awaiting its reaper counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    gw = Gateway(tmp_path)
+    yield gw
+    if gw.process is not None:
+        gw.stop(signal.SIGKILL)
+
+
+def test_serve_keeps_prompts_across_a_restart(gateway: Gateway) -> None:
+    gateway.start()
+    banner = gateway.log.read_text()
+    assert gateway.api_key() in banner
+    assert "(embedded, append-only)" in banner
+    with gateway.client() as client:
+        created = client.post("/api/prompts/item", json={"content": "Generate a sample prompt"})
+        assert created.status_code == 201
+        kept = created.json()["id"]
+        other = client.post(
+            "/api/prompts", json={"content": "to cancel", "request_id": "r1"}
+        ).json()["id"]
+        assert client.post(f"/api/prompts/{other}/cancel").json()["status"] == "cancelled"
+        listed = client.get("/api/prompts").json()["items"]
+        assert [p["id"] for p in listed] == [other, kept]
+        assert client.get("/api/app/info").json()["redis"] == "embedded"
+
+    server_pid = gateway.embedded_server_pid()
+    assert gateway.stop(signal.SIGINT) == 0
+    assert gone(server_pid)
+
+    gateway.start()
+    with gateway.client() as client:
+        assert client.get(f"/api/prompts/{kept}").json()["status"] == "created"
+        assert client.get(f"/api/prompts/{other}").json()["status"] == "cancelled"
+        assert [p["id"] for p in client.get("/api/prompts").json()["items"]] == [other, kept]
+    assert gateway.stop(signal.SIGTERM) == 0
+
+
+def test_a_killed_gateway_leaves_no_orphan_server_and_restarts_on_its_data(
+    gateway: Gateway,
+) -> None:
+    gateway.start()
+    with gateway.client() as client:
+        prompt_id = client.post("/api/prompts", json={"content": "survive"}).json()["id"]
+    time.sleep(1.2)  # the append-only file is fsynced every second
+    server_pid = gateway.embedded_server_pid()
+
+    gateway.stop(signal.SIGKILL)
+    wait_until(lambda: gone(server_pid), 10, "embedded server exit")
+
+    gateway.start()
+    with gateway.client() as client:
+        assert client.get(f"/api/prompts/{prompt_id}").status_code == 200
+
+
+def test_a_second_gateway_on_the_same_data_folder_is_refused(gateway: Gateway) -> None:
+    gateway.start()
+    second = subprocess.run(
+        [sys.executable, "-m", "ai_gateway", "serve", "--port", str(free_port())],
+        cwd=gateway.workdir, env=CLEAN_ENV, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert second.returncode == 1
+    assert "in use by another ai-gateway" in second.stderr
+    with gateway.client() as client:
+        assert client.get("/api/app/ready").status_code == 200
+
+
+def test_with_redis_url_set_serve_uses_that_redis(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    gateway = Gateway(
+        tmp_path,
+        env={"REDIS_URL": redis_server.url, "MOSAIC_API_KEYS": "ops:ops-key-0123456789abcdef",
+             "REDIS_KEY_PREFIX": "e2e"},
+    )  # fmt: skip
+    gateway.start()
+    try:
+        with httpx.Client(
+            base_url=gateway.base_url, headers={"X-API-Key": "ops-key-0123456789abcdef"}
+        ) as client:
+            assert client.get("/api/app/info").json()["redis"] == "external"
+            assert client.post("/api/prompts", json={"content": "x"}).status_code == 201
+        assert not (tmp_path / ".ai-gateway").exists()
+    finally:
+        gateway.stop()
+
+
+def test_invalid_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ai_gateway", "serve"],
+        cwd=tmp_path, env={**CLEAN_ENV, "MOSAIC_API_KEYS": "bad"},
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "invalid settings" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ai_gateway.settings import Settings, parse_api_key
+
+KEY = "mosaic-key-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No .env of the developer's and no inherited setting leaks into these tests."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("MOSAIC_API_KEYS", "APP_ENV", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_api_keys_are_read_as_name_and_key_and_kept_only_hashed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    digest = hashlib.sha256(b"other-key-0123456789").hexdigest()
+    monkeypatch.setenv("MOSAIC_API_KEYS", f"mosaic:{KEY}, batch:sha256:{digest}")
+
+    keys = Settings().mosaic_api_keys
+
+    assert [(k.name, k.sha256) for k in keys] == [
+        ("mosaic", hashlib.sha256(KEY.encode()).hexdigest()),
+        ("batch", digest),
+    ]
+    assert KEY not in repr(keys)
+
+
+def test_api_keys_may_be_given_as_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOSAIC_API_KEYS", f'["mosaic:{KEY}"]')
+    assert [k.name for k in Settings().mosaic_api_keys] == ["mosaic"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["nokey", "bad name:" + KEY, "short:key1", "h:sha256:abc", ":" + KEY],
+)
+def test_a_malformed_api_key_entry_is_refused(entry: str) -> None:
+    with pytest.raises(ValueError, match=r"API key|name:key"):
+        parse_api_key(entry)
+
+
+def test_the_same_key_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOSAIC_API_KEYS", f"a:{KEY},b:{KEY}")
+    with pytest.raises(ValidationError, match="same key twice"):
+        Settings()
+
+
+def test_production_refuses_the_embedded_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(ValidationError, match="REDIS_URL"):
+        Settings()
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    with pytest.raises(ValidationError, match="MOSAIC_API_KEYS"):
+        Settings()
+    monkeypatch.setenv("MOSAIC_API_KEYS", f"mosaic:{KEY}")
+    assert Settings().app_env == "production"
+
+
+def test_the_redis_url_is_a_secret_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:hunter2-password@10.0.0.1:6379/0")
+    assert "hunter2" not in repr(Settings())
