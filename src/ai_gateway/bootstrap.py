@@ -111,4 +111,6 @@ def create_app(settings: Settings | None = None, *, embedded: bool = False) -> F
     if settings.redis_url is None:
         raise ValueError("REDIS_URL is not set: run `ai-gateway serve` for the embedded server")
     container = build_container(settings, embedded=embedded)
-    return create_api(container, max_request_bytes=settings.max_request_bytes)
+    return create_api(
+        container, max_request_bytes=settings.max_request_bytes, telemetry=settings.otel_enabled
+    )

@@ -276,7 +276,7 @@ async def test_a_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) 
     response = await client.post(
         "/api/prompts", content=chunks(), headers={"Content-Type": "application/json"}
     )
-    assert_problem(response, 413, "http")
+    assert_problem(response, 413, "too-large")
 
 
 async def test_an_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:

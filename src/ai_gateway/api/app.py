@@ -24,7 +24,9 @@ Errors are `application/problem+json` (RFC 9457).
 """
 
 
-def create_api(container: AsyncContainer, *, max_request_bytes: int) -> FastAPI:
+def create_api(container: AsyncContainer, *, max_request_bytes: int, telemetry: bool) -> FastAPI:
+    """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -35,6 +37,7 @@ def create_api(container: AsyncContainer, *, max_request_bytes: int) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
     )
     app.include_router(prompts.router)
     app.include_router(app_controller.router)

@@ -116,7 +116,7 @@ async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-    kind = "not-found" if exc.status_code == 404 else "http"
+    kind = {404: "not-found", 413: "too-large"}.get(exc.status_code, "http")
     headers = None if exc.headers is None else dict(exc.headers)
     return problem(exc.status_code, kind, detail, headers=headers)
 

@@ -1,4 +1,8 @@
-"""Refuses request bodies above a size limit before any of them is buffered."""
+"""Refuses request bodies above a size limit before any of them is buffered.
+
+FastAPI's own ``max_body_size`` is not used: for a declared Content-Length over the limit, Starlette
+rewrites whatever the app answers into a plain-text 413, and every error here is a problem document.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Benchmarks; run with `make bench`. Results are recorded in docs/performance.md."""

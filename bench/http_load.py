@@ -1,0 +1,144 @@
+"""HTTP load: create-prompt and get-prompt on a real uvicorn + real Redis, next to a FastAPI hello.
+
+Each server is one uvicorn process (uvloop, httptools, no access log); the load comes from wrk in
+another process. Every run measures the plain FastAPI "hello" endpoint first, so the gateway's
+numbers can be read as a ratio of what FastAPI itself does on the same machine at the same time.
+The baseline has FastAPI's native telemetry off, as the gateway has by default; the hello with
+FastAPI's defaults is measured too.
+
+    python -m bench.http_load [--duration 10] [--connections 32]
+
+Needs wrk (Debian: apt-get install wrk). Results are printed and written to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from tests.servers import RedisServer, free_port, wait_until
+
+API_KEY = "bench-key-0123456789abcdef"
+BODY = json.dumps({"content": "Review this exam item for technical accuracy.", "kind": "generic"})
+RESULTS = Path(__file__).parent / "results"
+
+
+@contextlib.contextmanager
+def uvicorn_server(target: str, env: dict[str, str], *factory: str) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", target, *factory, "--port", str(port),
+               "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base), 20, target)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+
+
+def _answers(base: str) -> bool:
+    try:
+        httpx.get(base + "/docs", timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def wrk(url: str, duration: int, connections: int, script: str | None = None) -> dict[str, float]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        if script is not None:
+            lua.write(script)
+            lua.flush()
+            command[1:1] = ["-s", lua.name]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw errors:\n{out}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def headers_lua(method: str, body: str | None = None) -> str:
+    lines = [f'wrk.method = "{method}"', f'wrk.headers["X-API-Key"] = "{API_KEY}"']
+    if body is not None:
+        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = [[{body}]]"]
+    return "\n".join(lines) + "\n"
+
+
+def run(duration: int, connections: int) -> dict[str, dict[str, float]]:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    results: dict[str, dict[str, float]] = {}
+    with uvicorn_server("bench.hello_app:app", {}) as hello:
+        results["fastapi hello, defaults"] = wrk(hello + "/hello", duration, connections)
+    with uvicorn_server("bench.hello_app:lean_app", {}) as hello:
+        results["fastapi hello (baseline)"] = wrk(hello + "/hello", duration, connections)
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(Path(tmp))
+        redis.start()
+        env = {
+            "REDIS_URL": redis.url,
+            "MOSAIC_API_KEYS": f"bench:{API_KEY}",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_KEY_PREFIX": f"bench{int(time.time())}",
+        }
+        try:
+            with uvicorn_server("ai_gateway.bootstrap:create_app", env, "--factory") as gateway:
+                create = headers_lua("POST", BODY)
+                results["POST /api/prompts"] = wrk(
+                    gateway + "/api/prompts", duration, connections, create
+                )
+                json_headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
+                created = httpx.post(gateway + "/api/prompts", content=BODY, headers=json_headers)
+                path = created.headers["location"]
+                results["GET /api/prompts/{id}"] = wrk(
+                    gateway + path, duration, connections, headers_lua("GET")
+                )
+        finally:
+            redis.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    results = run(args.duration, args.connections)
+    base = results["fastapi hello (baseline)"]["rps"]
+    print(f"\n{'scenario':28s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'vs hello':>9s}")
+    for name, r in results.items():
+        ratio = r["rps"] / base
+        print(f"{name:28s} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {ratio:9.2f}")
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    record = {"when": stamp, "duration_s": args.duration, "connections": args.connections,
+              "cores": os.cpu_count(), "results": results}  # fmt: skip
+    (RESULTS / f"http_load-{stamp}.json").write_text(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
