@@ -11,13 +11,17 @@ from datetime import UTC, datetime
 
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from dishka.integrations.fastapi import FastapiProvider
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from redis.asyncio import Redis
 
 from ai_gateway import __version__
 from ai_gateway.api.app import create_api
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
-from ai_gateway.api.auth.dependencies import BearerAuthenticator, NoBearerAuthenticator
+from ai_gateway.api.auth.dependencies import (
+    BearerAuthenticator,
+    NoBearerAuthenticator,
+    authenticate,
+)
 from ai_gateway.api.controllers.app import AppInfo
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
 from ai_gateway.application.commands.create_item_prompt import (
@@ -27,6 +31,7 @@ from ai_gateway.application.commands.create_item_prompt import (
 from ai_gateway.application.commands.create_prompt import CreatePrompt, CreatePromptHandler
 from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
 from ai_gateway.application.ports import Clock, HealthProbe, PromptRepository, utc_now
+from ai_gateway.application.principal import Principal
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
@@ -50,7 +55,7 @@ def build_mediator(
 
 
 class GatewayProvider(Provider):
-    """App-wide singletons; requests share them. Request-scoped values come from FastAPI."""
+    """App-wide singletons shared by all requests, and the request-scoped caller."""
 
     scope = Scope.APP
     settings = from_context(provides=Settings, scope=Scope.APP)
@@ -90,6 +95,12 @@ class GatewayProvider(Provider):
     @provide
     def bearer(self) -> BearerAuthenticator:
         return NoBearerAuthenticator()
+
+    @provide(scope=Scope.REQUEST)
+    async def principal(
+        self, request: Request, keys: ApiKeyAuthenticator, bearer: BearerAuthenticator
+    ) -> Principal:
+        return await authenticate(request.headers, keys, bearer)
 
 
 def build_container(settings: Settings, *, embedded: bool = False) -> AsyncContainer:

@@ -1,32 +1,39 @@
-"""The FastAPI dependency that turns request credentials into a Principal.
+"""Turning request credentials into the request's Principal.
 
 Accepted, in order: ``X-API-Key``; ``Authorization: Bearer <token>`` (handed to the configured
 BearerAuthenticator); a bare key in ``Authorization``, as clients of the original sample send it.
+The Principal is a request-scoped service: the composition root provides it through
+``authenticate``, once per request, to the routes that ask for it.
 """
 
-from typing import Annotated, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
-from dishka import FromDishka
-from dishka.integrations.fastapi import inject
-from fastapi import Depends, Security
+from fastapi import Security
+from fastapi.params import Depends
 from fastapi.security import APIKeyHeader
 
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.application.errors import Unauthenticated
 from ai_gateway.application.principal import Principal
 
-api_key_header = APIKeyHeader(
-    name="X-API-Key",
+API_KEY_HEADER = "X-API-Key"
+
+_api_key_scheme = APIKeyHeader(
+    name=API_KEY_HEADER,
     scheme_name="ApiKey",
     description="A key from MOSAIC_API_KEYS.",
     auto_error=False,
 )
-legacy_key_header = APIKeyHeader(
+_legacy_key_scheme = APIKeyHeader(
     name="Authorization",
     scheme_name="LegacyApiKey",
     description="The bare key in Authorization, for clients of the original sample.",
     auto_error=False,
 )
+
+SECURITY_SCHEMES: list[Depends] = [Security(_api_key_scheme), Security(_legacy_key_scheme)]
+"""Route dependencies that only declare the accepted schemes in the OpenAPI document."""
 
 
 class BearerAuthenticator(Protocol):
@@ -43,15 +50,14 @@ class NoBearerAuthenticator:
         )
 
 
-@inject
 async def authenticate(
-    keys: FromDishka[ApiKeyAuthenticator],
-    bearer: FromDishka[BearerAuthenticator],
-    api_key: Annotated[str | None, Security(api_key_header)] = None,
-    authorization: Annotated[str | None, Security(legacy_key_header)] = None,
+    headers: Mapping[str, str], keys: ApiKeyAuthenticator, bearer: BearerAuthenticator
 ) -> Principal:
+    """The caller identified by the request headers; raises Unauthenticated."""
+    api_key = headers.get(API_KEY_HEADER)
     if api_key:
         return _by_key(keys, api_key)
+    authorization = headers.get("Authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token:
@@ -65,6 +71,3 @@ def _by_key(keys: ApiKeyAuthenticator, presented: str) -> Principal:
     if principal is None:
         raise Unauthenticated("the API key is not valid")
     return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
