@@ -227,7 +227,9 @@ class RedisPromptRepository:
         scanned = 0
         async with _redis_errors():
             while scanned < MAX_SCAN:
-                batch = min(max(2 * (limit + 1), 50), MAX_SCAN - scanned)
+                # Every member matches unless a residual filter applies: then read ahead.
+                wanted = limit + 1 if residual.is_trivial else max(2 * (limit + 1), 50)
+                batch = min(wanted, MAX_SCAN - scanned)
                 members = [
                     str(m)
                     for m in await self._redis.zrange(
@@ -275,6 +277,10 @@ class _Residual:
     def __init__(self, *, status: PromptStatus | None = None, kind: str | None = None) -> None:
         self.status = status
         self.kind = kind
+
+    @property
+    def is_trivial(self) -> bool:
+        return self.status is None and self.kind is None
 
     def __call__(self, prompt: Prompt) -> bool:
         return (self.status is None or prompt.status is self.status) and (
