@@ -73,7 +73,7 @@ def _serve(settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_config=None,
-            access_log=False,
+            access_log=settings.access_log,
             proxy_headers=False,
             server_header=False,
         )

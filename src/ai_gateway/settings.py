@@ -67,6 +67,7 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
+    access_log: bool = True
     otel_enabled: bool = False
 
     @field_validator("mosaic_api_keys", mode="before")
