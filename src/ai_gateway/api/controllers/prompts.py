@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from dishka import FromDishka
 from dishka.integrations.fastapi import DishkaRoute
 from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import AnyUrl
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.errors import PROBLEM_JSON
@@ -55,6 +56,10 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _url(url: AnyUrl | None) -> str | None:
+    return None if url is None else str(url)
+
+
 def _created(result: CreatedPrompt, response: Response) -> None:
     response.headers["Location"] = f"/api/prompts/{result.id}"
     if result.replayed:
@@ -81,8 +86,8 @@ async def create_item_prompt(
             principal=principal,
             item=item,
             content=body.content,
-            callback_url=None if body.callback_url is None else str(body.callback_url),
-            item_url=None if body.item_url is None else str(body.item_url),
+            callback_url=_url(body.callback_url),
+            item_url=_url(body.item_url),
             request_id=body.request_id,
             idempotency_key=idempotency_key,
         )
@@ -112,8 +117,8 @@ async def create_prompt(
             content=body.content,
             kind=body.kind,
             context=body.context,
-            callback_url=None if body.callback_url is None else str(body.callback_url),
-            data_url=None if body.data_url is None else str(body.data_url),
+            callback_url=_url(body.callback_url),
+            data_url=_url(body.data_url),
             request_id=body.request_id,
             metadata=body.metadata,
             idempotency_key=idempotency_key,
