@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from tests.idp_server import IdpServer
 from tests.servers import RedisServer
 
 
@@ -29,3 +30,11 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_server.url, decode_responses=True)
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdpServer]:
+    server = IdpServer(Path(tmp_path_factory.mktemp("idp")))
+    server.start()
+    yield server
+    server.stop()
