@@ -1,0 +1,131 @@
+"""The outbound client-credentials token source against the real identity provider."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.integration.oauth2_client_credentials import (
+    ClientCredentialsTokenSource,
+    TokenRequestRefused,
+)
+from tests.idp_server import AUDIENCE, CLIENTS, RESOURCE, IdpServer
+
+pytestmark = pytest.mark.integration
+
+SECRET = CLIENTS["genai-service"]
+
+
+class CountingClient:
+    """An httpx client that counts the token requests it sends."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+        async def count(_: httpx.Request) -> None:
+            self.requests += 1
+
+        self.http = httpx.AsyncClient(event_hooks={"request": [count]}, timeout=5)
+
+
+@pytest.fixture
+async def counting() -> AsyncIterator[CountingClient]:
+    client = CountingClient()
+    yield client
+    await client.http.aclose()
+
+
+def source(
+    idp: IdpServer, http: httpx.AsyncClient, **kwargs: object
+) -> ClientCredentialsTokenSource:
+    options: dict[str, object] = {
+        "token_url": idp.issuer + "/token",
+        "client_id": "genai-service",
+        "client_secret": SECRET,
+        "scope": "internal",
+        "parameters": {"resource": RESOURCE},
+    }
+    options.update(kwargs)
+    return ClientCredentialsTokenSource(http, **options)  # type: ignore[arg-type]
+
+
+async def test_a_token_is_fetched_once_and_reused(idp: IdpServer, counting: CountingClient) -> None:
+    tokens = source(idp, counting.http)
+
+    first = await tokens.token()
+    second = await tokens.token()
+
+    assert first == second
+    assert counting.requests == 1
+    claims = jwt.decode(first, options={"verify_signature": False})
+    assert (claims["aud"], claims["scope"], claims["client_id"]) == (
+        AUDIENCE,
+        "internal",
+        "genai-service",
+    )
+
+
+async def test_concurrent_callers_share_one_token_request(
+    idp: IdpServer, counting: CountingClient
+) -> None:
+    tokens = source(idp, counting.http)
+    results = await asyncio.gather(*(tokens.token() for _ in range(20)))
+    assert len(set(results)) == 1
+    assert counting.requests == 1
+
+
+async def test_a_token_is_renewed_shortly_before_it_expires(
+    idp: IdpServer, counting: CountingClient
+) -> None:
+    tokens = source(idp, counting.http, refresh_margin=idp.token_ttl - 0.5)
+    first = await tokens.token()
+    time.sleep(0.6)
+    second = await tokens.token()
+    assert second != first
+    assert counting.requests == 2
+
+
+async def test_an_invalidated_token_is_fetched_again(
+    idp: IdpServer, counting: CountingClient
+) -> None:
+    tokens = source(idp, counting.http)
+    await tokens.token()
+    tokens.invalidate()
+    await tokens.token()
+    assert counting.requests == 2
+
+
+async def test_a_wrong_secret_is_refused_without_leaking_it(
+    idp: IdpServer, counting: CountingClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "definitely-wrong-secret-value"
+    tokens = source(idp, counting.http, client_secret=secret)
+
+    with pytest.raises(TokenRequestRefused) as refused:
+        await tokens.token()
+
+    assert refused.value.status == 401
+    assert refused.value.error == "invalid_client"
+    assert secret not in str(refused.value)
+    assert secret not in repr(tokens)
+    assert SECRET not in repr(source(idp, counting.http))
+    assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unreachable_token_endpoint_is_unavailable(
+    tmp_path: Path, counting: CountingClient
+) -> None:
+    idp = IdpServer(tmp_path)
+    idp.start()
+    idp.stop()
+    with pytest.raises(DependencyUnavailable):
+        await source(idp, counting.http).token()
