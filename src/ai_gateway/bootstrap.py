@@ -9,19 +9,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
+import httpx
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from dishka.integrations.fastapi import FastapiProvider
 from fastapi import FastAPI, Request
 from redis.asyncio import Redis
 
 from ai_gateway import __version__
-from ai_gateway.api.app import create_api
+from ai_gateway.api.app import BearerDocs, SwaggerLogin, create_api
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
-from ai_gateway.api.auth.dependencies import (
-    BearerAuthenticator,
-    NoBearerAuthenticator,
-    authenticate,
-)
+from ai_gateway.api.auth.dependencies import NoBearerAuthenticator, authenticate
+from ai_gateway.api.auth.policy import PromptCaller, ScopePolicy
 from ai_gateway.api.controllers.app import AppInfo
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
 from ai_gateway.application.commands.create_item_prompt import (
@@ -30,11 +28,19 @@ from ai_gateway.application.commands.create_item_prompt import (
 )
 from ai_gateway.application.commands.create_prompt import CreatePrompt, CreatePromptHandler
 from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
-from ai_gateway.application.ports import Clock, HealthProbe, PromptRepository, utc_now
+from ai_gateway.application.ports import (
+    BearerAuthenticator,
+    Clock,
+    HealthProbe,
+    PromptRepository,
+    utc_now,
+)
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
+from ai_gateway.integration.jwt_authenticator import JwtAuthenticator
+from ai_gateway.integration.oidc_keys import OidcKeys
 from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
 from ai_gateway.settings import Settings
 
@@ -89,18 +95,57 @@ class GatewayProvider(Provider):
         return build_mediator(prompts, [RedisHealth(redis)])
 
     @provide
-    def api_keys(self, settings: Settings) -> ApiKeyAuthenticator:
-        return ApiKeyAuthenticator((k.name, k.sha256) for k in settings.mosaic_api_keys)
+    def scope_policy(self, settings: Settings) -> ScopePolicy:
+        return ScopePolicy(
+            prompts=settings.required_scope,
+            internal=settings.internal_scope,
+            events=settings.events_scope,
+            admin=settings.admin_scope,
+        )
 
     @provide
-    def bearer(self) -> BearerAuthenticator:
-        return NoBearerAuthenticator()
+    def api_keys(self, settings: Settings) -> ApiKeyAuthenticator:
+        default = frozenset({settings.required_scope})
+        return ApiKeyAuthenticator(
+            (
+                (k.name, k.sha256, default if k.scopes is None else frozenset(k.scopes))
+                for k in settings.mosaic_api_keys
+            ),
+            admin_scope=settings.admin_scope,
+        )
+
+    @provide
+    async def bearer(self, settings: Settings) -> AsyncIterator[BearerAuthenticator]:
+        if settings.authority_base is None or settings.trusted_issuer is None:
+            yield NoBearerAuthenticator()
+            return
+        timeout = httpx.Timeout(settings.identity_provider_timeout_seconds)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            keys = OidcKeys(
+                http,
+                authority=settings.authority_base,
+                issuer=settings.trusted_issuer,
+                max_age=settings.jwks_max_age_seconds,
+                cooldown=settings.jwks_refresh_cooldown_seconds,
+            )
+            yield JwtAuthenticator(
+                keys,
+                issuer=settings.trusted_issuer,
+                audience=settings.jwt_audience,
+                algorithms=settings.jwt_algorithms,
+                leeway_seconds=settings.jwt_leeway_seconds,
+                admin_scope=settings.admin_scope,
+            )
 
     @provide(scope=Scope.REQUEST)
     async def principal(
         self, request: Request, keys: ApiKeyAuthenticator, bearer: BearerAuthenticator
     ) -> Principal:
         return await authenticate(request.headers, keys, bearer)
+
+    @provide(scope=Scope.REQUEST)
+    def prompt_caller(self, principal: Principal, policy: ScopePolicy) -> PromptCaller:
+        return PromptCaller(policy.require(principal, policy.prompts))
 
 
 def build_container(settings: Settings, *, embedded: bool = False) -> AsyncContainer:
@@ -123,5 +168,25 @@ def create_app(settings: Settings | None = None, *, embedded: bool = False) -> F
         raise ValueError("REDIS_URL is not set: run `ai-gateway serve` for the embedded server")
     container = build_container(settings, embedded=embedded)
     return create_api(
-        container, max_request_bytes=settings.max_request_bytes, telemetry=settings.otel_enabled
+        container,
+        max_request_bytes=settings.max_request_bytes,
+        telemetry=settings.otel_enabled,
+        bearer=bearer_docs(settings),
     )
+
+
+def bearer_docs(settings: Settings) -> BearerDocs | None:
+    """OpenAPI bearer documentation when JWTs are accepted; the Swagger login when its public
+    client is configured. Token and authorization URLs follow Keycloak's layout unless given."""
+    if settings.jwt_authority is None:
+        return None
+    login = None
+    authority = (settings.swagger_ui_jwt_authority or settings.jwt_authority).rstrip("/")
+    if settings.swagger_ui_client_id:
+        login = SwaggerLogin(
+            client_id=settings.swagger_ui_client_id,
+            authorization_url=settings.swagger_ui_authorization_url
+            or f"{authority}/protocol/openid-connect/auth",
+            token_url=settings.swagger_ui_token_url or f"{authority}/protocol/openid-connect/token",
+        )
+    return BearerDocs(tag_scopes={"Prompts": settings.required_scope}, login=login)

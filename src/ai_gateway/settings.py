@@ -17,30 +17,55 @@ _NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
+ASYMMETRIC_JWT_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
+_SCOPE = r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$"  # RFC 6749 scope-token characters
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeyEntry:
-    """A named API key, held only as the SHA-256 of the key."""
+    """A named API key, held only as the SHA-256 of the key; ``scopes`` None means the default."""
 
     name: str
     sha256: str
+    scopes: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
-        return f"ApiKeyEntry(name={self.name!r}, sha256=<hidden>)"
+        return f"ApiKeyEntry(name={self.name!r}, sha256=<hidden>, scopes={self.scopes!r})"
 
 
-def parse_api_key(entry: str) -> ApiKeyEntry:
-    """``name:key`` or ``name:sha256:<64 hex digits>``."""
-    name, sep, secret = entry.strip().partition(":")
-    if not sep or not _NAME.fullmatch(name):
-        raise ValueError("each API key must be 'name:key' with a name of letters, digits, . _ -")
+def _digest(name: str, secret: str) -> str:
     algo, sep, digest = secret.partition(":")
     if sep and algo == "sha256":
         if not _HEX64.fullmatch(digest):
             raise ValueError(f"API key {name}: a sha256 hash is 64 lowercase hex digits")
-        return ApiKeyEntry(name, digest)
+        return digest
     if len(secret) < MIN_KEY_LENGTH:
         raise ValueError(f"API key {name}: keys must be at least {MIN_KEY_LENGTH} characters")
-    return ApiKeyEntry(name, hashlib.sha256(secret.encode()).hexdigest())
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_api_key(entry: str | dict[str, object]) -> ApiKeyEntry:
+    """``name:key``, ``name:sha256:<64 hex>``, or ``{"name", "key" | "sha256", "scopes"}``."""
+    if not isinstance(entry, str | dict):
+        raise ValueError("each API key is a 'name:key' string or an object")
+    if isinstance(entry, dict):
+        name, scopes = entry.get("name"), entry.get("scopes")
+        secret = entry.get("key") or (f"sha256:{entry['sha256']}" if "sha256" in entry else None)
+        if not isinstance(name, str) or not isinstance(secret, str):
+            raise ValueError("an API key object needs a 'name' and a 'key' or 'sha256'")
+        if scopes is not None and not (
+            isinstance(scopes, list) and all(isinstance(s, str) and s for s in scopes)
+        ):
+            raise ValueError(f"API key {name}: 'scopes' is a list of scope names")
+        entry = f"{name}:{secret}"
+    else:
+        scopes = None
+    name, sep, secret = entry.strip().partition(":")
+    if not sep or not _NAME.fullmatch(name):
+        raise ValueError("each API key must be 'name:key' with a name of letters, digits, . _ -")
+    return ApiKeyEntry(name, _digest(name, secret), None if scopes is None else tuple(scopes))
 
 
 class Settings(BaseSettings):
@@ -61,6 +86,25 @@ class Settings(BaseSettings):
 
     mosaic_api_keys: Annotated[tuple[ApiKeyEntry, ...], NoDecode] = ()
 
+    jwt_authority: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str = "ai-gateways"
+    jwt_algorithms: Annotated[tuple[str, ...], NoDecode] = ("RS256",)
+    jwt_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    jwks_max_age_seconds: float = Field(default=3600.0, gt=0)
+    jwks_refresh_cooldown_seconds: float = Field(default=30.0, ge=0)
+    identity_provider_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    required_scope: str = Field(default="api", pattern=_SCOPE)
+    internal_scope: str = Field(default="internal", pattern=_SCOPE)
+    events_scope: str = Field(default="events", pattern=_SCOPE)
+    admin_scope: str = Field(default="admin", pattern=_SCOPE)
+
+    swagger_ui_jwt_authority: str | None = None
+    swagger_ui_client_id: str | None = None
+    swagger_ui_token_url: str | None = None
+    swagger_ui_authorization_url: str | None = None
+
     prompt_retention_seconds: int = Field(default=0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
@@ -76,8 +120,43 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             text = value.strip()
             items = json.loads(text) if text.startswith("[") else text.split(",")
-            return tuple(parse_api_key(item) for item in items if item.strip())
+            if not isinstance(items, list):
+                raise ValueError("MOSAIC_API_KEYS is a comma-separated list or a JSON list")
+            return tuple(
+                parse_api_key(i) for i in items if not (isinstance(i, str) and not i.strip())
+            )
         return value
+
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _parse_algorithms(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(a.strip() for a in value.split(",") if a.strip())
+        if isinstance(value, tuple | list):
+            refused = set(value) - ASYMMETRIC_JWT_ALGORITHMS
+            if refused or not value:
+                raise ValueError(
+                    f"JWT_ALGORITHMS allows only {sorted(ASYMMETRIC_JWT_ALGORITHMS)}; "
+                    f"never 'none' or HS*, refused: {sorted(refused)}"
+                )
+        return value
+
+    @field_validator("jwt_authority", "jwt_issuer", "swagger_ui_jwt_authority", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @property
+    def authority_base(self) -> str | None:
+        """JWT_AUTHORITY without a trailing slash, for building URLs under it."""
+        return None if self.jwt_authority is None else self.jwt_authority.rstrip("/")
+
+    @property
+    def trusted_issuer(self) -> str | None:
+        """The exact ``iss`` tokens must carry: JWT_ISSUER, else JWT_AUTHORITY."""
+        return self.jwt_issuer or self.jwt_authority
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -91,8 +170,8 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "APP_ENV=production needs REDIS_URL: the embedded server is for dev"
                 )
-            if not self.mosaic_api_keys:
-                raise ValueError("APP_ENV=production needs at least one key in MOSAIC_API_KEYS")
+            if not self.mosaic_api_keys and not self.jwt_authority:
+                raise ValueError("APP_ENV=production needs MOSAIC_API_KEYS or JWT_AUTHORITY")
         names = [k.name for k in self.mosaic_api_keys]
         if len({k.sha256 for k in self.mosaic_api_keys}) != len(names):
             raise ValueError("MOSAIC_API_KEYS lists the same key twice")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
 import pytest
 
-from tests.api.conftest import MOSAIC_KEY, MOSAIC_NEXT_KEY
+from ai_gateway.bootstrap import create_app
+from ai_gateway.settings import parse_api_key
+from tests.api.conftest import MOSAIC_KEY, MOSAIC_NEXT_KEY, client_for, make_settings
 from tests.api.test_prompts_api import assert_problem
+from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +23,10 @@ async def test_a_request_without_credentials_is_401(client: httpx.AsyncClient) -
     del client.headers["X-API-Key"]
     response = await client.post("/api/prompts/item", json={"content": "x"})
     assert_problem(response, 401, "unauthenticated")
-    assert response.headers["www-authenticate"] == "ApiKey"
+    assert (
+        response.headers["www-authenticate"]
+        == 'Bearer realm="ai-gateway", ApiKey realm="ai-gateway"'
+    )
 
 
 @pytest.mark.parametrize(
@@ -95,3 +102,69 @@ async def test_the_openapi_document_declares_both_key_schemes(client: httpx.Asyn
     assert "Idempotency-Key" in [
         p["name"] for p in spec["paths"]["/api/prompts"]["post"]["parameters"]
     ]
+
+
+async def test_api_key_scopes_decide_what_a_key_may_do(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    keys = (
+        parse_api_key(
+            {"name": "ops", "key": "ops-key-0123456789abcdef", "scopes": ["api", "admin"]}
+        ),
+        parse_api_key({"name": "feed", "key": "feed-key-0123456789abcdef", "scopes": ["events"]}),
+        parse_api_key(f"mosaic:{MOSAIC_KEY}"),
+    )
+    app = create_app(make_settings(redis_server.url, key_prefix, mosaic_api_keys=keys))
+    async for client in client_for(app):
+        mine = await client.post(
+            "/api/prompts", json={"content": "x"}, headers={"X-API-Key": MOSAIC_KEY}
+        )
+        ops = await client.get(
+            mine.headers["location"], headers={"X-API-Key": "ops-key-0123456789abcdef"}
+        )
+        feed = await client.get("/api/prompts", headers={"X-API-Key": "feed-key-0123456789abcdef"})
+
+    assert mine.status_code == 201
+    assert ops.status_code == 200
+    assert_problem(feed, 403, "forbidden")
+
+
+async def test_without_a_jwt_authority_openapi_documents_only_api_keys(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert set(spec["components"]["securitySchemes"]) == {"ApiKey", "LegacyApiKey"}
+
+
+async def test_swagger_offers_oauth2_login_without_any_client_secret(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    settings = make_settings(
+        redis_server.url,
+        key_prefix,
+        jwt_authority="https://keycloak.example/realms/mozart",
+        swagger_ui_client_id="ai-gateway-swagger",
+    )
+    app = create_app(settings)
+    async for client in client_for(app):
+        spec = (await client.get("/openapi.json")).json()
+        page = (await client.get("/docs")).text
+
+    schemes = spec["components"]["securitySchemes"]
+    flows = schemes["OAuth2"]["flows"]
+    token_url = "https://keycloak.example/realms/mozart/protocol/openid-connect/token"
+    assert flows["clientCredentials"] == {
+        "tokenUrl": token_url,
+        "scopes": {"api": "the 'api' scope"},
+    }
+    assert flows["authorizationCode"]["authorizationUrl"] == (
+        "https://keycloak.example/realms/mozart/protocol/openid-connect/auth"
+    )
+    assert schemes["BearerToken"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    security = spec["paths"]["/api/prompts/item"]["post"]["security"]
+    assert {"OAuth2": ["api"]} in security
+    assert {"ApiKey": []} in security
+    assert '"clientId": "ai-gateway-swagger"' in page
+    assert '"usePkceWithAuthorizationCodeGrant": true' in page
+    assert "secret" not in page.lower()
+    assert "secret" not in json.dumps(spec).lower()

@@ -15,7 +15,7 @@ KEY = "mosaic-key-0123456789"
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No .env of the developer's and no inherited setting leaks into these tests."""
     monkeypatch.chdir(tmp_path)
-    for name in ("MOSAIC_API_KEYS", "APP_ENV", "REDIS_URL"):
+    for name in ("MOSAIC_API_KEYS", "APP_ENV", "REDIS_URL", "JWT_AUTHORITY", "JWT_ALGORITHMS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -68,3 +68,40 @@ def test_production_refuses_the_embedded_defaults(monkeypatch: pytest.MonkeyPatc
 def test_the_redis_url_is_a_secret_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://:hunter2-password@10.0.0.1:6379/0")
     assert "hunter2" not in repr(Settings())
+
+
+def test_api_keys_may_carry_scopes_in_the_json_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = hashlib.sha256(KEY.encode()).hexdigest()
+    monkeypatch.setenv(
+        "MOSAIC_API_KEYS",
+        f'[{{"name": "ops", "sha256": "{digest}", "scopes": ["api", "admin"]}}, "plain:{KEY}x"]',
+    )
+    ops, plain = Settings().mosaic_api_keys
+    assert (ops.name, ops.sha256, ops.scopes) == ("ops", digest, ("api", "admin"))
+    assert plain.scopes is None
+
+
+@pytest.mark.parametrize("algorithms", ["none", "HS256", "RS256,HS512", "", "RS256,none"])
+def test_only_asymmetric_jwt_algorithms_may_be_allowed(
+    monkeypatch: pytest.MonkeyPatch, algorithms: str
+) -> None:
+    monkeypatch.setenv("JWT_ALGORITHMS", algorithms)
+    with pytest.raises(ValidationError, match="JWT_ALGORITHMS"):
+        Settings()
+
+
+def test_jwt_settings_keep_the_seeds_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_AUTHORITY", "https://keycloak.example/realms/mozart/")
+    monkeypatch.setenv("JWT_ALGORITHMS", "RS256, PS256")
+    settings = Settings()
+    assert settings.jwt_audience == "ai-gateways"
+    assert settings.required_scope == "api"
+    assert settings.jwt_algorithms == ("RS256", "PS256")
+    assert settings.authority_base == "https://keycloak.example/realms/mozart"
+    assert settings.trusted_issuer == "https://keycloak.example/realms/mozart/"
+
+
+def test_a_jwt_authority_must_be_an_http_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_AUTHORITY", "keycloak/realms/mozart")
+    with pytest.raises(ValidationError, match="http"):
+        Settings()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from dishka import AsyncContainer
 from dishka.integrations.fastapi import setup_dishka
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from ai_gateway import __version__
 from ai_gateway.api.controllers import app as app_controller
@@ -24,8 +27,33 @@ Errors are `application/problem+json` (RFC 9457).
 """
 
 
-def create_api(container: AsyncContainer, *, max_request_bytes: int, telemetry: bool) -> FastAPI:
-    """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs."""
+@dataclass(frozen=True, slots=True)
+class SwaggerLogin:
+    """The Swagger UI's OAuth2 login: a public client (no secret) of the identity provider."""
+
+    client_id: str
+    authorization_url: str
+    token_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class BearerDocs:
+    """How bearer tokens are documented: the scope each tag's operations need, and the login."""
+
+    tag_scopes: dict[str, str]
+    login: SwaggerLogin | None = None
+
+
+def create_api(
+    container: AsyncContainer,
+    *,
+    max_request_bytes: int,
+    telemetry: bool,
+    bearer: BearerDocs | None = None,
+) -> FastAPI:
+    """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``bearer``
+    documents JWT access in the OpenAPI document and Swagger UI."""
+    login = bearer.login if bearer else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,10 +66,59 @@ def create_api(container: AsyncContainer, *, max_request_bytes: int, telemetry: 
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
+        swagger_ui_init_oauth=None
+        if login is None
+        else {
+            "clientId": login.client_id,
+            "usePkceWithAuthorizationCodeGrant": True,
+            "scopes": " ".join(sorted(set(bearer.tag_scopes.values()))) if bearer else "",
+        },
     )
     app.include_router(prompts.router)
     app.include_router(app_controller.router)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     setup_dishka(container, app)
+    if bearer is not None:
+        app.openapi = _openapi_with_bearer(app, bearer)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_with_bearer(app: FastAPI, bearer: BearerDocs) -> Callable[[], dict[str, Any]]:
+    """Adds the bearer schemes, whose URLs and scopes are settings, to the generated document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["BearerToken"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        scopes = {scope: f"the '{scope}' scope" for scope in bearer.tag_scopes.values()}
+        if bearer.login is not None:
+            urls = {"tokenUrl": bearer.login.token_url, "scopes": scopes}
+            schemes["OAuth2"] = {
+                "type": "oauth2",
+                "flows": {
+                    "clientCredentials": urls,
+                    "authorizationCode": {
+                        "authorizationUrl": bearer.login.authorization_url,
+                        **urls,
+                    },
+                },
+            }
+        for operation in (op for item in schema["paths"].values() for op in item.values()):
+            scope = next(
+                (bearer.tag_scopes[t] for t in operation.get("tags", ()) if t in bearer.tag_scopes),
+                None,
+            )
+            if scope is None or "security" not in operation:
+                continue
+            operation["security"].append({"BearerToken": []})
+            if bearer.login is not None:
+                operation["security"].append({"OAuth2": [scope]})
+        app.openapi_schema = schema
+        return schema
+
+    return openapi

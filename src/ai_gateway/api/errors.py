@@ -104,7 +104,11 @@ async def _unauthenticated(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _forbidden(_: Request, exc: Exception) -> JSONResponse:
-    return problem(403, "forbidden", str(exc))
+    assert isinstance(exc, Forbidden)
+    challenge = 'Bearer realm="ai-gateway", error="insufficient_scope"'
+    if exc.required_scope:
+        challenge += f', scope="{exc.required_scope}"'
+    return problem(403, "forbidden", str(exc), headers={"WWW-Authenticate": challenge})
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

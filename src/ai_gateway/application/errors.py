@@ -57,7 +57,9 @@ class Unauthenticated(ApplicationError):
 
 
 class Forbidden(ApplicationError):
-    pass
+    def __init__(self, detail: str, *, required_scope: str | None = None) -> None:
+        super().__init__(detail)
+        self.required_scope = required_scope
 
 
 class DependencyUnavailable(Exception):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
+from ai_gateway.application.principal import Principal
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 
 T = TypeVar("T")
@@ -76,6 +77,23 @@ class PromptRepository(Protocol):
 
     async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
         """Newest first. Raises InvalidCursor for a cursor this store did not issue."""
+        ...
+
+
+class BearerAuthenticator(Protocol):
+    """Checks a bearer token; raises Unauthenticated, or DependencyUnavailable when the token
+    cannot be checked now (its issuer's keys are unreachable)."""
+
+    async def authenticate(self, token: str) -> Principal: ...
+
+
+class TokenSource(Protocol):
+    """Access tokens for calling a downstream service (OAuth2 client credentials)."""
+
+    async def token(self) -> str: ...
+
+    def invalidate(self) -> None:
+        """Forget the cached token, e.g. after the downstream answered 401."""
         ...
 
 

@@ -19,6 +19,7 @@ class Principal:
     method: AuthMethod
     scopes: frozenset[str] = field(default_factory=frozenset)
     is_admin: bool = False
+    client_id: str | None = None
 
     @property
     def owner(self) -> str:

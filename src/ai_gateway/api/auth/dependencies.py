@@ -7,7 +7,6 @@ The Principal is a request-scoped service: the composition root provides it thro
 """
 
 from collections.abc import Mapping
-from typing import Protocol
 
 from fastapi import Security
 from fastapi.params import Depends
@@ -15,6 +14,7 @@ from fastapi.security import APIKeyHeader
 
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.application.errors import Unauthenticated
+from ai_gateway.application.ports import BearerAuthenticator
 from ai_gateway.application.principal import Principal
 
 API_KEY_HEADER = "X-API-Key"
@@ -36,8 +36,7 @@ SECURITY_SCHEMES: list[Depends] = [Security(_api_key_scheme), Security(_legacy_k
 """Route dependencies that only declare the accepted schemes in the OpenAPI document."""
 
 
-class BearerAuthenticator(Protocol):
-    async def authenticate(self, token: str) -> Principal: ...
+CHALLENGES = 'Bearer realm="ai-gateway", ApiKey realm="ai-gateway"'
 
 
 class NoBearerAuthenticator:
@@ -46,7 +45,7 @@ class NoBearerAuthenticator:
     async def authenticate(self, token: str) -> Principal:  # noqa: ARG002 - refuses all
         raise Unauthenticated(
             "bearer tokens are not accepted: no JWT authority is configured",
-            scheme='Bearer error="invalid_token"',
+            scheme='Bearer realm="ai-gateway", error="invalid_token"',
         )
 
 
@@ -63,11 +62,13 @@ async def authenticate(
         if scheme.lower() == "bearer" and token:
             return await bearer.authenticate(token.strip())
         return _by_key(keys, authorization.strip())
-    raise Unauthenticated("credentials are required: send X-API-Key or Authorization")
+    raise Unauthenticated(
+        "credentials are required: send X-API-Key or Authorization", scheme=CHALLENGES
+    )
 
 
 def _by_key(keys: ApiKeyAuthenticator, presented: str) -> Principal:
     principal = keys.authenticate(presented)
     if principal is None:
-        raise Unauthenticated("the API key is not valid")
+        raise Unauthenticated("the API key is not valid", scheme='ApiKey realm="ai-gateway"')
     return principal

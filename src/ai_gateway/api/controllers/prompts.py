@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import AnyUrl
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
+from ai_gateway.api.auth.policy import PromptCaller
 from ai_gateway.api.errors import PROBLEM_JSON
 from ai_gateway.api.schemas.prompts import (
     CreatedItemPromptBody,
@@ -23,7 +24,6 @@ from ai_gateway.application.commands.cancel_prompt import CancelPrompt
 from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt, ItemReview
 from ai_gateway.application.commands.create_prompt import CreatedPrompt, CreatePrompt
 from ai_gateway.application.mediator import Mediator
-from ai_gateway.application.principal import Principal
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
 from ai_gateway.domain.prompt import PromptStatus
@@ -72,7 +72,7 @@ def _created(result: CreatedPrompt, response: Response) -> None:
 )  # fmt: skip
 async def create_item_prompt(
     body: CreateItemPromptBody,
-    principal: FromDishka[Principal],
+    principal: FromDishka[PromptCaller],
     response: Response,
     mediator: FromDishka[Mediator],
     idempotency_key: IdempotencyKey = None,
@@ -105,7 +105,7 @@ async def create_item_prompt(
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_PROBLEMS)
 async def create_prompt(
     body: CreatePromptBody,
-    principal: FromDishka[Principal],
+    principal: FromDishka[PromptCaller],
     response: Response,
     mediator: FromDishka[Mediator],
     idempotency_key: IdempotencyKey = None,
@@ -135,7 +135,7 @@ async def create_prompt(
 
 @router.get("", responses=_PROBLEMS)
 async def list_prompts(
-    principal: FromDishka[Principal],
+    principal: FromDishka[PromptCaller],
     mediator: FromDishka[Mediator],
     status: PromptStatus | None = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
@@ -161,7 +161,7 @@ async def list_prompts(
 
 @router.get("/{prompt_id}", responses=_PROBLEMS)
 async def get_prompt(
-    prompt_id: str, principal: FromDishka[Principal], mediator: FromDishka[Mediator]
+    prompt_id: str, principal: FromDishka[PromptCaller], mediator: FromDishka[Mediator]
 ) -> PromptBody:
     """Status, step timestamps, fault, and the answer once COMPLETED."""
     prompt = await mediator.send(GetPrompt(principal=principal, prompt_id=prompt_id))
@@ -170,7 +170,7 @@ async def get_prompt(
 
 @router.post("/{prompt_id}/cancel", responses=_PROBLEMS)
 async def cancel_prompt(
-    prompt_id: str, principal: FromDishka[Principal], mediator: FromDishka[Mediator]
+    prompt_id: str, principal: FromDishka[PromptCaller], mediator: FromDishka[Mediator]
 ) -> PromptBody:
     """Cancel a prompt that has no answer yet; 409 once it is settled."""
     prompt = await mediator.send(CancelPrompt(principal=principal, prompt_id=prompt_id))

@@ -1,0 +1,155 @@
+"""The signing-key cache's refresh rules, counted at the HTTP transport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.integration.oidc_keys import OidcKeys, UnknownSigningKey
+from tests.idp_server import SigningKey
+
+ISSUER = "https://idp.example/realms/r"
+
+
+def public(key: SigningKey) -> dict[str, str]:
+    return {
+        k: v for k, v in key.private_jwk().items() if k in {"kty", "n", "e", "kid", "alg", "use"}
+    }
+
+
+class Provider:
+    """Serves discovery and JWKS, counts the calls, and can go down."""
+
+    def __init__(self, *keys: SigningKey) -> None:
+        self.keys = list(keys)
+        self.calls = 0
+        self.up = True
+        self.issuer = ISSUER
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if not self.up:
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.url.path.endswith("/.well-known/openid-configuration"):
+            self.calls += 1
+            return httpx.Response(200, json={"issuer": self.issuer, "jwks_uri": ISSUER + "/certs"})
+        await asyncio.sleep(0.01)  # long enough for concurrent callers to pile up
+        return httpx.Response(200, content=json.dumps({"keys": [public(k) for k in self.keys]}))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def cache(provider: Provider, clock: Clock, **kwargs: float) -> tuple[OidcKeys, httpx.AsyncClient]:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(provider))
+    keys = OidcKeys(
+        http,
+        authority=ISSUER,
+        issuer=ISSUER,
+        max_age=kwargs.get("max_age", 3600),
+        cooldown=kwargs.get("cooldown", 30),
+        clock=clock,
+    )
+    return keys, http
+
+
+async def test_concurrent_callers_share_one_fetch(clock: Clock) -> None:
+    key = SigningKey("k1")
+    provider = Provider(key)
+    keys, http = cache(provider, clock)
+    async with http:
+        found = await asyncio.gather(*(keys.get("k1") for _ in range(50)))
+    assert {k.key_id for k in found} == {"k1"}
+    assert provider.calls == 1
+
+
+async def test_unknown_kids_refetch_at_most_once_per_cooldown(clock: Clock) -> None:
+    provider = Provider(SigningKey("k1"))
+    keys, http = cache(provider, clock, cooldown=30)
+    async with http:
+        await keys.get("k1")
+        clock.now += 31
+        for kid in ["forged-1", "forged-2", "forged-3"]:
+            with pytest.raises(UnknownSigningKey):
+                await keys.get(kid)
+    assert provider.calls == 2  # the first fetch, then one refresh for the whole flood
+
+
+async def test_a_new_key_is_found_after_the_cooldown(clock: Clock) -> None:
+    provider = Provider(SigningKey("k1"))
+    keys, http = cache(provider, clock, cooldown=30)
+    async with http:
+        await keys.get("k1")
+        provider.keys = [SigningKey("k2")]
+        clock.now += 31
+        assert (await keys.get("k2")).key_id == "k2"
+
+
+async def test_keys_are_refreshed_after_their_maximum_age(clock: Clock) -> None:
+    provider = Provider(SigningKey("k1"))
+    keys, http = cache(provider, clock, max_age=60, cooldown=0)
+    async with http:
+        await keys.get("k1")
+        clock.now += 30
+        await keys.get("k1")
+        assert provider.calls == 1
+        clock.now += 31
+        await keys.get("k1")
+    assert provider.calls == 2
+
+
+async def test_the_last_good_keys_serve_while_the_provider_is_down(clock: Clock) -> None:
+    provider = Provider(SigningKey("k1"))
+    keys, http = cache(provider, clock, max_age=60, cooldown=0)
+    async with http:
+        await keys.get("k1")
+        provider.up = False
+        clock.now += 3600
+        assert (await keys.get("k1")).key_id == "k1"
+
+
+async def test_no_keys_and_no_provider_is_unavailable_without_hammering_it(clock: Clock) -> None:
+    provider = Provider(SigningKey("k1"))
+    provider.up = False
+    keys, http = cache(provider, clock, cooldown=30)
+    async with http:
+        for _ in range(5):
+            with pytest.raises(DependencyUnavailable):
+                await keys.get("k1")
+        assert await keys.check() is False
+        provider.up = True
+        clock.now += 31
+        assert await keys.check() is True
+
+
+async def test_a_token_without_kid_uses_the_only_key(clock: Clock) -> None:
+    provider = Provider(SigningKey("k1"))
+    keys, http = cache(provider, clock)
+    async with http:
+        assert (await keys.get(None)).key_id == "k1"
+        provider.keys.append(SigningKey("k2"))
+        clock.now += 3601
+        with pytest.raises(UnknownSigningKey):
+            await keys.get(None)
+
+
+async def test_a_discovery_document_of_another_issuer_is_refused(clock: Clock) -> None:
+    provider = Provider(SigningKey("k1"))
+    provider.issuer = "https://evil.example"
+    keys, http = cache(provider, clock)
+    async with http:
+        with pytest.raises(DependencyUnavailable):
+            await keys.get("k1")
