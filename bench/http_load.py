@@ -1,5 +1,8 @@
 """HTTP load: create-prompt and get-prompt on a real uvicorn + real Redis, next to a FastAPI hello.
 
+Creation is measured with API-key authentication and with a JWT from a real OpenID Connect
+provider (tests/idp, on Node), whose keys the gateway fetches and caches.
+
 Each server is one uvicorn process (uvloop, httptools, no access log); the load comes from wrk in
 another process. Every run measures the plain FastAPI "hello" endpoint first, so the gateway's
 numbers can be read as a ratio of what FastAPI itself does on the same machine at the same time.
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from tests.idp_server import IdpServer
 from tests.servers import RedisServer, free_port, wait_until
 
 API_KEY = "bench-key-0123456789abcdef"
@@ -81,8 +85,13 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def headers_lua(method: str, body: str | None = None) -> str:
-    lines = [f'wrk.method = "{method}"', f'wrk.headers["X-API-Key"] = "{API_KEY}"']
+def headers_lua(method: str, body: str | None = None, token: str | None = None) -> str:
+    auth = (
+        f'wrk.headers["Authorization"] = "Bearer {token}"'
+        if token
+        else (f'wrk.headers["X-API-Key"] = "{API_KEY}"')
+    )
+    lines = [f'wrk.method = "{method}"', auth]
     if body is not None:
         lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = [[{body}]]"]
     return "\n".join(lines) + "\n"
@@ -97,9 +106,12 @@ def run(duration: int, connections: int) -> dict[str, dict[str, float]]:
     with uvicorn_server("bench.hello_app:lean_app", {}) as hello:
         results["fastapi hello (baseline)"] = wrk(hello + "/hello", duration, connections)
     with tempfile.TemporaryDirectory() as tmp:
-        redis = RedisServer(Path(tmp))
+        redis = RedisServer(Path(tmp) / "redis")
         redis.start()
+        idp = IdpServer(Path(tmp), token_ttl=3600)
+        idp.start()
         env = {
+            "JWT_AUTHORITY": idp.issuer,
             "REDIS_URL": redis.url,
             "MOSAIC_API_KEYS": f"bench:{API_KEY}",
             "LOG_LEVEL": "WARNING",
@@ -117,7 +129,12 @@ def run(duration: int, connections: int) -> dict[str, dict[str, float]]:
                 results["GET /api/prompts/{id}"] = wrk(
                     gateway + path, duration, connections, headers_lua("GET")
                 )
+                with_jwt = headers_lua("POST", BODY, token=idp.token("gw-client", "api"))
+                results["POST /api/prompts (JWT)"] = wrk(
+                    gateway + "/api/prompts", duration, connections, with_jwt
+                )
         finally:
+            idp.stop()
             redis.stop()
     return results
 

@@ -39,7 +39,7 @@ from ai_gateway.application.principal import Principal
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
-from ai_gateway.integration.jwt_authenticator import JwtAuthenticator
+from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
 from ai_gateway.integration.oidc_keys import OidcKeys
 from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
 from ai_gateway.settings import Settings
@@ -128,13 +128,17 @@ class GatewayProvider(Provider):
                 max_age=settings.jwks_max_age_seconds,
                 cooldown=settings.jwks_refresh_cooldown_seconds,
             )
-            yield JwtAuthenticator(
-                keys,
+            rules = TokenRules(
                 issuer=settings.trusted_issuer,
                 audience=settings.jwt_audience,
-                algorithms=settings.jwt_algorithms,
+                algorithms=frozenset(settings.jwt_algorithms),
                 leeway_seconds=settings.jwt_leeway_seconds,
+            )
+            yield JwtAuthenticator(
+                keys,
+                rules,
                 admin_scope=settings.admin_scope,
+                cache_seconds=settings.jwt_cache_seconds,
             )
 
     @provide(scope=Scope.REQUEST)

@@ -29,9 +29,12 @@ def jwt_settings(redis: RedisServer, prefix: str, idp: IdpServer, **overrides: A
     return make_settings(
         redis.url,
         prefix,
-        jwt_authority=idp.issuer,
-        jwks_refresh_cooldown_seconds=0,
-        **overrides,
+        **{
+            "jwt_authority": idp.issuer,
+            "jwks_refresh_cooldown_seconds": 0,
+            "jwt_cache_seconds": 0,  # every request goes through full verification
+            **overrides,
+        },
     )
 
 
@@ -315,3 +318,18 @@ async def test_a_discovery_document_naming_another_issuer_is_not_trusted(
 async def test_a_garbage_bearer_token_is_401(jwt_client: httpx.AsyncClient) -> None:
     for token in ["garbage", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30."]:
         assert_invalid_token(await jwt_client.get("/api/prompts", headers=bearer(token)), "")
+
+
+async def test_a_verified_token_is_cached_no_longer_than_its_expiry(
+    redis_server: RedisServer, key_prefix: str, idp: IdpServer
+) -> None:
+    settings = jwt_settings(
+        redis_server, key_prefix, idp, jwt_cache_seconds=60, jwt_leeway_seconds=0
+    )
+    app = create_app(settings)
+    async for client in client_for(app):
+        token = idp.mint({"exp": int(time.time()) + 2})
+        for _ in range(3):
+            assert (await client.get("/api/prompts", headers=bearer(token))).status_code == 200
+        time.sleep(2.2)
+        assert_invalid_token(await client.get("/api/prompts", headers=bearer(token)), "expired")

@@ -4,11 +4,20 @@ Only the header's ``alg`` (checked against an allow-list of asymmetric algorithm
 (a lookup key, nothing more) are read before the signature is checked; ``jku``, ``x5u``, ``jwk``
 and ``x5c`` are ignored, so a token can never name the key it is checked with. ``exp``, ``iss``
 (exact) and ``aud`` are required; ``nbf`` and ``iat`` are checked with a small leeway.
+
+A client reuses its access token for many requests, so a token that passed every check is
+remembered (by its SHA-256, in a bounded LRU) until its ``exp`` but at most ``cache_seconds``:
+the same token is then accepted without being parsed and verified again. A token whose key the
+issuer withdraws is thus accepted for at most ``cache_seconds`` more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import jwt
@@ -39,36 +48,66 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRules:
+    """What a valid token must say: its issuer (exact), our audience, an allowed algorithm."""
+
+    issuer: str
+    audience: str
+    algorithms: frozenset[str]
+    leeway_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        refused = self.algorithms - ASYMMETRIC_ALGORITHMS
+        if refused or not self.algorithms:
+            raise ValueError(
+                f"only asymmetric JWT algorithms may be allowed, not {sorted(refused)}"
+            )
+
+
 class JwtAuthenticator:
     def __init__(
         self,
         keys: OidcKeys,
+        rules: TokenRules,
         *,
-        issuer: str,
-        audience: str,
-        algorithms: Collection[str],
-        leeway_seconds: float,
         admin_scope: str,
+        cache_seconds: float = 60.0,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        refused = set(algorithms) - ASYMMETRIC_ALGORITHMS
-        if refused or not algorithms:
-            raise ValueError(
-                f"only asymmetric JWT algorithms may be allowed, not {sorted(refused)}"
-            )
         self._keys = keys
-        self._issuer = issuer
-        self._audience = audience
-        self._algorithms = frozenset(algorithms)
-        self._leeway = leeway_seconds
+        self._rules = rules
         self._admin_scope = admin_scope
+        self._cache_seconds = cache_seconds
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
 
     async def authenticate(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(digest)
+        if cached is not None:
+            principal, until = cached
+            if self._clock() < until:
+                self._verified.move_to_end(digest)
+                return principal
+            del self._verified[digest]
+        principal, expires = await self._verify(token)
+        if self._cache_seconds > 0:
+            self._verified[digest] = (principal, min(expires, self._clock() + self._cache_seconds))
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        """The token's principal and its expiry time, or Unauthenticated."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:
             raise invalid_token("the token is malformed") from None
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in self._algorithms:
+        if alg not in self._rules.algorithms:
             raise invalid_token("the token's signing algorithm is not accepted")
         if kid is not None and not isinstance(kid, str):
             raise invalid_token("the token's key id is malformed")
@@ -86,13 +125,14 @@ class JwtAuthenticator:
             raise invalid_token("the token has no subject")
         scopes = scopes_of(claims)
         client_id = claims.get("client_id", claims.get("azp"))
-        return Principal(
+        principal = Principal(
             subject=subject,
             method=AuthMethod.JWT,
             scopes=scopes,
             is_admin=self._admin_scope in scopes,
             client_id=client_id if isinstance(client_id, str) else None,
         )
+        return principal, float(claims["exp"])
 
     def _decode(self, token: str, key: Any, alg: str) -> dict[str, Any]:
         try:
@@ -100,9 +140,9 @@ class JwtAuthenticator:
                 token,
                 key,
                 algorithms=[alg],
-                audience=self._audience,
-                issuer=self._issuer,
-                leeway=self._leeway,
+                audience=self._rules.audience,
+                issuer=self._rules.issuer,
+                leeway=self._rules.leeway_seconds,
                 options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:

@@ -1,0 +1,80 @@
+"""The verified-token cache of the JWT authenticator."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from ai_gateway.application.errors import Unauthenticated
+from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
+from ai_gateway.integration.oidc_keys import OidcKeys
+from tests.idp_server import IdpServer, SigningKey
+from tests.unit.test_oidc_keys import ISSUER, Provider
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def mint(key: SigningKey, **claims: object) -> str:
+    minter = IdpServer.__new__(IdpServer)
+    minter.issuer = ISSUER
+    minter.keys = [key]
+    return minter.mint(dict(claims))
+
+
+@pytest.fixture
+def key() -> SigningKey:
+    return SigningKey("k1")
+
+
+def authenticator(
+    provider: Provider, clock: Clock, **kwargs: float
+) -> tuple[JwtAuthenticator, httpx.AsyncClient]:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(provider))
+    keys = OidcKeys(http, authority=ISSUER, issuer=ISSUER, max_age=0, cooldown=0)  # always fresh
+    rules = TokenRules(ISSUER, "ai-gateways", frozenset({"RS256"}), leeway_seconds=0)
+    return JwtAuthenticator(keys, rules, admin_scope="admin", clock=clock, **kwargs), http  # type: ignore[arg-type]
+
+
+async def test_a_cached_token_is_accepted_after_its_key_is_withdrawn_until_the_cache_ends(
+    key: SigningKey,
+) -> None:
+    provider, clock = Provider(key), Clock()
+    auth, http = authenticator(provider, clock, cache_seconds=60)
+    token, fresh = mint(key, scope="api"), mint(key, scope="api admin")
+    async with http:
+        assert (await auth.authenticate(token)).scopes == {"api"}
+        provider.keys = [SigningKey("k2")]  # withdrawn; fetched again on the next miss
+        assert (await auth.authenticate(token)).subject == "gw-client"
+        with pytest.raises(Unauthenticated):
+            await auth.authenticate(fresh)
+        clock.now += 61
+        with pytest.raises(Unauthenticated):
+            await auth.authenticate(token)
+
+
+async def test_the_cache_is_bounded(key: SigningKey) -> None:
+    provider, clock = Provider(key), Clock()
+    auth, http = authenticator(provider, clock, cache_seconds=60, cache_size=2)
+    tokens = [mint(key, jti=str(i)) for i in range(3)]
+    async with http:
+        for token in tokens:
+            await auth.authenticate(token)
+        provider.keys = [SigningKey("k2")]
+        assert (await auth.authenticate(tokens[2])).subject == "gw-client"  # still cached
+        with pytest.raises(Unauthenticated):
+            await auth.authenticate(tokens[0])  # evicted, and its key is gone
+
+
+def test_only_asymmetric_algorithms_can_be_configured() -> None:
+    with pytest.raises(ValueError, match="asymmetric"):
+        TokenRules(ISSUER, "aud", frozenset({"RS256", "HS256"}))
+    with pytest.raises(ValueError, match="asymmetric"):
+        TokenRules(ISSUER, "aud", frozenset())
