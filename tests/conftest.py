@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.idp_server import IdpServer
-from tests.servers import RedisServer
+from tests.servers import RedisServer, SeaweedServer
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +35,14 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
 @pytest.fixture(scope="session")
 def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdpServer]:
     server = IdpServer(Path(tmp_path_factory.mktemp("idp")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    server = SeaweedServer(Path(tmp_path_factory.mktemp("seaweedfs")))
     server.start()
     yield server
     server.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from ai_gateway.application.principal import Principal
@@ -94,6 +94,27 @@ class TokenSource(Protocol):
 
     def invalidate(self) -> None:
         """Forget the cached token, e.g. after the downstream answered 401."""
+        ...
+
+
+class ObjectNotFound(LookupError):
+    pass
+
+
+class ObjectStore(Protocol):
+    """Files kept on behalf of prompts (their data, its extracted files, their answers).
+
+    Keys are relative paths such as ``prompts/<id>/original.zip``. Unreachable storage raises
+    DependencyUnavailable; a missing object ObjectNotFound.
+    """
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def link(self, key: str, expires: timedelta) -> str | None:
+        """A time-limited URL a downstream service can GET the object from, or None when this
+        store cannot give one."""
         ...
 
 

@@ -1,0 +1,81 @@
+"""Object storage on S3 or MinIO (any S3-compatible server), through miniopy-async.
+
+One bucket holds every prompt's objects under ``prompts/<id>/``; it is created when missing.
+Links are presigned GET URLs. Connection failures and server errors become DependencyUnavailable.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import aiohttp
+from miniopy_async.api import Minio
+from miniopy_async.error import MinioException, S3Error
+
+from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.ports import ObjectNotFound
+from ai_gateway.integration.object_keys import checked_key
+
+OBJECT_STORAGE = "object storage"
+
+
+@asynccontextmanager
+async def _storage_errors(key: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in {"NoSuchKey", "NoSuchObject"}:
+            raise ObjectNotFound(key) from exc
+        raise DependencyUnavailable(OBJECT_STORAGE) from exc
+    except (MinioException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise DependencyUnavailable(OBJECT_STORAGE) from exc
+
+
+class S3ObjectStore:
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    async def ensure_bucket(self) -> None:
+        async with _storage_errors(self._bucket):
+            if not await self._client.bucket_exists(self._bucket):
+                try:
+                    await self._client.make_bucket(self._bucket)
+                except S3Error as exc:  # another process created it meanwhile
+                    if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        raise
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        async with _storage_errors(key):
+            await self._client.put_object(
+                self._bucket,
+                checked_key(key),
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+            )
+
+    async def get(self, key: str) -> bytes:
+        async with _storage_errors(key):
+            response = await self._client.get_object(self._bucket, checked_key(key))
+            try:
+                return await response.read()
+            finally:
+                response.release()
+
+    async def link(self, key: str, expires: timedelta) -> str | None:
+        async with _storage_errors(key):
+            url: str = await self._client.presigned_get_object(
+                self._bucket, checked_key(key), expires=expires
+            )
+            return url
+
+    async def check(self) -> bool:
+        try:
+            async with _storage_errors(self._bucket):
+                return bool(await self._client.bucket_exists(self._bucket))
+        except DependencyUnavailable:
+            return False

@@ -1,0 +1,104 @@
+"""Both object stores honour the same contract; the S3 one against a real SeaweedFS server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from miniopy_async.api import Minio
+
+from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.ports import ObjectNotFound, ObjectStore
+from ai_gateway.integration.local_object_store import LocalObjectStore
+from ai_gateway.integration.object_keys import InvalidObjectKey
+from ai_gateway.integration.s3_object_store import S3ObjectStore
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, SeaweedServer, free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def s3_store(s3_server: SeaweedServer) -> AsyncIterator[S3ObjectStore]:
+    async with Minio(
+        s3_server.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False, region="us-east-1"
+    ) as client:
+        store = S3ObjectStore(client, f"gw-{uuid.uuid4().hex[:12]}")
+        await store.ensure_bucket()
+        yield store
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    if request.param == "local":
+        return LocalObjectStore(tmp_path / "objects")
+    s3: ObjectStore = request.getfixturevalue("s3_store")
+    return s3
+
+
+async def test_an_object_round_trips(store: ObjectStore) -> None:
+    await store.put("prompts/abc/original.zip", b"PK\x03\x04data", "application/zip")
+    await store.put("prompts/abc/files/item 1 (v2).json", b"{}", "application/json")
+    assert await store.get("prompts/abc/original.zip") == b"PK\x03\x04data"
+    assert await store.get("prompts/abc/files/item 1 (v2).json") == b"{}"
+
+
+async def test_an_overwrite_replaces_the_object(store: ObjectStore) -> None:
+    await store.put("prompts/abc/response.json", b"1", "application/json")
+    await store.put("prompts/abc/response.json", b"2", "application/json")
+    assert await store.get("prompts/abc/response.json") == b"2"
+
+
+async def test_a_missing_object_is_not_found(store: ObjectStore) -> None:
+    with pytest.raises(ObjectNotFound):
+        await store.get("prompts/nothing/here")
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["../escape", "/absolute", "prompts//double", "prompts/../x", "prompts/./x", "", "a/.hidden"],
+)
+async def test_an_unsafe_key_is_refused(store: ObjectStore, key: str) -> None:
+    with pytest.raises(InvalidObjectKey):
+        await store.put(key, b"x", "text/plain")
+
+
+async def test_the_local_store_gives_no_links(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    await store.put("prompts/a/b", b"x", "text/plain")
+    assert await store.link("prompts/a/b", timedelta(minutes=5)) is None
+
+
+async def test_a_presigned_link_serves_the_object_and_a_tampered_one_does_not(
+    s3_store: S3ObjectStore,
+) -> None:
+    await s3_store.put("prompts/abc/original.zip", b"zip bytes", "application/zip")
+
+    url = await s3_store.link("prompts/abc/original.zip", timedelta(minutes=5))
+
+    assert url is not None
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(url)).content == b"zip bytes"
+        tampered = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+        assert (await http.get(tampered)).status_code == 403
+
+
+async def test_wrong_credentials_are_refused(s3_server: SeaweedServer) -> None:
+    async with Minio(
+        s3_server.endpoint, S3_ACCESS_KEY, "wrong-secret-key", secure=False, region="us-east-1"
+    ) as client:
+        with pytest.raises(DependencyUnavailable):
+            await S3ObjectStore(client, "readiness").put("prompts/x", b"x", "text/plain")
+
+
+async def test_an_unreachable_server_is_unavailable() -> None:
+    async with Minio(
+        f"127.0.0.1:{free_port()}", S3_ACCESS_KEY, S3_SECRET_KEY, secure=False, region="us-east-1"
+    ) as client:
+        store = S3ObjectStore(client, "gw-bucket")
+        assert await store.check() is False
+        with pytest.raises(DependencyUnavailable):
+            await store.get("prompts/x")
