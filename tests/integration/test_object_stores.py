@@ -41,9 +41,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
 
 async def test_an_object_round_trips(store: ObjectStore) -> None:
     await store.put("prompts/abc/original.zip", b"PK\x03\x04data", "application/zip")
-    await store.put("prompts/abc/files/item 1 (v2).json", b"{}", "application/json")
+    await store.put("prompts/abc/files/item 1 (v2) #é.json", b"{}", "application/json")
     assert await store.get("prompts/abc/original.zip") == b"PK\x03\x04data"
-    assert await store.get("prompts/abc/files/item 1 (v2).json") == b"{}"
+    assert await store.get("prompts/abc/files/item 1 (v2) #é.json") == b"{}"
 
 
 async def test_an_overwrite_replaces_the_object(store: ObjectStore) -> None:
@@ -59,7 +59,16 @@ async def test_a_missing_object_is_not_found(store: ObjectStore) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["../escape", "/absolute", "prompts//double", "prompts/../x", "prompts/./x", "", "a/.hidden"],
+    [
+        "../escape",
+        "/absolute",
+        "prompts//double",
+        "prompts/../x",
+        "prompts/./x",
+        "",
+        "a\\b",
+        "a/\x00",
+    ],
 )
 async def test_an_unsafe_key_is_refused(store: ObjectStore, key: str) -> None:
     with pytest.raises(InvalidObjectKey):

@@ -8,6 +8,9 @@ ApplicationError
  ├── Unauthenticated          no credentials, or credentials that do not check out
  └── Forbidden                valid credentials that lack a permission
 DependencyUnavailable         a backing service (Redis, ...) cannot be reached: retry later
+StepFailure                   a background step failed
+ ├── TransientFailure         worth retrying (network, 5xx, 429 with its Retry-After)
+ └── PermanentFailure         retrying cannot help: the prompt faults with ``code``
 """
 
 from __future__ import annotations
@@ -68,3 +71,22 @@ class DependencyUnavailable(Exception):
     def __init__(self, dependency: str) -> None:
         super().__init__(f"{dependency} is unavailable")
         self.dependency = dependency
+
+
+class StepFailure(Exception):
+    """A background step failed; ``detail`` is safe to show the prompt's owner."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class TransientFailure(StepFailure):
+    def __init__(self, code: str, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(code, detail)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(StepFailure):
+    pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ ()+=,@-]{0,254}$")
+_SEGMENT = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,255}$")  # no control characters or slashes
 MAX_KEY = 900
 
 

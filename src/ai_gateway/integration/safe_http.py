@@ -1,0 +1,214 @@
+"""Outbound HTTP to user-supplied URLs, guarded against server-side request forgery.
+
+For every URL, and again for every redirect:
+- only ``http`` and ``https``, without credentials in the URL;
+- the host is resolved here, and *every* address must be public (``is_global``), unless it lies in
+  a network of the allow-list; one bad address refuses the URL (no DNS-rebinding lottery);
+- the connection goes to the vetted address itself; the name travels in the Host header and in
+  TLS SNI, so the certificate is still checked against the name;
+- connect and read timeouts, an overall deadline, a byte cap on the streamed body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import httpx
+
+from ai_gateway.application.errors import PermanentFailure, TransientFailure
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+
+
+class EgressRefused(PermanentFailure):
+    def __init__(self, detail: str) -> None:
+        super().__init__("url_refused", detail)
+
+
+@dataclass(frozen=True, slots=True)
+class EgressPolicy:
+    allow_networks: tuple[IPNetwork, ...] = ()
+    max_redirects: int = 3
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    total_timeout: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    content: bytes
+    content_type: str
+    url: str
+
+
+@dataclass(slots=True)
+class _Target:
+    url: httpx.URL
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
+
+
+class SafeHttp:
+    def __init__(self, http: httpx.AsyncClient, policy: EgressPolicy) -> None:
+        self._http = http
+        self._policy = policy
+
+    def permitted(self, address: IPAddress) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self._policy.allow_networks):
+            return True
+        return address.is_global and not address.is_multicast
+
+    async def vet(self, url: str | httpx.URL) -> _Target:
+        """Where to connect for ``url``, or EgressRefused."""
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise EgressRefused(f"not a valid URL: {exc}") from None
+        if parsed.scheme not in {"http", "https"}:
+            raise EgressRefused(f"the scheme {parsed.scheme!r} is not allowed")
+        if parsed.userinfo:
+            raise EgressRefused("credentials in URLs are not allowed")
+        host = parsed.host
+        if not host:
+            raise EgressRefused("the URL has no host")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        addresses = await self._resolve(host, port)
+        refused = [a for a in addresses if not self.permitted(a)]
+        if refused:
+            raise EgressRefused(f"{host} resolves to an address that is not allowed ({refused[0]})")
+        chosen = addresses[0]
+        target = _Target(parsed.copy_with(host=str(chosen)))
+        if parsed.host != str(chosen):
+            default_port = parsed.port is None
+            target.headers["Host"] = host if default_port else f"{host}:{port}"
+            if parsed.scheme == "https":
+                target.extensions["sni_hostname"] = host
+        return target
+
+    @staticmethod
+    async def _resolve(host: str, port: int) -> Sequence[IPAddress]:
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise TransientFailure("dns_failed", f"{host} could not be resolved: {exc}") from None
+        found: list[IPAddress] = []
+        for *_, sockaddr in infos:
+            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+            if address not in found:
+                found.append(address)
+        if not found:
+            raise TransientFailure("dns_failed", f"{host} has no address")
+        return found
+
+    def _timeout(self) -> httpx.Timeout:
+        p = self._policy
+        return httpx.Timeout(p.read_timeout, connect=p.connect_timeout)
+
+    async def get(
+        self, url: str, *, max_bytes: int, headers: Mapping[str, str] | None = None
+    ) -> Fetched:
+        """GET ``url``, following at most ``max_redirects`` redirects, each vetted again."""
+        async with asyncio.timeout(self._policy.total_timeout):
+            current = httpx.URL(url)
+            for _ in range(self._policy.max_redirects + 1):
+                target = await self.vet(current)
+                request = self._http.build_request(
+                    "GET",
+                    target.url,
+                    headers={**(headers or {}), **target.headers},
+                    extensions={**target.extensions, "timeout": self._timeout().as_dict()},
+                )
+                response = await self._send(request)
+                try:
+                    if response.status_code in REDIRECTS and "location" in response.headers:
+                        current = current.join(response.headers["location"])
+                        continue
+                    _raise_for_status(response, "download")
+                    content = await _read_capped(response, max_bytes)
+                finally:
+                    await response.aclose()
+                return Fetched(content, response.headers.get("content-type", ""), str(current))
+        raise EgressRefused(f"more than {self._policy.max_redirects} redirects")
+
+    async def post(
+        self, url: str, *, content: bytes, headers: Mapping[str, str], timeout_seconds: float
+    ) -> httpx.Response:
+        """POST without following redirects (a 3xx is the answer); the body is read in full."""
+        target = await self.vet(url)
+        request = self._http.build_request(
+            "POST",
+            target.url,
+            content=content,
+            headers={**headers, **target.headers},
+            extensions={**target.extensions, "timeout": httpx.Timeout(timeout_seconds).as_dict()},
+        )
+        async with asyncio.timeout(timeout_seconds + 1):
+            response = await self._send(request)
+            try:
+                with contextlib.suppress(PermanentFailure):  # only the status matters, not the body
+                    await _read_capped(response, 64 * 1024)
+            finally:
+                await response.aclose()
+        return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._http.send(request, stream=True, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            raise TransientFailure("timeout", f"{request.url.host} did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise TransientFailure("connection_failed", f"{request.url.host}: {exc}") from exc
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _raise_for_status(response: httpx.Response, what: str) -> None:
+    status = response.status_code
+    if status < 300:
+        return
+    detail = f"the {what} answered HTTP {status}"
+    if status in {408, 425, 429} or status >= 500:
+        raise TransientFailure(f"{what}_failed", detail, retry_after=retry_after(response))
+    raise PermanentFailure(f"{what}_failed", detail)
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise PermanentFailure("data_too_large", f"{declared} bytes, the limit is {max_bytes}")
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > max_bytes:
+                raise PermanentFailure("data_too_large", f"more than {max_bytes} bytes")
+            chunks.append(chunk)
+    except httpx.TimeoutException as exc:
+        raise TransientFailure("timeout", "the server stopped sending") from exc
+    except httpx.HTTPError as exc:
+        raise TransientFailure("connection_failed", f"the transfer broke off: {exc}") from exc
+    return b"".join(chunks)
