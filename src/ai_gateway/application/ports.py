@@ -9,6 +9,7 @@ from typing import Generic, Protocol, TypeVar
 
 from ai_gateway.application.principal import Principal
 from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.domain.values import JsonObject
 
 T = TypeVar("T")
 
@@ -116,6 +117,33 @@ class ObjectStore(Protocol):
         """A time-limited URL a downstream service can GET the object from, or None when this
         store cannot give one."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class GenAiRequest:
+    """What a GenAI service is asked: the rendered prompt, its context and links to its data."""
+
+    prompt_id: str
+    kind: str
+    prompt: str
+    context: JsonObject
+    data_links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GenAiAnswer:
+    content: str
+    metadata: JsonObject
+
+
+class GenAiProvider(Protocol):
+    """A GenAI service. ``submit`` is idempotent per prompt id (a retry after a crash carries the
+    same id); it returns the answer, or None when the answer will arrive later by itself.
+    Raises TransientFailure or PermanentFailure."""
+
+    name: str
+
+    async def submit(self, request: GenAiRequest) -> GenAiAnswer | None: ...
 
 
 class HealthProbe(Protocol):

@@ -1,0 +1,1 @@
+"""GenAI providers: echo (built in), OpenAI-compatible endpoints, the asynchronous GenAI API."""

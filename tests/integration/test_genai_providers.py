@@ -1,0 +1,154 @@
+"""The GenAI providers against real HTTP servers (and the real identity provider for OAuth2)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import jwt
+import pytest
+
+from ai_gateway.application.errors import PermanentFailure, TransientFailure
+from ai_gateway.application.ports import GenAiRequest
+from ai_gateway.integration.genai.echo import EchoProvider
+from ai_gateway.integration.genai.genai_api import GenAiApiProvider
+from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
+from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
+from tests.http_servers import RecordingServer, Reply, recording_server
+from tests.idp_server import AUDIENCE, CLIENTS, RESOURCE, IdpServer
+
+pytestmark = pytest.mark.integration
+
+REQUEST = GenAiRequest(
+    prompt_id="a" * 32,
+    kind="summary",
+    prompt="Summarise this.",
+    context={"k": 1},
+    data_links=("https://s3/x",),
+)
+COMPLETION = {
+    "id": "chatcmpl-1",
+    "model": "gpt-test",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "A summary."}}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+}
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    with recording_server() as s:
+        yield s
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=2) as client:
+        yield client
+
+
+async def test_echo_answers_at_once_and_deterministically() -> None:
+    first, second = await EchoProvider().submit(REQUEST), await EchoProvider().submit(REQUEST)
+    assert first == second
+    assert first.content == "[echo] Summarise this."
+    assert first.metadata["provider"] == "echo"
+
+
+async def test_an_openai_compatible_answer_is_recorded_with_its_usage(
+    http: httpx.AsyncClient, server: RecordingServer
+) -> None:
+    server.routes["/v1/chat/completions"] = lambda _: Reply(body=json.dumps(COMPLETION).encode())
+    provider = OpenAiCompatibleProvider(
+        http, base_url=server.url("/v1"), api_key="sk-test-key", model="gpt-test"
+    )
+
+    answer = await provider.submit(REQUEST)
+
+    assert answer.content == "A summary."
+    assert answer.metadata == {
+        "provider": "openai",
+        "model": "gpt-test",
+        "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+        "completion_id": "chatcmpl-1",
+    }
+    (hit,) = server.hits
+    assert hit.headers["Authorization"] == "Bearer sk-test-key"
+    assert hit.headers["Idempotency-Key"] == "a" * 32
+    sent = json.loads(hit.body)
+    assert sent["model"] == "gpt-test"
+    assert sent["messages"] == [{"role": "user", "content": "Summarise this."}]
+    assert "sk-test-key" not in repr(provider)
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "code"),
+    [
+        (Reply(429, b"{}", {"Retry-After": "3"}), TransientFailure, "genai_unavailable"),
+        (Reply(503, b"{}"), TransientFailure, "genai_unavailable"),
+        (Reply(400, b'{"error": "context too long"}'), PermanentFailure, "genai_rejected"),
+        (Reply(200, b"not json"), PermanentFailure, "genai_invalid_answer"),
+        (Reply(200, b'{"choices": []}'), PermanentFailure, "genai_invalid_answer"),
+        (Reply(200, b"{}", drip_seconds=3), TransientFailure, "genai_unavailable"),
+    ],
+)
+async def test_openai_failures_are_classified(
+    http: httpx.AsyncClient, server: RecordingServer, reply: Reply, kind: type[Exception], code: str
+) -> None:
+    server.routes["/v1/chat/completions"] = lambda _: (
+        Reply(reply.status, reply.body + b" " * 2048, reply.headers, reply.drip_seconds)
+        if reply.drip_seconds
+        else reply
+    )
+    provider = OpenAiCompatibleProvider(http, base_url=server.url("/v1"), api_key=None, model="m")
+    with pytest.raises(kind) as failed:
+        await provider.submit(REQUEST)
+    assert failed.value.code == code  # type: ignore[attr-defined]
+
+
+async def test_the_genai_api_receives_the_prompt_with_an_oauth2_token(
+    http: httpx.AsyncClient, server: RecordingServer, idp: IdpServer
+) -> None:
+    server.routes["/api/prompts"] = lambda _: Reply(202, b'{"accepted": true}')
+    tokens = ClientCredentialsTokenSource(
+        http, token_url=idp.issuer + "/token", client_id="gw-client",
+        client_secret=CLIENTS["gw-client"], scope="internal", parameters={"resource": RESOURCE},
+    )  # fmt: skip
+    provider = GenAiApiProvider(
+        http, url=server.url("/api/prompts"), tokens=tokens,
+        answer_url="https://gateway.example/api/internal/prompts/{prompt_id}/response",
+    )  # fmt: skip
+
+    assert await provider.submit(REQUEST) is None
+
+    (hit,) = server.hits
+    sent = json.loads(hit.body)
+    assert sent == {
+        "prompt_id": "a" * 32,
+        "kind": "summary",
+        "prompt": "Summarise this.",
+        "context": {"k": 1},
+        "data_links": ["https://s3/x"],
+        "answer_url": f"https://gateway.example/api/internal/prompts/{'a' * 32}/response",
+    }
+    token = hit.headers["Authorization"].removeprefix("Bearer ")
+    assert jwt.decode(token, options={"verify_signature": False})["aud"] == AUDIENCE
+    assert hit.headers["Idempotency-Key"] == "a" * 32
+
+
+async def test_a_401_from_the_genai_api_drops_the_token_and_is_retried(
+    http: httpx.AsyncClient, server: RecordingServer, idp: IdpServer
+) -> None:
+    server.routes["/api/prompts"] = lambda _: Reply(401, b"{}")
+    tokens = ClientCredentialsTokenSource(
+        http, token_url=idp.issuer + "/token", client_id="gw-client",
+        client_secret=CLIENTS["gw-client"], parameters={"resource": RESOURCE},
+    )  # fmt: skip
+    provider = GenAiApiProvider(
+        http, url=server.url("/api/prompts"), tokens=tokens, answer_url="x/{prompt_id}"
+    )
+    with pytest.raises(TransientFailure):
+        await provider.submit(REQUEST)
+    with pytest.raises(TransientFailure):
+        await provider.submit(REQUEST)
+    first, second = (h.headers["Authorization"] for h in server.hits)
+    assert first != second
