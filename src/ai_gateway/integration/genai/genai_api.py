@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from ai_gateway.application.ports import GenAiRequest, TokenSource
+from ai_gateway.application.ports import GenAiAnswer, GenAiRequest, TokenSource
 from ai_gateway.integration.genai.http_errors import raise_for_answer, transport_failure
 
 
@@ -21,7 +21,7 @@ class GenAiApiProvider:
         self._tokens = tokens
         self._answer_url = answer_url
 
-    async def submit(self, request: GenAiRequest) -> None:
+    async def submit(self, request: GenAiRequest) -> GenAiAnswer | None:
         body = {
             "prompt_id": request.prompt_id,
             "kind": request.kind,
@@ -41,3 +41,4 @@ class GenAiApiProvider:
         if response.status_code == 401:
             self._tokens.invalidate()  # a revoked or rotated token: the retry fetches a new one
         raise_for_answer(response)
+        return None  # the answer arrives later, posted back to the gateway
