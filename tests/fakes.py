@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
 from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.ports import (
+    FetchedData,
+    GenAiAnswer,
+    GenAiRequest,
     IdempotencyClaim,
     IdempotencyRecord,
     InvalidCursor,
+    Job,
+    ObjectNotFound,
     Page,
     PromptFilter,
 )
-from ai_gateway.domain.prompt import Prompt
+from ai_gateway.domain.prompt import Prompt, PromptStatus
 
 
 class InMemoryPromptRepository:
@@ -48,6 +54,12 @@ class InMemoryPromptRepository:
         prompt.version += 1
         self.prompts[prompt.id] = copy.deepcopy(prompt)
 
+    async def oldest(self, status: PromptStatus, limit: int) -> list[Prompt]:
+        found = sorted(
+            (p for p in self.prompts.values() if p.status is status), key=lambda p: p.created_at
+        )
+        return [copy.deepcopy(p) for p in found[:limit]]
+
     async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
         matches = sorted(
             (
@@ -79,3 +91,61 @@ class FixedProbe:
 
     async def check(self) -> bool:
         return self.up
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Job, float]] = []
+
+    async def enqueue(self, job: Job, delay: float = 0.0) -> None:
+        self.jobs.append((job, delay))
+
+    def steps(self) -> list[tuple[str, str, int]]:
+        return [(j.step.value, j.prompt_id, j.attempt) for j, _ in self.jobs]
+
+
+class MemoryObjectStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.objects[key] = data
+
+    async def get(self, key: str) -> bytes:
+        try:
+            return self.objects[key]
+        except KeyError:
+            raise ObjectNotFound(key) from None
+
+    async def link(self, key: str, expires: timedelta) -> str | None:
+        return f"https://objects.test/{key}?expires={int(expires.total_seconds())}"
+
+
+class ScriptedSource:
+    """Answers each fetch with the next scripted reply: data, or a failure to raise."""
+
+    def __init__(self, *replies: FetchedData | Exception) -> None:
+        self.replies = list(replies)
+        self.urls: list[str] = []
+
+    async def fetch(self, url: str) -> FetchedData:
+        self.urls.append(url)
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+class ScriptedProvider:
+    name = "scripted"
+
+    def __init__(self, *replies: GenAiAnswer | Exception | None) -> None:
+        self.replies = list(replies)
+        self.requests: list[GenAiRequest] = []
+
+    async def submit(self, request: GenAiRequest) -> GenAiAnswer | None:
+        self.requests.append(request)
+        reply = self.replies.pop(0) if self.replies else GenAiAnswer("fine", {})
+        if isinstance(reply, Exception):
+            raise reply
+        return reply

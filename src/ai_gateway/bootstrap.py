@@ -1,18 +1,23 @@
-"""The composition root: settings → adapters → DI container → application.
+"""The composition root: settings → adapters → DI container → application and workers.
 
-Nothing here runs at import time; ``create_app`` and ``build_mediator`` are called by the CLI, the
-ASGI factory and the tests.
+Nothing here runs at import time; ``create_app``, ``run_worker`` and ``build_mediator`` are called
+by the CLI, the ASGI factory and the tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from dishka.integrations.fastapi import FastapiProvider
 from fastapi import FastAPI, Request
+from miniopy_async.api import Minio
 from redis.asyncio import Redis
 
 from ai_gateway import __version__
@@ -27,11 +32,29 @@ from ai_gateway.application.commands.create_item_prompt import (
     CreateItemPromptHandler,
 )
 from ai_gateway.application.commands.create_prompt import CreatePrompt, CreatePromptHandler
+from ai_gateway.application.commands.prepare_prompt import PreparePrompt, PreparePromptHandler
+from ai_gateway.application.commands.reconcile_prompts import (
+    ReconcilePrompts,
+    ReconcilePromptsHandler,
+)
+from ai_gateway.application.commands.record_response import (
+    RecordPromptResponse,
+    RecordPromptResponseHandler,
+)
+from ai_gateway.application.commands.submit_prompt import SubmitPrompt, SubmitPromptHandler
+from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
 from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
 from ai_gateway.application.ports import (
+    ArchiveReader,
     BearerAuthenticator,
     Clock,
+    DataSource,
+    GenAiProvider,
     HealthProbe,
+    Job,
+    JobQueue,
+    JobStep,
+    ObjectStore,
     PromptRepository,
     utc_now,
 )
@@ -39,33 +62,112 @@ from ai_gateway.application.principal import Principal
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
+from ai_gateway.domain.values import Fault
+from ai_gateway.integration.data_source import GuardedDataSource
+from ai_gateway.integration.genai.echo import EchoProvider
+from ai_gateway.integration.genai.genai_api import GenAiApiProvider
+from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
 from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
+from ai_gateway.integration.local_object_store import LocalObjectStore
+from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from ai_gateway.integration.oidc_keys import OidcKeys
+from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue, run_periodically
 from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
+from ai_gateway.integration.s3_object_store import S3ObjectStore
+from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp, parse_networks
+from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
 from ai_gateway.settings import Settings
 
 
-def build_mediator(
-    prompts: PromptRepository, probes: Sequence[HealthProbe], clock: Clock = utc_now
-) -> Mediator:
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Everything the use cases need from outside; tests pass fakes."""
+
+    prompts: PromptRepository
+    queue: JobQueue
+    store: ObjectStore
+    source: DataSource
+    archives: ArchiveReader
+    provider: GenAiProvider
+    probes: Sequence[HealthProbe] = ()
+    clock: Clock = utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineRules:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    link_lifetime: timedelta = timedelta(days=1)
+    stuck_after: timedelta = timedelta(minutes=5)
+    answer_timeout: timedelta = timedelta(hours=1)
+
+
+def build_mediator(ports: Ports, rules: PipelineRules | None = None) -> Mediator:
     """The explicit handler registry, behind logging and validation."""
+    rules = rules or PipelineRules()
+    p, clock = ports, ports.clock
+    settler = FailureSettler(p.prompts, p.queue, rules.retry, clock)
     mediator = Mediator([LoggingBehaviour(), ValidationBehaviour()])
-    create = CreatePromptHandler(prompts, clock)
+    create = CreatePromptHandler(p.prompts, p.queue, clock)
     mediator.register(CreatePrompt, create)
     mediator.register(CreateItemPrompt, CreateItemPromptHandler(create))
-    mediator.register(CancelPrompt, CancelPromptHandler(prompts, clock))
-    mediator.register(GetPrompt, GetPromptHandler(prompts))
-    mediator.register(ListPrompts, ListPromptsHandler(prompts))
-    mediator.register(CheckReadiness, CheckReadinessHandler(probes))
+    mediator.register(CancelPrompt, CancelPromptHandler(p.prompts, clock))
+    mediator.register(GetPrompt, GetPromptHandler(p.prompts))
+    mediator.register(ListPrompts, ListPromptsHandler(p.prompts))
+    mediator.register(CheckReadiness, CheckReadinessHandler(p.probes))
+    mediator.register(
+        PreparePrompt,
+        PreparePromptHandler(p.prompts, p.queue, p.source, p.archives, p.store, settler, clock),
+    )
+    mediator.register(
+        SubmitPrompt,
+        SubmitPromptHandler(
+            p.prompts, p.queue, p.provider, p.store, settler, clock, rules.link_lifetime
+        ),
+    )
+    mediator.register(
+        RecordPromptResponse, RecordPromptResponseHandler(p.prompts, p.queue, p.store, clock)
+    )
+    mediator.register(
+        ReconcilePrompts,
+        ReconcilePromptsHandler(
+            p.prompts,
+            p.queue,
+            settler,
+            clock,
+            stuck_after=rules.stuck_after,
+            answer_timeout=rules.answer_timeout,
+        ),
+    )
     return mediator
 
 
+def build_dispatcher(mediator: Mediator) -> JobDispatcher:
+    return JobDispatcher(mediator, {JobStep.PREPARE: PreparePrompt, JobStep.SUBMIT: SubmitPrompt})
+
+
+def _client_credentials(
+    http: httpx.AsyncClient,
+    token_url: str,
+    client_id: str,
+    secret: str,
+    scope: str | None,
+    resource: str | None = None,
+) -> ClientCredentialsTokenSource:
+    return ClientCredentialsTokenSource(
+        http,
+        token_url=token_url,
+        client_id=client_id,
+        client_secret=secret,
+        scope=scope,
+        parameters={"resource": resource} if resource else None,
+    )
+
+
 class GatewayProvider(Provider):
-    """App-wide singletons shared by all requests, and the request-scoped caller."""
+    """App-wide singletons: storage, queue, adapters, the mediator. Used by API and workers."""
 
     scope = Scope.APP
     settings = from_context(provides=Settings, scope=Scope.APP)
-    app_info = from_context(provides=AppInfo, scope=Scope.APP)
 
     @provide
     async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
@@ -91,8 +193,154 @@ class GatewayProvider(Provider):
         )
 
     @provide
-    def mediator(self, prompts: PromptRepository, redis: Redis) -> Mediator:
-        return build_mediator(prompts, [RedisHealth(redis)])
+    def job_queue(self, redis: Redis, settings: Settings) -> RedisJobQueue:
+        return RedisJobQueue(redis, prefix=settings.redis_key_prefix)
+
+    @provide
+    def queue(self, queue: RedisJobQueue) -> JobQueue:
+        return queue
+
+    @provide
+    async def store(self, settings: Settings) -> AsyncIterator[ObjectStore]:
+        if not settings.s3_endpoint:
+            yield LocalObjectStore(settings.data_dir.resolve() / "objects")
+            return
+        split = urlsplit(
+            settings.s3_endpoint if "://" in settings.s3_endpoint else f"//{settings.s3_endpoint}"
+        )
+        secure = settings.s3_secure if settings.s3_secure is not None else split.scheme == "https"
+        secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
+        async with Minio(
+            split.netloc, settings.s3_access_key, secret, secure=secure, region=settings.s3_region
+        ) as client:
+            store = S3ObjectStore(client, settings.s3_bucket)
+            await store.ensure_bucket()
+            yield store
+
+    @provide
+    async def source(self, settings: Settings) -> AsyncIterator[DataSource]:
+        policy = EgressPolicy(
+            allow_networks=parse_networks(settings.egress_allow_cidrs),
+            read_timeout=settings.download_timeout_seconds,
+            total_timeout=settings.download_total_seconds,
+        )
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            tokens = None
+            if (
+                settings.mosaic_client_id
+                and settings.mosaic_token_url
+                and settings.mosaic_client_secret
+            ):
+                tokens = _client_credentials(
+                    http,
+                    settings.mosaic_token_url,
+                    settings.mosaic_client_id,
+                    settings.mosaic_client_secret.get_secret_value(),
+                    settings.mosaic_scope,
+                )
+            yield GuardedDataSource(
+                SafeHttp(http, policy),
+                max_bytes=settings.data_max_bytes,
+                mosaic_base_url=settings.mosaic_base_url,
+                mosaic_tokens=tokens,
+            )
+
+    @provide
+    def archives(self, settings: Settings) -> ArchiveReader:
+        return ZipArchiveReader(
+            ZipLimits(
+                settings.zip_max_entries, settings.zip_max_total_bytes, settings.zip_max_ratio
+            )
+        )
+
+    @provide
+    async def provider(self, settings: Settings) -> AsyncIterator[GenAiProvider]:
+        if settings.genai_provider == "echo":
+            yield EchoProvider()
+            return
+        async with httpx.AsyncClient(timeout=settings.genai_timeout_seconds) as http:
+            if settings.genai_provider == "openai":
+                key = (
+                    settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+                )
+                yield OpenAiCompatibleProvider(
+                    http,
+                    base_url=settings.openai_base_url or "",
+                    api_key=key,
+                    model=settings.openai_model,
+                )
+                return
+            secret = settings.genai_api_client_secret
+            tokens = _client_credentials(
+                http,
+                settings.genai_api_token_url or "",
+                settings.genai_api_client_id or "",
+                secret.get_secret_value() if secret else "",
+                settings.genai_api_scope,
+                settings.genai_api_resource,
+            )
+            public = (settings.gateway_public_url or "").rstrip("/")
+            yield GenAiApiProvider(
+                http,
+                url=settings.genai_api_url or "",
+                tokens=tokens,
+                answer_url=public + "/api/internal/prompts/{prompt_id}/response",
+            )
+
+    @provide
+    def mediator(
+        self,
+        settings: Settings,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        store: ObjectStore,
+        source: DataSource,
+        archives: ArchiveReader,
+        provider: GenAiProvider,
+        redis: Redis,
+    ) -> Mediator:
+        ports = Ports(prompts, queue, store, source, archives, provider, [RedisHealth(redis)])
+        rules = PipelineRules(
+            retry=RetryPolicy(
+                settings.step_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+            ),
+            link_lifetime=timedelta(days=settings.s3_expiration_delta_days),
+            stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+            answer_timeout=timedelta(seconds=settings.genai_answer_timeout_seconds),
+        )
+        return build_mediator(ports, rules)
+
+    @provide
+    def worker(
+        self,
+        settings: Settings,
+        redis: Redis,
+        queue: RedisJobQueue,
+        mediator: Mediator,
+        prompts: PromptRepository,
+    ) -> JobWorker:
+        settler = FailureSettler(prompts, queue, RetryPolicy(), utc_now)
+
+        async def on_dead(job: Job) -> None:
+            detail = f"the {job.step.value} step failed repeatedly inside the gateway"
+            await settler.fault(job.prompt_id, Fault("internal_error", detail))
+
+        return JobWorker(
+            redis,
+            queue,
+            build_dispatcher(mediator),
+            on_dead,
+            concurrency=settings.worker_concurrency,
+            claim_idle=settings.job_claim_idle_seconds,
+            max_deliveries=settings.job_max_deliveries,
+        )
+
+
+class HttpProvider(Provider):
+    """What only the HTTP side needs: authentication and the request-scoped caller."""
+
+    scope = Scope.APP
+    app_info = from_context(provides=AppInfo, scope=Scope.APP)
 
     @provide
     def scope_policy(self, settings: Settings) -> ScopePolicy:
@@ -161,21 +409,64 @@ def build_container(settings: Settings, *, embedded: bool = False) -> AsyncConta
         redis="embedded" if embedded else "external",
     )
     return make_async_container(
-        GatewayProvider(), FastapiProvider(), context={Settings: settings, AppInfo: info}
+        GatewayProvider(),
+        HttpProvider(),
+        FastapiProvider(),
+        context={Settings: settings, AppInfo: info},
+    )
+
+
+async def run_worker(container: AsyncContainer, settings: Settings, stop: asyncio.Event) -> None:
+    """Works jobs, and takes a turn at the reconciler, until ``stop`` is set."""
+    worker = await container.get(JobWorker)
+    mediator = await container.get(Mediator)
+    redis = await container.get(Redis)
+
+    async def reconcile() -> None:
+        await mediator.send(ReconcilePrompts())
+
+    await asyncio.gather(
+        worker.run(stop),
+        run_periodically(
+            redis,
+            f"{settings.redis_key_prefix}:reconciler",
+            settings.reconcile_interval_seconds,
+            reconcile,
+            stop,
+        ),
     )
 
 
 def create_app(settings: Settings | None = None, *, embedded: bool = False) -> FastAPI:
-    """The ASGI application for these settings (read from the environment when omitted)."""
+    """The ASGI application for these settings (read from the environment when omitted).
+
+    With ``SERVE_WORKER`` (on by default for the embedded set-up) the worker runs in the same
+    process, next to the API."""
     settings = settings or Settings()
     if settings.redis_url is None:
         raise ValueError("REDIS_URL is not set: run `ai-gateway serve` for the embedded server")
     container = build_container(settings, embedded=embedded)
+    in_process = settings.serve_worker if settings.serve_worker is not None else embedded
+
+    @asynccontextmanager
+    async def background() -> AsyncIterator[None]:
+        if not in_process:
+            yield
+            return
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(container, settings, stop), name="worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
     return create_api(
         container,
         max_request_bytes=settings.max_request_bytes,
         telemetry=settings.otel_enabled,
         bearer=bearer_docs(settings),
+        background=background,
     )
 
 

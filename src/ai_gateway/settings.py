@@ -12,6 +12,9 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ai_gateway.domain.values import validate_bucket_name
+from ai_gateway.integration.safe_http import parse_networks
+
 MIN_KEY_LENGTH = 16
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -110,6 +113,53 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
 
+    serve_worker: bool | None = None
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    worker_processes: int = Field(default=2, ge=1, le=64)
+    job_claim_idle_seconds: float = Field(default=60.0, gt=0)
+    job_max_deliveries: int = Field(default=5, ge=1)
+    step_max_attempts: int = Field(default=6, ge=1)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=300.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    stuck_after_seconds: float = Field(default=300.0, gt=0)
+    genai_answer_timeout_seconds: float = Field(default=3600.0, gt=0)
+
+    egress_allow_cidrs: str = ""
+    data_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    download_timeout_seconds: float = Field(default=30.0, gt=0)
+    download_total_seconds: float = Field(default=300.0, gt=0)
+    zip_max_entries: int = Field(default=1000, ge=1)
+    zip_max_total_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    zip_max_ratio: float = Field(default=100.0, gt=1)
+
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_secure: bool | None = None
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "ai-gateway"
+    s3_expiration_delta_days: float = Field(default=1.0, gt=0, le=7)
+
+    genai_provider: Literal["echo", "openai", "genai-api"] = "echo"
+    genai_timeout_seconds: float = Field(default=120.0, gt=0)
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    genai_api_url: str | None = None
+    genai_api_token_url: str | None = None
+    genai_api_client_id: str | None = None
+    genai_api_client_secret: SecretStr | None = None
+    genai_api_scope: str | None = None
+    genai_api_resource: str | None = None
+    gateway_public_url: str | None = None
+
+    mosaic_base_url: str | None = None
+    mosaic_token_url: str | None = None
+    mosaic_client_id: str | None = None
+    mosaic_client_secret: SecretStr | None = None
+    mosaic_scope: str | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     access_log: bool = True
@@ -154,6 +204,31 @@ class Settings(BaseSettings):
         """JWT_AUTHORITY without a trailing slash, for building URLs under it."""
         return None if self.jwt_authority is None else self.jwt_authority.rstrip("/")
 
+    def _check_pipeline(self) -> None:
+        by_provider: dict[str, dict[str, object]] = {
+            "openai": {"OPENAI_BASE_URL": self.openai_base_url},
+            "genai-api": {
+                "GENAI_API_URL": self.genai_api_url,
+                "GENAI_API_TOKEN_URL": self.genai_api_token_url,
+                "GENAI_API_CLIENT_ID": self.genai_api_client_id,
+                "GENAI_API_CLIENT_SECRET": self.genai_api_client_secret,
+                "GATEWAY_PUBLIC_URL": self.gateway_public_url,
+            },
+        }
+        needed = dict(by_provider.get(self.genai_provider, {}))
+        if self.s3_endpoint:
+            needed |= {"S3_ACCESS_KEY": self.s3_access_key, "S3_SECRET_KEY": self.s3_secret_key}
+        if self.mosaic_client_id:
+            needed |= {"MOSAIC_TOKEN_URL": self.mosaic_token_url}
+            needed |= {"MOSAIC_CLIENT_SECRET": self.mosaic_client_secret}
+        missing = sorted(name for name, value in needed.items() if not value)
+        if missing:
+            raise ValueError(f"these settings are needed by the others: {', '.join(missing)}")
+        validate_bucket_name(self.s3_bucket)
+        parse_networks(self.egress_allow_cidrs)
+        if self.stuck_after_seconds <= self.job_claim_idle_seconds:
+            raise ValueError("STUCK_AFTER_SECONDS must exceed JOB_CLAIM_IDLE_SECONDS")
+
     @property
     def trusted_issuer(self) -> str | None:
         """The exact ``iss`` tokens must carry: JWT_ISSUER, else JWT_AUTHORITY."""
@@ -173,6 +248,7 @@ class Settings(BaseSettings):
                 )
             if not self.mosaic_api_keys and not self.jwt_authority:
                 raise ValueError("APP_ENV=production needs MOSAIC_API_KEYS or JWT_AUTHORITY")
+        self._check_pipeline()
         names = [k.name for k in self.mosaic_api_keys]
         if len({k.sha256 for k in self.mosaic_api_keys}) != len(names):
             raise ValueError("MOSAIC_API_KEYS lists the same key twice")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -91,7 +93,51 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         gw.stop(signal.SIGKILL)
 
 
-def test_serve_keeps_prompts_across_a_restart(gateway: Gateway) -> None:
+@pytest.fixture
+def api_only(tmp_path: Path) -> Iterator[Gateway]:
+    """The embedded set-up without its in-process worker: prompts stay where the API puts them."""
+    gw = Gateway(tmp_path, env={"SERVE_WORKER": "false"})
+    yield gw
+    if gw.process is not None:
+        gw.stop(signal.SIGKILL)
+
+
+def wait_for_status(
+    client: httpx.Client, prompt_id: str, status: str, timeout: float = 20
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        prompt: dict[str, Any] = client.get(f"/api/prompts/{prompt_id}").json()
+        if prompt["status"] == status:
+            return prompt
+        assert time.monotonic() < deadline, f"still {prompt['status']}: {prompt}"
+        time.sleep(0.05)
+
+
+def test_the_embedded_pipeline_answers_a_prompt_with_the_echo_provider(gateway: Gateway) -> None:
+    gateway.start()
+    with gateway.client() as client:
+        created = client.post(
+            "/api/prompts/item", json={"itemId": "i-1", "content": "Generate a sample prompt"}
+        )
+        prompt = wait_for_status(client, created.json()["id"], "completed")
+
+    assert prompt["response"]["content"].startswith("[echo] You are an expert reviewer")
+    assert list(prompt["timestamps"]) == [
+        "created",
+        "preparing",
+        "prepared",
+        "submitted",
+        "completed",
+    ]
+    answer = (
+        gateway.workdir / ".ai-gateway" / "objects" / "prompts" / prompt["id"] / "response.json"
+    )
+    assert json.loads(answer.read_text())["sha256"] == prompt["response"]["sha256"]
+
+
+def test_serve_keeps_prompts_across_a_restart(api_only: Gateway) -> None:
+    gateway = api_only
     gateway.start()
     banner = gateway.log.read_text()
     assert gateway.api_key() in banner

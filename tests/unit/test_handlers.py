@@ -17,11 +17,19 @@ from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.queries.check_readiness import CheckReadiness
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
-from ai_gateway.bootstrap import build_mediator
+from ai_gateway.bootstrap import Ports, build_mediator
 from ai_gateway.domain.errors import InvalidTransition
 from ai_gateway.domain.prompt import ITEM_KIND, PromptStatus
+from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
 from tests.factories import StepClock, principal
-from tests.fakes import FixedProbe, InMemoryPromptRepository
+from tests.fakes import (
+    FixedProbe,
+    InMemoryPromptRepository,
+    MemoryObjectStore,
+    RecordingQueue,
+    ScriptedProvider,
+    ScriptedSource,
+)
 
 MOSAIC = principal("mosaic")
 OTHER = principal("other")
@@ -34,19 +42,40 @@ def repo() -> InMemoryPromptRepository:
 
 
 @pytest.fixture
-def mediator(repo: InMemoryPromptRepository) -> Mediator:
-    return build_mediator(repo, [FixedProbe("redis", up=True)], clock=StepClock())
+def queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+def ports(repo: InMemoryPromptRepository, queue: RecordingQueue, **overrides: object) -> Ports:
+    values: dict[str, object] = {
+        "prompts": repo,
+        "queue": queue,
+        "store": MemoryObjectStore(),
+        "source": ScriptedSource(),
+        "archives": ZipArchiveReader(ZipLimits()),
+        "provider": ScriptedProvider(),
+        "probes": [FixedProbe("redis", up=True)],
+        "clock": StepClock(),
+    }
+    values.update(overrides)
+    return Ports(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def mediator(repo: InMemoryPromptRepository, queue: RecordingQueue) -> Mediator:
+    return build_mediator(ports(repo, queue))
 
 
 def create(content: str = "Review this", **fields: object) -> CreatePrompt:
     return CreatePrompt(principal=fields.pop("principal", MOSAIC), content=content, **fields)  # type: ignore[arg-type]
 
 
-async def test_creating_stores_a_prompt_owned_by_the_caller(
-    mediator: Mediator, repo: InMemoryPromptRepository
+async def test_creating_stores_a_prompt_owned_by_the_caller_and_queues_its_preparation(
+    mediator: Mediator, repo: InMemoryPromptRepository, queue: RecordingQueue
 ) -> None:
     result = await mediator.send(create(request_id="r-1", metadata={"lang": "en"}))
 
+    assert queue.steps() == [("prepare", result.id, 1)]
     stored = repo.prompts[result.id]
     assert (result.status, result.request_id, result.replayed) == (
         PromptStatus.CREATED,
@@ -221,9 +250,8 @@ async def test_a_cancel_that_keeps_losing_gives_up_with_a_conflict(
 
 
 async def test_readiness_reports_each_probe() -> None:
-    mediator = build_mediator(
-        InMemoryPromptRepository(), [FixedProbe("redis", up=True), FixedProbe("s3", up=False)]
-    )
+    probes = [FixedProbe("redis", up=True), FixedProbe("s3", up=False)]
+    mediator = build_mediator(ports(InMemoryPromptRepository(), RecordingQueue(), probes=probes))
     readiness = await mediator.send(CheckReadiness())
     assert readiness.checks == {"redis": True, "s3": False}
     assert readiness.ready is False

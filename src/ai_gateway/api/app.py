@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,15 +50,23 @@ def create_api(
     max_request_bytes: int,
     telemetry: bool,
     bearer: BearerDocs | None = None,
+    background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``bearer``
-    documents JWT access in the OpenAPI document and Swagger UI."""
+    documents JWT access in the OpenAPI document and Swagger UI; ``background`` runs for as long as
+    the application does (the in-process worker)."""
     login = bearer.login if bearer else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await app.state.dishka_container.close()
+        try:
+            if background is None:
+                yield
+            else:
+                async with background():
+                    yield
+        finally:
+            await app.state.dishka_container.close()
 
     app = FastAPI(
         title="AI Gateway",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from ai_gateway.application.principal import Principal
@@ -80,6 +81,10 @@ class PromptRepository(Protocol):
         """Newest first. Raises InvalidCursor for a cursor this store did not issue."""
         ...
 
+    async def oldest(self, status: PromptStatus, limit: int) -> Sequence[Prompt]:
+        """Up to ``limit`` prompts in ``status``, oldest first (for the reconciler)."""
+        ...
+
 
 class BearerAuthenticator(Protocol):
     """Checks a bearer token; raises Unauthenticated, or DependencyUnavailable when the token
@@ -144,6 +149,55 @@ class GenAiProvider(Protocol):
     name: str
 
     async def submit(self, request: GenAiRequest) -> GenAiAnswer | None: ...
+
+
+class JobStep(StrEnum):
+    PREPARE = "prepare"
+    SUBMIT = "submit"
+    DELIVER = "deliver"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One step of one prompt; ``attempt`` counts tries after transient failures."""
+
+    step: JobStep
+    prompt_id: str
+    attempt: int = 1
+
+    def retry(self) -> Job:
+        return Job(self.step, self.prompt_id, self.attempt + 1)
+
+
+class JobQueue(Protocol):
+    """Durable jobs: each is run at least once, by any worker, ``delay`` seconds from now."""
+
+    async def enqueue(self, job: Job, delay: float = 0.0) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedData:
+    content: bytes
+    content_type: str
+
+
+class DataSource(Protocol):
+    """Downloads a prompt's data package; raises TransientFailure or PermanentFailure."""
+
+    async def fetch(self, url: str) -> FetchedData: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveFile:
+    path: str
+    data: bytes
+
+
+class ArchiveReader(Protocol):
+    """The files of a data package that is an archive (checked first; PermanentFailure when
+    unsafe), or None when the data is not an archive."""
+
+    def files(self, data: bytes, content_type: str) -> Sequence[ArchiveFile] | None: ...
 
 
 class HealthProbe(Protocol):

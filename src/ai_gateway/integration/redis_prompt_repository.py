@@ -250,6 +250,16 @@ class RedisPromptRepository:
                 upper = "(" + members[-1]
         return Page(tuple(p for _, p in found), _encode(upper[1:]))
 
+    async def oldest(self, status: PromptStatus, limit: int) -> Sequence[Prompt]:
+        index = f"{self._prefix}:ix:s:{status.value}"
+        async with _redis_errors():
+            members = [
+                str(m)
+                for m in await self._redis.zrange(index, "-", "+", bylex=True, offset=0, num=limit)
+            ]
+            loaded = await self._load_many(members)
+        return [p for p in loaded if p is not None and p.status is status]
+
     async def _load_many(self, members: Sequence[str]) -> Sequence[Prompt | None]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for member in members:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
 from ai_gateway.application.errors import PermanentFailure
+from ai_gateway.application.ports import ArchiveFile
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -107,3 +108,18 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     if len(content) > info.file_size:
         raise _refuse("zip_bomb", f"entry {info.filename[:200]!r} is larger than it declares")
     return content
+
+
+class ZipArchiveReader:
+    """The ArchiveReader port: data that is a zip is checked and extracted; other data is not."""
+
+    def __init__(self, limits: ZipLimits) -> None:
+        self._limits = limits
+
+    def files(self, data: bytes, content_type: str) -> list[ArchiveFile] | None:
+        if not (
+            looks_like_zip(data)
+            or content_type.split(";", maxsplit=1)[0].strip() == "application/zip"
+        ):
+            return None
+        return [ArchiveFile(f.path, f.data) for f in extract_zip(data, self._limits)]

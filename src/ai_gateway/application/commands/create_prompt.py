@@ -12,6 +12,9 @@ from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports import (
     Clock,
     IdempotencyClaim,
+    Job,
+    JobQueue,
+    JobStep,
     PromptRepository,
     utc_now,
 )
@@ -67,8 +70,12 @@ class CreatedPrompt:
 
 
 class CreatePromptHandler:
-    def __init__(self, prompts: PromptRepository, clock: Clock = utc_now) -> None:
+    """Stores the prompt, then queues its first step. Should queueing fail after the prompt is
+    stored, the reconciler finds it in CREATED and queues the step: nothing accepted is lost."""
+
+    def __init__(self, prompts: PromptRepository, queue: JobQueue, clock: Clock = utc_now) -> None:
         self._prompts = prompts
+        self._queue = queue
         self._clock = clock
 
     async def handle(self, command: CreatePrompt) -> CreatedPrompt:
@@ -90,6 +97,7 @@ class CreatePromptHandler:
             claim = IdempotencyClaim(hashlib.sha256(scoped).hexdigest(), fingerprint)
         earlier = await self._prompts.add(prompt, claim)
         if earlier is None:
+            await self._queue.enqueue(Job(JobStep.PREPARE, prompt.id))
             return CreatedPrompt(prompt.id, prompt.status, prompt.created_at, prompt.request_id)
         if earlier.fingerprint != fingerprint:
             raise IdempotencyKeyReused

@@ -1,0 +1,109 @@
+"""Prepare a prompt: download its data package, check it, keep it and its files in object storage.
+
+CREATED → PREPARING → PREPARED, then the submit step is queued. Run again on a prompt that is
+already past this step, it only queues what comes next; on a settled prompt it does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ai_gateway.application.errors import ConcurrencyConflict
+from ai_gateway.application.jobs import FailureSettler, as_step_failure
+from ai_gateway.application.mediator import Command
+from ai_gateway.application.ports import (
+    ArchiveReader,
+    Clock,
+    DataSource,
+    Job,
+    JobQueue,
+    JobStep,
+    ObjectStore,
+    PromptRepository,
+)
+from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.domain.values import ObjectRef
+
+logger = logging.getLogger("ai_gateway.jobs")
+
+SAVE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PreparePrompt(Command[None]):
+    job: Job
+
+
+def object_prefix(prompt_id: str) -> str:
+    return f"prompts/{prompt_id}"
+
+
+class PreparePromptHandler:
+    def __init__(
+        self,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        source: DataSource,
+        archives: ArchiveReader,
+        store: ObjectStore,
+        settler: FailureSettler,
+        clock: Clock,
+    ) -> None:
+        self._prompts = prompts
+        self._queue = queue
+        self._source = source
+        self._archives = archives
+        self._store = store
+        self._settler = settler
+        self._clock = clock
+
+    async def handle(self, command: PreparePrompt) -> None:
+        job = command.job
+        try:
+            await self._prepare(job)
+        except Exception as exc:  # the job boundary: every failure settles the job
+            await self._settler.settle(job, as_step_failure(exc))
+
+    async def _prepare(self, job: Job) -> None:
+        for _ in range(SAVE_ATTEMPTS):
+            prompt = await self._prompts.get(job.prompt_id)
+            if prompt is None or prompt.is_terminal:
+                return
+            if prompt.status not in {PromptStatus.CREATED, PromptStatus.PREPARING}:
+                await self._queue.enqueue(Job(JobStep.SUBMIT, prompt.id))
+                return
+            try:
+                if prompt.status is PromptStatus.CREATED:
+                    prompt.start_preparing(self._clock())
+                    await self._prompts.save(prompt)
+                objects = await self._keep_data(prompt)
+                prompt.mark_prepared(self._clock(), objects)
+                await self._prompts.save(prompt)
+            except ConcurrencyConflict:
+                continue  # another writer (a cancel, a duplicate job) was first: look again
+            await self._queue.enqueue(Job(JobStep.SUBMIT, prompt.id))
+            return
+
+    async def _keep_data(self, prompt: Prompt) -> tuple[ObjectRef, ...]:
+        if not prompt.data_url:
+            return ()
+        data = await self._source.fetch(prompt.data_url)
+        files = self._archives.files(data.content, data.content_type)
+        prefix = object_prefix(prompt.id)
+        original = ObjectRef("original", f"{prefix}/data/original", len(data.content),
+                             data.content_type or "application/octet-stream")  # fmt: skip
+        await self._store.put(original.key, data.content, original.content_type)
+        refs = [original]
+        for file in files or ():
+            ref = ObjectRef("file", f"{prefix}/data/files/{file.path}", len(file.data),
+                            "application/octet-stream")  # fmt: skip
+            await self._store.put(ref.key, file.data, ref.content_type)
+            refs.append(ref)
+        logger.info(
+            "prompt %s: %d bytes of data kept, %d files",
+            prompt.id,
+            len(data.content),
+            len(refs) - 1,
+        )
+        return tuple(refs)

@@ -1,0 +1,77 @@
+"""Re-drive prompts whose job was lost, and fault those that waited too long for an answer.
+
+A lost job must never mean a lost prompt: a prompt left in a working status for longer than
+``stuck_after`` gets its step queued again (the steps are idempotent, so a job that was merely
+slow does no harm). A prompt SUBMITTED to an asynchronous provider for longer than
+``answer_timeout`` is FAULTED with ``genai_timeout``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ai_gateway.application.jobs import FailureSettler
+from ai_gateway.application.mediator import Command
+from ai_gateway.application.ports import Clock, Job, JobQueue, JobStep, PromptRepository
+from ai_gateway.domain.prompt import PromptStatus
+from ai_gateway.domain.values import Fault
+
+logger = logging.getLogger("ai_gateway.jobs")
+
+REDRIVEN = {
+    PromptStatus.CREATED: JobStep.PREPARE,
+    PromptStatus.PREPARING: JobStep.PREPARE,
+    PromptStatus.PREPARED: JobStep.SUBMIT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcilePrompts(Command["Reconciled"]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    redriven: int
+    timed_out: int
+
+
+class ReconcilePromptsHandler:
+    def __init__(
+        self,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        settler: FailureSettler,
+        clock: Clock,
+        *,
+        stuck_after: timedelta,
+        answer_timeout: timedelta,
+        batch: int = 200,
+    ) -> None:
+        self._prompts = prompts
+        self._queue = queue
+        self._settler = settler
+        self._clock = clock
+        self._stuck_after = stuck_after
+        self._answer_timeout = answer_timeout
+        self._batch = batch
+
+    async def handle(self, _: ReconcilePrompts) -> Reconciled:
+        now = self._clock()
+        redriven = timed_out = 0
+        for status, step in REDRIVEN.items():
+            for prompt in await self._prompts.oldest(status, self._batch):
+                if now - prompt.updated_at > self._stuck_after:
+                    await self._queue.enqueue(Job(step, prompt.id))
+                    redriven += 1
+        for prompt in await self._prompts.oldest(PromptStatus.SUBMITTED, self._batch):
+            waited = now - prompt.timestamps[PromptStatus.SUBMITTED]
+            if waited > self._answer_timeout:
+                detail = f"no answer from the GenAI service in {int(waited.total_seconds())} s"
+                await self._settler.fault(prompt.id, Fault("genai_timeout", detail))
+                timed_out += 1
+        if redriven or timed_out:
+            logger.info("reconciler: %d prompts re-driven, %d timed out", redriven, timed_out)
+        return Reconciled(redriven, timed_out)

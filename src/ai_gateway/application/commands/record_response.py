@@ -1,0 +1,86 @@
+"""Record a GenAI answer that arrived by itself (the asynchronous GenAI API posting it back).
+
+The same answer twice is a harmless no-op; another answer after COMPLETED is a conflict. An answer
+for a prompt still PREPARED proves its submission, which is recorded first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ai_gateway.application.commands.prepare_prompt import SAVE_ATTEMPTS, object_prefix
+from ai_gateway.application.errors import ConcurrencyConflict, NotFound
+from ai_gateway.application.mediator import Command
+from ai_gateway.application.ports import (
+    Clock,
+    Job,
+    JobQueue,
+    JobStep,
+    ObjectStore,
+    PromptRepository,
+)
+from ai_gateway.domain.prompt import PromptStatus
+from ai_gateway.domain.values import JsonObject, PromptResponse
+
+
+async def keep_answer(store: ObjectStore, prompt_id: str, response: PromptResponse) -> None:
+    """The answer as a JSON object next to the prompt's data."""
+    body = {
+        "prompt_id": prompt_id,
+        "content": response.content,
+        "metadata": response.metadata,
+        "sha256": response.sha256,
+        "created_at": None if response.created_at is None else response.created_at.isoformat(),
+    }
+    await store.put(
+        f"{object_prefix(prompt_id)}/response.json", json.dumps(body).encode(), "application/json"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordPromptResponse(Command["RecordedResponse"]):
+    prompt_id: str
+    content: str
+    metadata: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResponse:
+    prompt_id: str
+    sha256: str
+    status: PromptStatus
+    duplicate: bool
+
+
+class RecordPromptResponseHandler:
+    def __init__(
+        self, prompts: PromptRepository, queue: JobQueue, store: ObjectStore, clock: Clock
+    ) -> None:
+        self._prompts = prompts
+        self._queue = queue
+        self._store = store
+        self._clock = clock
+
+    async def handle(self, command: RecordPromptResponse) -> RecordedResponse:
+        """Raises NotFound, ResponseAlreadyRecorded or InvalidTransition (the prompt settled)."""
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            prompt = await self._prompts.get(command.prompt_id)
+            if prompt is None:
+                raise NotFound("prompt", command.prompt_id)
+            response = PromptResponse.of(command.content, command.metadata, self._clock())
+            if prompt.status is PromptStatus.PREPARED:
+                prompt.mark_submitted(self._clock())
+            if not prompt.record_response(response):
+                return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=True)
+            await keep_answer(self._store, prompt.id, response)
+            try:
+                await self._prompts.save(prompt)
+            except ConcurrencyConflict:
+                if attempt == SAVE_ATTEMPTS:
+                    raise
+                continue
+            if prompt.callback_url:
+                await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+            return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=False)
+        raise ConcurrencyConflict(command.prompt_id)

@@ -1,0 +1,95 @@
+"""Submit a prompt to the GenAI provider.
+
+PREPARED → SUBMITTED, and for a provider that answers at once → COMPLETED in the same write. The
+provider is called *before* SUBMITTED is stored, with the prompt id as idempotency key: a worker
+that dies mid-call leaves the prompt PREPARED, and the retry calls again with the same key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ai_gateway.application.commands.prepare_prompt import SAVE_ATTEMPTS
+from ai_gateway.application.commands.record_response import keep_answer
+from ai_gateway.application.errors import ConcurrencyConflict
+from ai_gateway.application.jobs import FailureSettler, as_step_failure
+from ai_gateway.application.mediator import Command
+from ai_gateway.application.ports import (
+    Clock,
+    GenAiProvider,
+    GenAiRequest,
+    Job,
+    JobQueue,
+    JobStep,
+    ObjectStore,
+    PromptRepository,
+)
+from ai_gateway.application.templates import render
+from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.domain.values import PromptResponse
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPrompt(Command[None]):
+    job: Job
+
+
+class SubmitPromptHandler:
+    def __init__(
+        self,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        provider: GenAiProvider,
+        store: ObjectStore,
+        settler: FailureSettler,
+        clock: Clock,
+        link_lifetime: timedelta,
+    ) -> None:
+        self._prompts = prompts
+        self._queue = queue
+        self._provider = provider
+        self._store = store
+        self._settler = settler
+        self._clock = clock
+        self._link_lifetime = link_lifetime
+
+    async def handle(self, command: SubmitPrompt) -> None:
+        job = command.job
+        try:
+            await self._submit(job)
+        except Exception as exc:  # the job boundary: every failure settles the job
+            await self._settler.settle(job, as_step_failure(exc))
+
+    async def _submit(self, job: Job) -> None:
+        prompt = await self._prompts.get(job.prompt_id)
+        if prompt is None or prompt.status is not PromptStatus.PREPARED:
+            return  # not ready, already submitted, or settled
+        answer = await self._provider.submit(await self._request(prompt))
+        response = None
+        if answer is not None:
+            response = PromptResponse.of(answer.content, answer.metadata, self._clock())
+            await keep_answer(self._store, prompt.id, response)  # before the record says COMPLETED
+        for _ in range(SAVE_ATTEMPTS):
+            try:
+                prompt.mark_submitted(self._clock())
+                if response is not None:
+                    prompt.record_response(response)
+                await self._prompts.save(prompt)
+            except ConcurrencyConflict:
+                fresh = await self._prompts.get(job.prompt_id)
+                if fresh is None or fresh.status is not PromptStatus.PREPARED:
+                    return
+                prompt = fresh
+                continue
+            break
+        if prompt.status is PromptStatus.COMPLETED and prompt.callback_url:
+            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+
+    async def _request(self, prompt: Prompt) -> GenAiRequest:
+        links = []
+        for ref in prompt.objects:
+            link = await self._store.link(ref.key, self._link_lifetime)
+            if link is not None:
+                links.append(link)
+        return GenAiRequest(prompt.id, prompt.kind, render(prompt), prompt.context, tuple(links))

@@ -1,0 +1,98 @@
+"""What every background step shares: the retry policy and how a failed step ends."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ai_gateway.application.errors import (
+    ConcurrencyConflict,
+    DependencyUnavailable,
+    PermanentFailure,
+    StepFailure,
+    TransientFailure,
+)
+from ai_gateway.application.mediator import Command, Mediator
+from ai_gateway.application.ports import Clock, Job, JobQueue, JobStep, PromptRepository
+from ai_gateway.domain.errors import InvalidTransition
+from ai_gateway.domain.values import Fault
+
+logger = logging.getLogger("ai_gateway.jobs")
+
+SAVE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, honouring a server's Retry-After, up to a limit."""
+
+    max_attempts: int = 6
+    base_seconds: float = 2.0
+    max_seconds: float = 300.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** (attempt - 1))
+        jittered = backoff / 2 + random.uniform(0, backoff / 2)  # noqa: S311 - not for secrets
+        return max(jittered, min(retry_after or 0.0, self.max_seconds * 4))
+
+
+def as_step_failure(exc: Exception) -> StepFailure:
+    """A dependency outage inside a step is worth retrying like any transient failure."""
+    if isinstance(exc, StepFailure):
+        return exc
+    if isinstance(exc, DependencyUnavailable):
+        return TransientFailure(f"{exc.dependency.replace(' ', '_')}_unavailable", str(exc))
+    raise exc
+
+
+class FailureSettler:
+    """Retries a job after a transient failure, or faults its prompt when retrying cannot help."""
+
+    def __init__(
+        self, prompts: PromptRepository, queue: JobQueue, policy: RetryPolicy, clock: Clock
+    ) -> None:
+        self._prompts = prompts
+        self._queue = queue
+        self._policy = policy
+        self._clock = clock
+
+    async def settle(self, job: Job, failure: StepFailure) -> None:
+        if isinstance(failure, TransientFailure) and job.attempt < self._policy.max_attempts:
+            delay = self._policy.delay(job.attempt, failure.retry_after)
+            logger.info("%s of %s failed (%s), retry %d in %.1f s", job.step, job.prompt_id,
+                        failure.code, job.attempt + 1, delay)  # fmt: skip
+            await self._queue.enqueue(job.retry(), delay)
+            return
+        detail = failure.detail
+        if not isinstance(failure, PermanentFailure):
+            detail = f"gave up after {job.attempt} attempts: {detail}"
+        logger.warning("%s of %s failed for good: %s", job.step, job.prompt_id, failure.code)
+        await self.fault(job.prompt_id, Fault(failure.code, detail))
+
+    async def fault(self, prompt_id: str, fault: Fault) -> None:
+        """Moves the prompt to FAULTED unless it has settled meanwhile."""
+        for _ in range(SAVE_ATTEMPTS):
+            prompt = await self._prompts.get(prompt_id)
+            if prompt is None or prompt.is_terminal:
+                return
+            try:
+                prompt.fail(fault, self._clock())
+                await self._prompts.save(prompt)
+            except (ConcurrencyConflict, InvalidTransition):
+                continue
+            return
+
+
+class JobDispatcher:
+    """Runs a job by sending its step's command through the mediator."""
+
+    def __init__(
+        self, mediator: Mediator, commands: Mapping[JobStep, Callable[[Job], Command[None]]]
+    ) -> None:
+        self._mediator = mediator
+        self._commands = commands
+
+    async def __call__(self, job: Job) -> None:
+        await self._mediator.send(self._commands[job.step](job))

@@ -1,0 +1,177 @@
+"""The job queue and workers against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from ai_gateway.application.ports import Job, JobStep
+from ai_gateway.integration.redis_jobs import GROUP, JobWorker, RedisJobQueue, run_periodically
+
+pytestmark = pytest.mark.integration
+
+Handler = Callable[[Job], Awaitable[None]]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.runs: list[tuple[str, Job, float]] = []
+        self.dead: list[Job] = []
+
+    def handler(self, name: str, work: Handler | None = None) -> Handler:
+        async def handle(job: Job) -> None:
+            self.runs.append((name, job, time.monotonic()))
+            if work is not None:
+                await work(job)
+
+        return handle
+
+    async def on_dead(self, job: Job) -> None:
+        self.dead.append(job)
+
+
+def worker(
+    redis: Redis, queue: RedisJobQueue, handler: Handler, rec: Recorder, **kw: float
+) -> JobWorker:
+    return JobWorker(redis, queue, handler, rec.on_dead, block_seconds=0.1, **kw)  # type: ignore[arg-type]
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_job_runs_once_and_leaves_nothing_pending(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+    running = asyncio.create_task(worker(redis_client, queue, rec.handler("w"), rec).run(stop))
+    await queue.enqueue(Job(JobStep.PREPARE, "a" * 32))
+
+    await until(lambda: len(rec.runs) == 1)
+    await asyncio.sleep(0.3)
+    stop.set()
+    await running
+
+    assert [r[1] for r in rec.runs] == [Job(JobStep.PREPARE, "a" * 32)]
+    assert (await redis_client.xpending(queue.stream, GROUP))["pending"] == 0
+    assert await redis_client.xlen(queue.stream) == 0
+
+
+async def test_a_delayed_job_waits_for_its_time(redis_client: Redis, key_prefix: str) -> None:
+    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+    running = asyncio.create_task(worker(redis_client, queue, rec.handler("w"), rec).run(stop))
+    queued_at = time.monotonic()
+    await queue.enqueue(Job(JobStep.SUBMIT, "b" * 32, attempt=2), delay=0.8)
+
+    await until(lambda: len(rec.runs) == 1)
+    stop.set()
+    await running
+
+    _, job, ran_at = rec.runs[0]
+    assert job == Job(JobStep.SUBMIT, "b" * 32, attempt=2)
+    assert ran_at - queued_at >= 0.8
+
+
+async def test_the_job_of_a_dead_worker_is_taken_over(redis_client: Redis, key_prefix: str) -> None:
+    queue, rec = RedisJobQueue(redis_client, prefix=key_prefix), Recorder()
+    forever = asyncio.Event()
+
+    async def hang(_: Job) -> None:
+        await forever.wait()
+
+    dying = worker(redis_client, queue, rec.handler("dying", hang), rec, claim_idle=0.5)
+    stop_dying = asyncio.Event()
+    dying_task = asyncio.create_task(dying.run(stop_dying))
+    await queue.enqueue(Job(JobStep.PREPARE, "c" * 32))
+    await until(lambda: len(rec.runs) == 1)
+    for task in [dying_task, *dying._tasks]:  # the process dies: no ack, no more heartbeats
+        task.cancel()
+    await asyncio.gather(dying_task, *dying._tasks, return_exceptions=True)
+
+    stop = asyncio.Event()
+    survivor = asyncio.create_task(
+        worker(redis_client, queue, rec.handler("survivor"), rec, claim_idle=0.5).run(stop)
+    )
+    await until(lambda: len(rec.runs) == 2)
+    stop.set()
+    await survivor
+
+    assert [(name, job.prompt_id) for name, job, _ in rec.runs] == [
+        ("dying", "c" * 32),
+        ("survivor", "c" * 32),
+    ]
+    assert (await redis_client.xpending(queue.stream, GROUP))["pending"] == 0
+
+
+async def test_a_slow_job_keeps_its_claim_and_runs_once(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+
+    async def slow(_: Job) -> None:
+        await asyncio.sleep(2.0)  # four times the claim-idle time
+
+    workers = [
+        worker(redis_client, queue, rec.handler(n, slow), rec, claim_idle=0.5) for n in ("a", "b")
+    ]
+    tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    await queue.enqueue(Job(JobStep.SUBMIT, "d" * 32))
+    await asyncio.sleep(3.0)
+    stop.set()
+    await asyncio.gather(*tasks)
+
+    assert len(rec.runs) == 1
+
+
+async def test_a_job_that_keeps_crashing_is_dead_lettered(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+
+    async def crash(_: Job) -> None:
+        raise RuntimeError("bug")
+
+    running = asyncio.create_task(
+        worker(
+            redis_client, queue, rec.handler("w", crash), rec, claim_idle=0.2, max_deliveries=2
+        ).run(stop)
+    )
+    await queue.enqueue(Job(JobStep.PREPARE, "e" * 32))
+    await until(lambda: len(rec.dead) == 1)
+    await asyncio.sleep(0.6)
+    stop.set()
+    await running
+
+    assert rec.dead == [Job(JobStep.PREPARE, "e" * 32)]
+    assert len(rec.runs) == 2
+    assert await redis_client.xlen(f"{queue.stream}:dead") == 1
+    assert (await redis_client.xpending(queue.stream, GROUP))["pending"] == 0
+
+
+async def test_a_periodic_action_runs_on_one_worker_at_a_time(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    calls: list[float] = []
+    stop = asyncio.Event()
+
+    async def action() -> None:
+        calls.append(time.monotonic())
+
+    runners = [
+        asyncio.create_task(run_periodically(redis_client, f"{key_prefix}:lock", 0.5, action, stop))
+        for _ in range(3)
+    ]
+    await asyncio.sleep(1.2)
+    stop.set()
+    await asyncio.gather(*runners)
+
+    assert 2 <= len(calls) <= 4
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(calls))

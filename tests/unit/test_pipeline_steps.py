@@ -1,0 +1,306 @@
+"""The background steps, driven through the real mediator with in-memory ports."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+
+from ai_gateway.application.commands.prepare_prompt import PreparePrompt
+from ai_gateway.application.commands.reconcile_prompts import ReconcilePrompts
+from ai_gateway.application.commands.record_response import RecordPromptResponse
+from ai_gateway.application.commands.submit_prompt import SubmitPrompt
+from ai_gateway.application.errors import (
+    DependencyUnavailable,
+    NotFound,
+    PermanentFailure,
+    TransientFailure,
+)
+from ai_gateway.application.jobs import RetryPolicy
+from ai_gateway.application.mediator import Mediator
+from ai_gateway.application.ports import FetchedData, GenAiAnswer, Job, JobStep
+from ai_gateway.bootstrap import PipelineRules, Ports, build_mediator
+from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
+from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
+from tests.factories import T0, StepClock
+from tests.fakes import (
+    InMemoryPromptRepository,
+    MemoryObjectStore,
+    RecordingQueue,
+    ScriptedProvider,
+    ScriptedSource,
+)
+
+S = PromptStatus
+RULES = PipelineRules(
+    retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=10),
+    stuck_after=timedelta(minutes=5),
+    answer_timeout=timedelta(hours=1),
+)
+
+
+class Pipeline:
+    def __init__(
+        self, *, source: ScriptedSource | None = None, provider: ScriptedProvider | None = None
+    ) -> None:
+        self.repo = InMemoryPromptRepository()
+        self.queue = RecordingQueue()
+        self.store = MemoryObjectStore()
+        self.source = source or ScriptedSource()
+        self.provider = provider or ScriptedProvider()
+        self.clock = StepClock()
+        self.mediator: Mediator = build_mediator(
+            Ports(
+                self.repo,
+                self.queue,
+                self.store,
+                self.source,
+                ZipArchiveReader(ZipLimits()),
+                self.provider,
+                clock=self.clock,
+            ),
+            RULES,
+        )
+
+    async def add(self, status: PromptStatus = S.CREATED, **fields: object) -> Prompt:
+        prompt = Prompt.create(owner="apikey:mosaic", content="Review", at=self.clock(), **fields)  # type: ignore[arg-type]
+        prompt.status = status
+        prompt.timestamps[status] = self.clock()
+        await self.repo.add(prompt)
+        return prompt
+
+    def stored(self, prompt: Prompt) -> Prompt:
+        return self.repo.prompts[prompt.id]
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+async def test_a_prompt_without_data_is_prepared_and_queued_for_submission() -> None:
+    p = Pipeline()
+    prompt = await p.add()
+
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+
+    stored = p.stored(prompt)
+    assert stored.status is S.PREPARED
+    assert {S.PREPARING, S.PREPARED} <= set(stored.timestamps)
+    assert p.queue.steps() == [("submit", prompt.id, 1)]
+    assert p.source.urls == []
+
+
+async def test_a_zip_is_kept_whole_and_file_by_file() -> None:
+    data = zip_of({"item.json": b"{}", "media/figure.png": b"\x89PNG"})
+    p = Pipeline(source=ScriptedSource(FetchedData(data, "application/zip")))
+    prompt = await p.add(data_url="https://mosaic.example/item.zip")
+
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+
+    prefix = f"prompts/{prompt.id}/data"
+    assert p.store.objects == {
+        f"{prefix}/original": data,
+        f"{prefix}/files/item.json": b"{}",
+        f"{prefix}/files/media/figure.png": b"\x89PNG",
+    }
+    assert [(o.role, o.key) for o in p.stored(prompt).objects] == [
+        ("original", f"{prefix}/original"),
+        ("file", f"{prefix}/files/item.json"),
+        ("file", f"{prefix}/files/media/figure.png"),
+    ]
+
+
+async def test_data_that_is_not_an_archive_is_kept_as_it_is() -> None:
+    p = Pipeline(source=ScriptedSource(FetchedData(b'{"item": 1}', "application/json")))
+    prompt = await p.add(data_url="https://mosaic.example/item.json")
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+    assert list(p.store.objects) == [f"prompts/{prompt.id}/data/original"]
+
+
+async def test_an_unsafe_zip_faults_the_prompt_with_its_reason() -> None:
+    p = Pipeline(source=ScriptedSource(FetchedData(zip_of({"../evil": b"x"}), "application/zip")))
+    prompt = await p.add(data_url="https://mosaic.example/item.zip")
+
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+
+    stored = p.stored(prompt)
+    assert stored.status is S.FAULTED
+    assert stored.fault is not None
+    assert stored.fault.code == "zip_path_escape"
+    assert p.store.objects == {}
+    assert p.queue.jobs == []
+
+
+async def test_a_transient_failure_is_retried_with_backoff() -> None:
+    p = Pipeline(source=ScriptedSource(TransientFailure("timeout", "slow", retry_after=4)))
+    prompt = await p.add(data_url="https://mosaic.example/item.zip")
+
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+
+    ((job, delay),) = p.queue.jobs
+    assert (job.step, job.attempt) == (JobStep.PREPARE, 2)
+    assert delay >= 4
+    assert p.stored(prompt).status is S.PREPARING
+
+
+async def test_a_storage_outage_counts_as_transient() -> None:
+    p = Pipeline(source=ScriptedSource(DependencyUnavailable("object storage")))
+    prompt = await p.add(data_url="https://mosaic.example/item.zip")
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+    assert p.queue.steps() == [("prepare", prompt.id, 2)]
+
+
+async def test_the_last_attempt_faults_the_prompt() -> None:
+    p = Pipeline(source=ScriptedSource(TransientFailure("connection_failed", "refused")))
+    prompt = await p.add(data_url="https://mosaic.example/item.zip")
+
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id, attempt=3)))
+
+    fault = p.stored(prompt).fault
+    assert fault is not None
+    assert fault.code == "connection_failed"
+    assert fault.detail.startswith("gave up after 3 attempts")
+
+
+async def test_a_cancelled_prompt_is_left_alone() -> None:
+    p = Pipeline()
+    prompt = await p.add(S.CANCELLED, data_url="https://mosaic.example/item.zip")
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
+    assert p.source.urls == []
+    assert p.provider.requests == []
+    assert p.queue.jobs == []
+
+
+async def test_a_prepared_prompt_only_gets_its_submission_queued_again() -> None:
+    p = Pipeline()
+    prompt = await p.add(S.PREPARED)
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+    assert p.queue.steps() == [("submit", prompt.id, 1)]
+
+
+async def test_a_synchronous_answer_completes_the_prompt_and_is_kept() -> None:
+    p = Pipeline(provider=ScriptedProvider(GenAiAnswer("Looks right.", {"tokens": 5})))
+    prompt = await p.add(S.PREPARED, callback_url="https://mosaic.example/cb")
+
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
+
+    stored = p.stored(prompt)
+    assert stored.status is S.COMPLETED
+    assert {S.SUBMITTED, S.COMPLETED} <= set(stored.timestamps)
+    assert stored.response is not None
+    assert stored.response.content == "Looks right."
+    kept = json.loads(p.store.objects[f"prompts/{prompt.id}/response.json"])
+    assert (kept["content"], kept["sha256"]) == ("Looks right.", stored.response.sha256)
+    assert p.queue.steps() == [("deliver", prompt.id, 1)]
+    (request,) = p.provider.requests
+    assert (request.prompt_id, request.prompt) == (prompt.id, "Review")
+
+
+async def test_data_links_go_to_the_provider() -> None:
+    p = Pipeline(source=ScriptedSource(FetchedData(zip_of({"a.txt": b"a"}), "application/zip")))
+    prompt = await p.add(data_url="https://mosaic.example/item.zip")
+    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
+    (request,) = p.provider.requests
+    assert [link.split("?")[0] for link in request.data_links] == [
+        f"https://objects.test/prompts/{prompt.id}/data/original",
+        f"https://objects.test/prompts/{prompt.id}/data/files/a.txt",
+    ]
+
+
+async def test_an_asynchronous_provider_leaves_the_prompt_submitted() -> None:
+    p = Pipeline(provider=ScriptedProvider(None))
+    prompt = await p.add(S.PREPARED)
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
+    assert p.stored(prompt).status is S.SUBMITTED
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
+    assert len(p.provider.requests) == 1
+
+
+async def test_a_refused_prompt_faults_and_a_busy_provider_is_retried() -> None:
+    refusal = PermanentFailure("genai_rejected", "too long")
+    p = Pipeline(
+        provider=ScriptedProvider(
+            refusal, TransientFailure("genai_unavailable", "429", retry_after=30)
+        )
+    )
+    refused, busy = await p.add(S.PREPARED), await p.add(S.PREPARED)
+
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, refused.id)))
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, busy.id)))
+
+    assert p.stored(refused).status is S.FAULTED
+    assert p.stored(busy).status is S.PREPARED
+    ((job, delay),) = p.queue.jobs
+    assert (job.prompt_id, job.attempt, delay >= 30) == (busy.id, 2, True)
+
+
+async def test_an_asynchronous_answer_is_recorded_once() -> None:
+    p = Pipeline()
+    prompt = await p.add(S.SUBMITTED, callback_url="https://mosaic.example/cb")
+    answer = RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={"model": "x"})
+
+    first = await p.mediator.send(answer)
+    again = await p.mediator.send(answer)
+
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert first.sha256 == again.sha256
+    assert p.stored(prompt).status is S.COMPLETED
+    assert f"prompts/{prompt.id}/response.json" in p.store.objects
+    assert p.queue.steps() == [("deliver", prompt.id, 1)]
+    with pytest.raises(ResponseAlreadyRecorded):
+        await p.mediator.send(
+            RecordPromptResponse(prompt_id=prompt.id, content="Other.", metadata={})
+        )
+
+
+async def test_an_answer_for_a_prepared_prompt_proves_its_submission() -> None:
+    p = Pipeline()
+    prompt = await p.add(S.PREPARED)
+    await p.mediator.send(RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={}))
+    assert {S.SUBMITTED, S.COMPLETED} <= set(p.stored(prompt).timestamps)
+
+
+async def test_an_answer_for_an_unknown_or_settled_prompt_is_refused() -> None:
+    p = Pipeline()
+    cancelled = await p.add(S.CANCELLED)
+    with pytest.raises(NotFound):
+        await p.mediator.send(RecordPromptResponse(prompt_id="0" * 32, content="x", metadata={}))
+    with pytest.raises(InvalidTransition):
+        await p.mediator.send(
+            RecordPromptResponse(prompt_id=cancelled.id, content="x", metadata={})
+        )
+
+
+async def test_the_reconciler_redrives_stuck_prompts_and_times_out_silent_providers() -> None:
+    p = Pipeline()
+    stuck_created = await p.add(S.CREATED)
+    stuck_prepared = await p.add(S.PREPARED)
+    waiting = await p.add(S.SUBMITTED)
+    p.clock.now += timedelta(minutes=10)
+    fresh = await p.add(S.CREATED)
+
+    first = await p.mediator.send(ReconcilePrompts())
+
+    assert sorted(p.queue.steps()) == sorted(
+        [("prepare", stuck_created.id, 1), ("submit", stuck_prepared.id, 1)]
+    )
+    assert fresh.id not in {j.prompt_id for j, _ in p.queue.jobs}
+    assert (first.redriven, first.timed_out) == (2, 0)
+
+    p.clock.now += timedelta(hours=1)
+    second = await p.mediator.send(ReconcilePrompts())
+    assert second.timed_out == 1
+    fault = p.stored(waiting).fault
+    assert fault is not None
+    assert fault.code == "genai_timeout"
+    assert p.clock.now > T0
