@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.ports import (
+    CallbackOutcome,
     FetchedData,
     GenAiAnswer,
     GenAiRequest,
@@ -149,3 +150,17 @@ class ScriptedProvider:
         if isinstance(reply, Exception):
             raise reply
         return reply
+
+
+class ScriptedCallbacks:
+    """Answers each delivery with the next scripted outcome, then "delivered"."""
+
+    def __init__(self, *outcomes: CallbackOutcome) -> None:
+        self.outcomes = list(outcomes)
+        self.sent: list[tuple[str, str, str]] = []
+
+    async def send(self, prompt: Prompt, webhook_id: str) -> CallbackOutcome:
+        self.sent.append((prompt.id, prompt.status.value, webhook_id))
+        return (
+            self.outcomes.pop(0) if self.outcomes else CallbackOutcome(delivered=True, status="200")
+        )

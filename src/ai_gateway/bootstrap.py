@@ -7,6 +7,9 @@ by the CLI, the ASGI factory and the tests.
 from __future__ import annotations
 
 import asyncio
+import base64
+import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,13 +21,14 @@ from dishka import AsyncContainer, Provider, Scope, from_context, make_async_con
 from dishka.integrations.fastapi import FastapiProvider
 from fastapi import FastAPI, Request
 from miniopy_async.api import Minio
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from ai_gateway import __version__
 from ai_gateway.api.app import BearerDocs, SwaggerLogin, create_api
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.api.auth.dependencies import NoBearerAuthenticator, authenticate
-from ai_gateway.api.auth.policy import PromptCaller, ScopePolicy
+from ai_gateway.api.auth.policy import InternalCaller, PromptCaller, ScopePolicy
 from ai_gateway.api.controllers.app import AppInfo
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
 from ai_gateway.application.commands.create_item_prompt import (
@@ -32,6 +36,13 @@ from ai_gateway.application.commands.create_item_prompt import (
     CreateItemPromptHandler,
 )
 from ai_gateway.application.commands.create_prompt import CreatePrompt, CreatePromptHandler
+from ai_gateway.application.commands.deliver_callback import (
+    SVIX_SCHEDULE,
+    DeliverCallback,
+    DeliverCallbackHandler,
+    RedeliverCallback,
+    RedeliverCallbackHandler,
+)
 from ai_gateway.application.commands.prepare_prompt import PreparePrompt, PreparePromptHandler
 from ai_gateway.application.commands.reconcile_prompts import (
     ReconcilePrompts,
@@ -47,6 +58,7 @@ from ai_gateway.application.mediator import LoggingBehaviour, Mediator, Validati
 from ai_gateway.application.ports import (
     ArchiveReader,
     BearerAuthenticator,
+    CallbackSender,
     Clock,
     DataSource,
     GenAiProvider,
@@ -56,6 +68,7 @@ from ai_gateway.application.ports import (
     JobStep,
     ObjectStore,
     PromptRepository,
+    TokenSource,
     utc_now,
 )
 from ai_gateway.application.principal import Principal
@@ -75,8 +88,11 @@ from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue, run_peri
 from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
 from ai_gateway.integration.s3_object_store import S3ObjectStore
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp, parse_networks
+from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
 from ai_gateway.settings import Settings
+
+logger = logging.getLogger("ai_gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +105,7 @@ class Ports:
     source: DataSource
     archives: ArchiveReader
     provider: GenAiProvider
+    callbacks: CallbackSender
     probes: Sequence[HealthProbe] = ()
     clock: Clock = utc_now
 
@@ -99,6 +116,7 @@ class PipelineRules:
     link_lifetime: timedelta = timedelta(days=1)
     stuck_after: timedelta = timedelta(minutes=5)
     answer_timeout: timedelta = timedelta(hours=1)
+    callback_schedule: tuple[float, ...] = SVIX_SCHEDULE
 
 
 def build_mediator(ports: Ports, rules: PipelineRules | None = None) -> Mediator:
@@ -128,6 +146,11 @@ def build_mediator(ports: Ports, rules: PipelineRules | None = None) -> Mediator
         RecordPromptResponse, RecordPromptResponseHandler(p.prompts, p.queue, p.store, clock)
     )
     mediator.register(
+        DeliverCallback,
+        DeliverCallbackHandler(p.prompts, p.queue, p.callbacks, clock, rules.callback_schedule),
+    )
+    mediator.register(RedeliverCallback, RedeliverCallbackHandler(p.prompts, p.queue))
+    mediator.register(
         ReconcilePrompts,
         ReconcilePromptsHandler(
             p.prompts,
@@ -142,7 +165,14 @@ def build_mediator(ports: Ports, rules: PipelineRules | None = None) -> Mediator
 
 
 def build_dispatcher(mediator: Mediator) -> JobDispatcher:
-    return JobDispatcher(mediator, {JobStep.PREPARE: PreparePrompt, JobStep.SUBMIT: SubmitPrompt})
+    return JobDispatcher(
+        mediator,
+        {
+            JobStep.PREPARE: PreparePrompt,
+            JobStep.SUBMIT: SubmitPrompt,
+            JobStep.DELIVER: DeliverCallback,
+        },
+    )
 
 
 def _client_credentials(
@@ -160,6 +190,20 @@ def _client_credentials(
         client_secret=secret,
         scope=scope,
         parameters={"resource": resource} if resource else None,
+    )
+
+
+def _mosaic_tokens(http: httpx.AsyncClient, settings: Settings) -> TokenSource | None:
+    """The Mosaic API's client-credentials tokens, when a Mosaic client is configured."""
+    secret = settings.mosaic_client_secret
+    if not (settings.mosaic_client_id and settings.mosaic_token_url and secret):
+        return None
+    return _client_credentials(
+        http,
+        settings.mosaic_token_url,
+        settings.mosaic_client_id,
+        secret.get_secret_value(),
+        settings.mosaic_scope,
     )
 
 
@@ -225,24 +269,33 @@ class GatewayProvider(Provider):
             total_timeout=settings.download_total_seconds,
         )
         async with httpx.AsyncClient(follow_redirects=False) as http:
-            tokens = None
-            if (
-                settings.mosaic_client_id
-                and settings.mosaic_token_url
-                and settings.mosaic_client_secret
-            ):
-                tokens = _client_credentials(
-                    http,
-                    settings.mosaic_token_url,
-                    settings.mosaic_client_id,
-                    settings.mosaic_client_secret.get_secret_value(),
-                    settings.mosaic_scope,
-                )
             yield GuardedDataSource(
                 SafeHttp(http, policy),
                 max_bytes=settings.data_max_bytes,
                 mosaic_base_url=settings.mosaic_base_url,
-                mosaic_tokens=tokens,
+                mosaic_tokens=_mosaic_tokens(http, settings),
+            )
+
+    @provide
+    async def callbacks(self, settings: Settings) -> AsyncIterator[CallbackSender]:
+        policy = EgressPolicy(allow_networks=parse_networks(settings.egress_allow_cidrs))
+        secret = settings.callback_signing_secret
+        if secret is None:
+            logger.warning("CALLBACK_SIGNING_SECRET is not set: callbacks are signed with a secret "
+                           "of this process only, which no client can know")  # fmt: skip
+            secret = SecretStr("whsec_" + base64.b64encode(os.urandom(32)).decode())
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            yield SignedWebhookSender(
+                SafeHttp(http, policy),
+                default_secret=secret.get_secret_value(),
+                secrets={
+                    o: s.get_secret_value() for o, s in settings.owner_callback_secrets().items()
+                },
+                source=settings.cloud_event_source,
+                type_prefix=settings.cloud_event_type_prefix,
+                timeout_seconds=settings.callback_timeout_seconds,
+                mosaic_base_url=settings.mosaic_base_url,
+                mosaic_tokens=_mosaic_tokens(http, settings),
             )
 
     @provide
@@ -288,7 +341,7 @@ class GatewayProvider(Provider):
             )
 
     @provide
-    def mediator(
+    def mediator(  # noqa: PLR0913, PLR0917 - dishka injects each port as a parameter
         self,
         settings: Settings,
         prompts: PromptRepository,
@@ -297,9 +350,12 @@ class GatewayProvider(Provider):
         source: DataSource,
         archives: ArchiveReader,
         provider: GenAiProvider,
+        callbacks: CallbackSender,
         redis: Redis,
     ) -> Mediator:
-        ports = Ports(prompts, queue, store, source, archives, provider, [RedisHealth(redis)])
+        ports = Ports(
+            prompts, queue, store, source, archives, provider, callbacks, [RedisHealth(redis)]
+        )
         rules = PipelineRules(
             retry=RetryPolicy(
                 settings.step_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
@@ -307,6 +363,7 @@ class GatewayProvider(Provider):
             link_lifetime=timedelta(days=settings.s3_expiration_delta_days),
             stuck_after=timedelta(seconds=settings.stuck_after_seconds),
             answer_timeout=timedelta(seconds=settings.genai_answer_timeout_seconds),
+            callback_schedule=settings.callback_schedule(),
         )
         return build_mediator(ports, rules)
 
@@ -399,6 +456,10 @@ class HttpProvider(Provider):
     def prompt_caller(self, principal: Principal, policy: ScopePolicy) -> PromptCaller:
         return PromptCaller(policy.require(principal, policy.prompts))
 
+    @provide(scope=Scope.REQUEST)
+    def internal_caller(self, principal: Principal, policy: ScopePolicy) -> InternalCaller:
+        return InternalCaller(policy.require(principal, policy.internal))
+
 
 def build_container(settings: Settings, *, embedded: bool = False) -> AsyncContainer:
     info = AppInfo(
@@ -414,6 +475,11 @@ def build_container(settings: Settings, *, embedded: bool = False) -> AsyncConta
         FastapiProvider(),
         context={Settings: settings, AppInfo: info},
     )
+
+
+def build_worker_container(settings: Settings) -> AsyncContainer:
+    """The container of a worker process: no HTTP, no authentication."""
+    return make_async_container(GatewayProvider(), context={Settings: settings})
 
 
 async def run_worker(container: AsyncContainer, settings: Settings, stop: asyncio.Event) -> None:
@@ -484,4 +550,5 @@ def bearer_docs(settings: Settings) -> BearerDocs | None:
             or f"{authority}/protocol/openid-connect/auth",
             token_url=settings.swagger_ui_token_url or f"{authority}/protocol/openid-connect/token",
         )
-    return BearerDocs(tag_scopes={"Prompts": settings.required_scope}, login=login)
+    scopes = {"Prompts": settings.required_scope, "Internal": settings.internal_scope}
+    return BearerDocs(tag_scopes=scopes, login=login)

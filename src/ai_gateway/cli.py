@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import multiprocessing
 import os
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,7 +19,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 
 from ai_gateway import __version__
-from ai_gateway.bootstrap import create_app
+from ai_gateway.bootstrap import build_worker_container, create_app, run_worker
 from ai_gateway.integration.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from ai_gateway.observability import configure_logging
 from ai_gateway.settings import Settings, parse_api_key
@@ -81,6 +84,64 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def _worker_process(overrides: dict[str, object]) -> None:
+    """One worker process: its own event loop, container and Redis connections."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log_level, settings.log_format)
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        container = build_worker_container(settings)
+        try:
+            await run_worker(container, settings, stop)
+        finally:
+            await container.close()
+
+    asyncio.run(work())
+
+
+def _work(settings: Settings, overrides: dict[str, object]) -> int:
+    """Runs WORKER_PROCESSES worker processes; one that dies is started again."""
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.redis_url is None:
+        print("ai-gateway: the worker needs REDIS_URL (embedded, `serve` runs it)", file=sys.stderr)
+        return 2
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    children: list[multiprocessing.process.BaseProcess] = []
+    for _ in range(settings.worker_processes):
+        children.append(context.Process(target=_worker_process, args=(overrides,), daemon=False))
+        children[-1].start()
+    print(
+        f"AI Gateway worker: {len(children)} processes x {settings.worker_concurrency} jobs",
+        flush=True,
+    )
+    while not stopping:
+        for i, child in enumerate(children):
+            if not child.is_alive():
+                print(f"worker process {child.pid} exited ({child.exitcode}); starting another",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                children[i] = context.Process(target=_worker_process, args=(overrides,))
+                children[i].start()
+        time.sleep(0.2)
+    for child in children:
+        if child.pid is not None and child.is_alive():
+            os.kill(child.pid, signal.SIGTERM)
+    for child in children:
+        child.join()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ai-gateway", description="Asynchronous GenAI prompt gateway."
@@ -92,21 +153,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument("--host", help="address to listen on (HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (PORT)")
-    serve.add_argument(
-        "--data-dir", type=Path, help="data folder of the embedded set-up (DATA_DIR)"
+    serve.add_argument("--data-dir", type=Path, help="the embedded set-up's folder (DATA_DIR)")
+    worker = commands.add_parser("worker", help="run background job workers (needs REDIS_URL)")
+    worker.add_argument("--processes", type=int, help="worker processes (WORKER_PROCESSES)")
+    worker.add_argument(
+        "--concurrency", type=int, help="jobs at once per process (WORKER_CONCURRENCY)"
     )
     args = parser.parse_args(argv)
 
-    overrides = {
-        name: value
-        for name, value in (("host", args.host), ("port", args.port), ("data_dir", args.data_dir))
-        if value is not None
+    options = {
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "data_dir": getattr(args, "data_dir", None),
+        "worker_processes": getattr(args, "processes", None),
+        "worker_concurrency": getattr(args, "concurrency", None),
     }
+    overrides: dict[str, object] = {k: v for k, v in options.items() if v is not None}
     try:
-        settings = Settings(**overrides)
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         print(f"ai-gateway: invalid settings:\n{exc}", file=sys.stderr)
         return 2
+    if args.command == "worker":
+        return _work(settings, overrides)
     # uvicorn takes these signals over while it serves, drains, then raises them again: our
     # handlers turn that (or a signal during start-up) into an orderly exit through the cleanup.
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,7 +11,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from standardwebhooks import Webhook
 
+from ai_gateway.domain.errors import InvalidPromptData
 from ai_gateway.domain.values import validate_bucket_name
 from ai_gateway.integration.safe_http import parse_networks
 
@@ -160,6 +162,13 @@ class Settings(BaseSettings):
     mosaic_client_secret: SecretStr | None = None
     mosaic_scope: str | None = None
 
+    callback_signing_secret: SecretStr | None = None
+    callback_secrets: SecretStr = SecretStr("{}")
+    callback_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    callback_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    cloud_event_source: str = "/ai-gateway"
+    cloud_event_type_prefix: str = Field(default="ai-gateway", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     access_log: bool = True
@@ -224,10 +233,42 @@ class Settings(BaseSettings):
         missing = sorted(name for name, value in needed.items() if not value)
         if missing:
             raise ValueError(f"these settings are needed by the others: {', '.join(missing)}")
-        validate_bucket_name(self.s3_bucket)
+        try:
+            validate_bucket_name(self.s3_bucket)
+        except InvalidPromptData as exc:
+            raise ValueError(f"S3_BUCKET: the bucket name {exc.message}") from None
         parse_networks(self.egress_allow_cidrs)
+        self.callback_schedule()
+        for secret in [self.callback_signing_secret, *self.owner_callback_secrets().values()]:
+            if secret is not None:
+                Webhook(secret.get_secret_value())  # refuses what is not a base64 secret
+        if self.app_env == "production" and self.callback_signing_secret is None:
+            raise ValueError("APP_ENV=production needs CALLBACK_SIGNING_SECRET (whsec_...)")
         if self.stuck_after_seconds <= self.job_claim_idle_seconds:
             raise ValueError("STUCK_AFTER_SECONDS must exceed JOB_CLAIM_IDLE_SECONDS")
+
+    def callback_schedule(self) -> tuple[float, ...]:
+        """Seconds between callback attempts, after the first."""
+        try:
+            schedule = tuple(float(s) for s in self.callback_retry_schedule.split(",") if s.strip())
+        except ValueError:
+            raise ValueError(
+                "CALLBACK_RETRY_SCHEDULE is a comma-separated list of seconds"
+            ) from None
+        if any(s < 0 for s in schedule):
+            raise ValueError("CALLBACK_RETRY_SCHEDULE cannot go back in time")
+        return schedule
+
+    def owner_callback_secrets(self) -> dict[str, SecretStr]:
+        """CALLBACK_SECRETS: a JSON object from prompt owner (``apikey:<name>``, ``jwt:<sub>``) to
+        that client's signing secret."""
+        try:
+            table = json.loads(self.callback_secrets.get_secret_value())
+        except ValueError:
+            raise ValueError("CALLBACK_SECRETS is a JSON object of owner to secret") from None
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise ValueError("CALLBACK_SECRETS is a JSON object of owner to secret")
+        return {owner: SecretStr(secret) for owner, secret in table.items()}
 
     @property
     def trusted_issuer(self) -> str | None:

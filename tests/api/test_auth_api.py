@@ -155,7 +155,7 @@ async def test_swagger_offers_oauth2_login_without_any_client_secret(
     token_url = "https://keycloak.example/realms/mozart/protocol/openid-connect/token"
     assert flows["clientCredentials"] == {
         "tokenUrl": token_url,
-        "scopes": {"api": "the 'api' scope"},
+        "scopes": {"api": "the 'api' scope", "internal": "the 'internal' scope"},
     }
     assert flows["authorizationCode"]["authorizationUrl"] == (
         "https://keycloak.example/realms/mozart/protocol/openid-connect/auth"

@@ -27,6 +27,7 @@ from tests.fakes import (
     InMemoryPromptRepository,
     MemoryObjectStore,
     RecordingQueue,
+    ScriptedCallbacks,
     ScriptedProvider,
     ScriptedSource,
 )
@@ -54,6 +55,7 @@ def ports(repo: InMemoryPromptRepository, queue: RecordingQueue, **overrides: ob
         "source": ScriptedSource(),
         "archives": ZipArchiveReader(ZipLimits()),
         "provider": ScriptedProvider(),
+        "callbacks": ScriptedCallbacks(),
         "probes": [FixedProbe("redis", up=True)],
         "clock": StepClock(),
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -15,7 +16,8 @@ KEY = "mosaic-key-0123456789"
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No .env of the developer's and no inherited setting leaks into these tests."""
     monkeypatch.chdir(tmp_path)
-    for name in ("MOSAIC_API_KEYS", "APP_ENV", "REDIS_URL", "JWT_AUTHORITY", "JWT_ALGORITHMS"):
+    for name in ("MOSAIC_API_KEYS", "APP_ENV", "REDIS_URL", "JWT_AUTHORITY", "JWT_ALGORITHMS",
+                 "CALLBACK_SIGNING_SECRET", "GENAI_PROVIDER", "S3_ENDPOINT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
 
 
@@ -62,7 +64,30 @@ def test_production_refuses_the_embedded_defaults(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ValidationError, match="MOSAIC_API_KEYS"):
         Settings()
     monkeypatch.setenv("MOSAIC_API_KEYS", f"mosaic:{KEY}")
+    with pytest.raises(ValidationError, match="CALLBACK_SIGNING_SECRET"):
+        Settings()
+    monkeypatch.setenv("CALLBACK_SIGNING_SECRET", "whsec_" + base64.b64encode(b"k" * 32).decode())
     assert Settings().app_env == "production"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CALLBACK_SIGNING_SECRET", "whsec_not base64!", "Incorrect padding|base64|Invalid"),
+        ("CALLBACK_SECRETS", "[1, 2]", "JSON object"),
+        ("CALLBACK_RETRY_SCHEDULE", "5,soon", "seconds"),
+        ("GENAI_PROVIDER", "openai", "OPENAI_BASE_URL"),
+        ("S3_ENDPOINT", "http://127.0.0.1:9000", "S3_ACCESS_KEY, S3_SECRET_KEY"),
+        ("S3_BUCKET", "Bad_Bucket", "bucket"),
+        ("EGRESS_ALLOW_CIDRS", "10.0.0.0/33", "10.0.0.0/33"),
+    ],
+)
+def test_inconsistent_pipeline_settings_are_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
 
 
 def test_the_redis_url_is_a_secret_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:

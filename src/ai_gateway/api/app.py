@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ai_gateway import __version__
 from ai_gateway.api.controllers import app as app_controller
-from ai_gateway.api.controllers import prompts
+from ai_gateway.api.controllers import internal, prompts
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.api.limits import BodySizeLimit
 
@@ -83,6 +83,7 @@ def create_api(
         },
     )
     app.include_router(prompts.router)
+    app.include_router(internal.router)
     app.include_router(app_controller.router)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)

@@ -72,7 +72,8 @@ class FailureSettler:
         await self.fault(job.prompt_id, Fault(failure.code, detail))
 
     async def fault(self, prompt_id: str, fault: Fault) -> None:
-        """Moves the prompt to FAULTED unless it has settled meanwhile."""
+        """Moves the prompt to FAULTED unless it has settled meanwhile; a client waiting on a
+        callback is told."""
         for _ in range(SAVE_ATTEMPTS):
             prompt = await self._prompts.get(prompt_id)
             if prompt is None or prompt.is_terminal:
@@ -82,6 +83,8 @@ class FailureSettler:
                 await self._prompts.save(prompt)
             except (ConcurrencyConflict, InvalidTransition):
                 continue
+            if prompt.callback_url:
+                await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
             return
 
 

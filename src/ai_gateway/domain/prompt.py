@@ -25,7 +25,15 @@ from ai_gateway.domain.events import (
     PromptResponseReceived,
     PromptSubmitted,
 )
-from ai_gateway.domain.values import Fault, JsonObject, ObjectRef, PromptResponse, validate_kind
+from ai_gateway.domain.values import (
+    Delivery,
+    DeliveryState,
+    Fault,
+    JsonObject,
+    ObjectRef,
+    PromptResponse,
+    validate_kind,
+)
 
 
 class PromptStatus(StrEnum):
@@ -87,6 +95,7 @@ class Prompt:
     fault: Fault | None = None
     response: PromptResponse | None = None
     objects: tuple[ObjectRef, ...] = ()
+    delivery: Delivery | None = None
     version: int = 0
     _events: list[PromptEvent] = field(default_factory=list, repr=False, compare=False)
 
@@ -176,6 +185,18 @@ class Prompt:
         )
         self._move(S.FAULTED, at, event)
         self.fault = fault
+
+    @property
+    def has_outcome_to_deliver(self) -> bool:
+        """A callback is due: the prompt has a callback URL and a result or a fault to send."""
+        return bool(self.callback_url) and self.status in {S.COMPLETED, S.FAULTED, S.RESPONDED}
+
+    def record_delivery(self, delivery: Delivery) -> None:
+        """Keeps the delivery state; a delivered result moves a COMPLETED prompt to RESPONDED."""
+        self.delivery = delivery
+        if delivery.state is DeliveryState.DELIVERED and self.status is S.COMPLETED:
+            at = delivery.last_attempt_at or self.updated_at
+            self._move(S.RESPONDED, at, PromptResponded(prompt_id=self.id, occurred_at=at))
 
     def pull_events(self) -> list[PromptEvent]:
         """Hand over the events recorded since the last call, forgetting them."""

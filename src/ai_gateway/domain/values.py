@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TypeAlias
 
 from ai_gateway.domain.errors import InvalidPromptData
@@ -72,3 +73,29 @@ class PromptResponse:
         """Build an answer and its hash over the canonical JSON of content and metadata."""
         digest = hashlib.sha256(canonical_json({"content": content, "metadata": metadata}))
         return cls(content=content, metadata=metadata, sha256=digest.hexdigest(), created_at=at)
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where the call back to the client stands. ``webhook_id`` stays the same across attempts."""
+
+    webhook_id: str
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: int = 0
+    last_status: str | None = None
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+    def attempted(
+        self, status: str, at: datetime, *, state: DeliveryState, next_at: datetime | None = None
+    ) -> Delivery:
+        return Delivery(self.webhook_id, state, self.attempts + 1, status, at, next_at)
+
+    def restarted(self) -> Delivery:
+        return Delivery(self.webhook_id)

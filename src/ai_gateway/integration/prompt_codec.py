@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ai_gateway.domain.prompt import Prompt, PromptStatus
-from ai_gateway.domain.values import Fault, ObjectRef, PromptResponse
+from ai_gateway.domain.values import Delivery, DeliveryState, Fault, ObjectRef, PromptResponse
 
 
 def dump_prompt(prompt: Prompt) -> str:
@@ -38,6 +38,7 @@ def dump_prompt(prompt: Prompt) -> str:
                 if response.created_at is None
                 else response.created_at.isoformat(),
             },
+            "delivery": None if prompt.delivery is None else _dump_delivery(prompt.delivery),
             "objects": [
                 {"role": o.role, "key": o.key, "size": o.size, "content_type": o.content_type}
                 for o in prompt.objects
@@ -77,5 +78,38 @@ def load_prompt(raw: str, version: int) -> Prompt:
             else datetime.fromisoformat(response["created_at"]),
         ),
         objects=tuple(ObjectRef(**o) for o in data["objects"]),
+        delivery=_load_delivery(data.get("delivery")),
         version=version,
+    )
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _dump_delivery(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "webhook_id": delivery.webhook_id,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_attempt_at": _time(delivery.last_attempt_at),
+        "next_attempt_at": _time(delivery.next_attempt_at),
+    }
+
+
+def _load_delivery(data: dict[str, Any] | None) -> Delivery | None:
+    if data is None:
+        return None
+    return Delivery(
+        webhook_id=data["webhook_id"],
+        state=DeliveryState(data["state"]),
+        attempts=data["attempts"],
+        last_status=data["last_status"],
+        last_attempt_at=_parse_time(data["last_attempt_at"]),
+        next_attempt_at=_parse_time(data["next_attempt_at"]),
     )

@@ -9,6 +9,9 @@ from ai_gateway.application.principal import Principal
 PromptCaller = NewType("PromptCaller", Principal)
 """A caller allowed on the prompt endpoints (it holds the prompt scope)."""
 
+InternalCaller = NewType("InternalCaller", Principal)
+"""A caller allowed on the internal endpoints (it holds the internal scope)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ScopePolicy:

@@ -23,6 +23,7 @@ from ai_gateway.api.schemas.prompts import (
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt
 from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt, ItemReview
 from ai_gateway.application.commands.create_prompt import CreatedPrompt, CreatePrompt
+from ai_gateway.application.commands.deliver_callback import RedeliverCallback
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
@@ -174,4 +175,15 @@ async def cancel_prompt(
 ) -> PromptBody:
     """Cancel a prompt that has no answer yet; 409 once it is settled."""
     prompt = await mediator.send(CancelPrompt(principal=principal, prompt_id=prompt_id))
+    return prompt_body(prompt)
+
+
+@router.post(
+    "/{prompt_id}/callback/redeliver", status_code=status.HTTP_202_ACCEPTED, responses=_PROBLEMS
+)
+async def redeliver_callback(
+    prompt_id: str, principal: FromDishka[PromptCaller], mediator: FromDishka[Mediator]
+) -> PromptBody:
+    """Call the client back again (e.g. after a dead-lettered delivery), from a first attempt."""
+    prompt = await mediator.send(RedeliverCallback(principal=principal, prompt_id=prompt_id))
     return prompt_body(prompt)

@@ -9,6 +9,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, UrlCon
 from pydantic.alias_generators import to_camel
 
 from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.domain.values import Delivery, DeliveryState
 
 HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])]
 ShortText = Annotated[str, Field(max_length=256)]
@@ -88,6 +89,17 @@ class ObjectRefBody(BaseModel):
     content_type: str
 
 
+class DeliveryBody(BaseModel):
+    webhook_id: str = Field(description="The same on every attempt: de-duplicate on it.")
+    state: DeliveryState
+    attempts: int
+    last_status: str | None = Field(
+        description="HTTP status of the last attempt, or why it failed."
+    )
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+
+
 class PromptBody(BaseModel):
     id: str
     kind: str
@@ -105,6 +117,7 @@ class PromptBody(BaseModel):
     fault: FaultBody | None
     response: ResponseBody | None
     objects: list[ObjectRefBody]
+    delivery: DeliveryBody | None = Field(description="The callback's state, once one is due.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -156,9 +169,21 @@ def prompt_body(prompt: Prompt) -> PromptBody:
             ObjectRefBody(role=o.role, key=o.key, size=o.size, content_type=o.content_type)
             for o in prompt.objects
         ],
+        delivery=None if prompt.delivery is None else delivery_body(prompt.delivery),
         version=prompt.version,
         created_at=prompt.created_at,
         updated_at=prompt.updated_at,
+    )
+
+
+def delivery_body(delivery: Delivery) -> DeliveryBody:
+    return DeliveryBody(
+        webhook_id=delivery.webhook_id,
+        state=delivery.state,
+        attempts=delivery.attempts,
+        last_status=delivery.last_status,
+        last_attempt_at=delivery.last_attempt_at,
+        next_attempt_at=delivery.next_attempt_at,
     )
 
 

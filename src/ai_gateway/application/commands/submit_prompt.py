@@ -63,6 +63,10 @@ class SubmitPromptHandler:
 
     async def _submit(self, job: Job) -> None:
         prompt = await self._prompts.get(job.prompt_id)
+        if prompt is not None and prompt.has_outcome_to_deliver and prompt.delivery is None:
+            # answered, but the delivery job was never queued (the worker died in between)
+            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+            return
         if prompt is None or prompt.status is not PromptStatus.PREPARED:
             return  # not ready, already submitted, or settled
         answer = await self._provider.submit(await self._request(prompt))

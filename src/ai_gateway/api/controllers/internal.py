@@ -1,0 +1,63 @@
+"""Endpoints for internal services: the GenAI service posts its answers here."""
+
+from typing import Annotated
+
+from dishka import FromDishka
+from dishka.integrations.fastapi import DishkaRoute
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field, JsonValue
+
+from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
+from ai_gateway.api.auth.policy import InternalCaller
+from ai_gateway.api.errors import PROBLEM_JSON
+from ai_gateway.application.commands.record_response import RecordPromptResponse
+from ai_gateway.application.mediator import Mediator
+from ai_gateway.domain.prompt import PromptStatus
+
+router = APIRouter(
+    prefix="/api/internal",
+    tags=["Internal"],
+    route_class=DishkaRoute,
+    dependencies=SECURITY_SCHEMES,
+)
+
+
+class AnswerBody(BaseModel):
+    content: Annotated[str, Field(max_length=1_000_000)]
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class RecordedBody(BaseModel):
+    prompt_id: str
+    sha256: str = Field(description="Identifies the answer; the same answer again is a no-op.")
+    status: PromptStatus
+
+
+@router.post(
+    "/prompts/{prompt_id}/response",
+    responses={
+        code: {"content": {PROBLEM_JSON: {}}, "description": text}
+        for code, text in {
+            401: "Missing or invalid token",
+            403: "The token lacks the internal scope",
+            404: "No such prompt",
+            409: "Another answer is already recorded, or the prompt is settled",
+        }.items()
+    },
+)
+async def record_response(
+    prompt_id: str,
+    body: AnswerBody,
+    _caller: FromDishka[InternalCaller],
+    mediator: FromDishka[Mediator],
+    response: Response,
+) -> RecordedBody:
+    """Record the GenAI answer to a prompt. Posting the same answer again is a harmless 200."""
+    recorded = await mediator.send(
+        RecordPromptResponse(prompt_id=prompt_id, content=body.content, metadata=body.metadata)
+    )
+    if recorded.duplicate:
+        response.headers["Idempotent-Replayed"] = "true"
+    return RecordedBody(
+        prompt_id=recorded.prompt_id, sha256=recorded.sha256, status=recorded.status
+    )

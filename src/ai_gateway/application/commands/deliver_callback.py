@@ -1,0 +1,131 @@
+"""Call the client back with a settled prompt's result (or its fault).
+
+Attempts follow a schedule (Svix-like by default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after
+the first try); a receiver's Retry-After is honoured; 410 Gone, or a callback URL the egress guard
+refuses, stops at once. After the last attempt the delivery is dead-lettered; its owner can ask for
+it again (RedeliverCallback). The receiver sees the same ``webhook-id`` on every attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ai_gateway.application.commands.prepare_prompt import SAVE_ATTEMPTS
+from ai_gateway.application.errors import ConcurrencyConflict, FieldError, ValidationFailed
+from ai_gateway.application.mediator import Command
+from ai_gateway.application.ports import (
+    CallbackSender,
+    Clock,
+    Job,
+    JobQueue,
+    JobStep,
+    PromptRepository,
+)
+from ai_gateway.application.principal import Principal
+from ai_gateway.application.queries.get_prompt import load_visible
+from ai_gateway.domain.prompt import Prompt
+from ai_gateway.domain.values import Delivery, DeliveryState
+
+logger = logging.getLogger("ai_gateway.callbacks")
+
+SVIX_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+def webhook_id(prompt_id: str) -> str:
+    return f"msg_{prompt_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverCallback(Command[None]):
+    job: Job
+
+
+class DeliverCallbackHandler:
+    def __init__(
+        self,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        sender: CallbackSender,
+        clock: Clock,
+        schedule: Sequence[float] = SVIX_SCHEDULE,
+    ) -> None:
+        self._prompts = prompts
+        self._queue = queue
+        self._sender = sender
+        self._clock = clock
+        self._schedule = tuple(schedule)
+
+    async def handle(self, command: DeliverCallback) -> None:
+        prompt = await self._prompts.get(command.job.prompt_id)
+        if prompt is None or not prompt.has_outcome_to_deliver:
+            return
+        delivery = prompt.delivery or Delivery(webhook_id(prompt.id))
+        if delivery.state is not DeliveryState.PENDING:
+            return
+        outcome = await self._sender.send(prompt, delivery.webhook_id)
+        now = self._clock()
+        delay = None
+        if outcome.delivered:
+            delivery = delivery.attempted(outcome.status, now, state=DeliveryState.DELIVERED)
+        elif outcome.final or delivery.attempts >= len(self._schedule):
+            delivery = delivery.attempted(outcome.status, now, state=DeliveryState.DEAD_LETTERED)
+            logger.warning("callback of %s dead-lettered after %d attempts (last: %s)",
+                           prompt.id, delivery.attempts, outcome.status)  # fmt: skip
+        else:
+            planned = self._schedule[delivery.attempts]
+            delay = max(planned * random.uniform(0.9, 1.1), outcome.retry_after or 0.0)  # noqa: S311
+            next_at = now + timedelta(seconds=delay)
+            delivery = delivery.attempted(
+                outcome.status, now, state=DeliveryState.PENDING, next_at=next_at
+            )
+        await self._save(prompt, delivery)
+        if delay is not None:
+            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id, delivery.attempts + 1), delay)
+
+    async def _save(self, prompt: Prompt, delivery: Delivery) -> None:
+        for _ in range(SAVE_ATTEMPTS):
+            prompt.record_delivery(delivery)
+            try:
+                await self._prompts.save(prompt)
+            except ConcurrencyConflict:
+                fresh = await self._prompts.get(prompt.id)
+                if fresh is None:
+                    return
+                prompt = fresh
+                continue
+            return
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedeliverCallback(Command[Prompt]):
+    principal: Principal
+    prompt_id: str
+
+
+class RedeliverCallbackHandler:
+    """Starts the delivery of a settled prompt's callback over, from its first attempt."""
+
+    def __init__(self, prompts: PromptRepository, queue: JobQueue) -> None:
+        self._prompts = prompts
+        self._queue = queue
+
+    async def handle(self, command: RedeliverCallback) -> Prompt:
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            prompt = await load_visible(self._prompts, command.principal, command.prompt_id)
+            if not prompt.has_outcome_to_deliver:
+                reason = "has no callback_url" if not prompt.callback_url else "has no result yet"
+                raise ValidationFailed([FieldError("prompt", f"the prompt {reason}")])
+            prompt.delivery = (prompt.delivery or Delivery(webhook_id(prompt.id))).restarted()
+            try:
+                await self._prompts.save(prompt)
+            except ConcurrencyConflict:
+                if attempt == SAVE_ATTEMPTS:
+                    raise
+                continue
+            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+            return prompt
+        raise ConcurrencyConflict(command.prompt_id)

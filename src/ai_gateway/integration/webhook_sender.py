@@ -1,0 +1,120 @@
+"""Calling clients back: a structured-mode CloudEvent, signed per Standard Webhooks.
+
+The body is ``application/cloudevents+json``; its ``id`` is the ``webhook-id``, the same on every
+attempt, so a receiver de-duplicates on either. ``webhook-signature`` is HMAC-SHA256 (``v1``) over
+``{webhook-id}.{webhook-timestamp}.{body}`` with the secret of the prompt's owner, or the default.
+The request goes through the egress guard, follows no redirect, and waits at most ``timeout``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudevents.core.bindings import http as ce_http
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from standardwebhooks import Webhook
+
+from ai_gateway import __version__
+from ai_gateway.application.errors import PermanentFailure, TransientFailure
+from ai_gateway.application.ports import CallbackOutcome, TokenSource
+from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.integration.safe_http import SafeHttp, retry_after
+
+_FORMAT = JSONFormat()
+
+
+def callback_payload(prompt: Prompt) -> dict[str, Any]:
+    response = prompt.response
+    return {
+        "prompt_id": prompt.id,
+        "kind": prompt.kind,
+        "status": PromptStatus.FAULTED.value if prompt.fault else PromptStatus.COMPLETED.value,
+        "request_id": prompt.request_id,
+        "response": None
+        if response is None
+        else {
+            "content": response.content,
+            "metadata": response.metadata,
+            "sha256": response.sha256,
+            "created_at": None if response.created_at is None else response.created_at.isoformat(),
+        },
+        "fault": None
+        if prompt.fault is None
+        else {"code": prompt.fault.code, "detail": prompt.fault.detail},
+        "links": {"self": f"/api/prompts/{prompt.id}"},
+    }
+
+
+class SignedWebhookSender:
+    def __init__(
+        self,
+        http: SafeHttp,
+        *,
+        default_secret: str,
+        secrets: Mapping[str, str],
+        source: str,
+        type_prefix: str,
+        timeout_seconds: float = 15.0,
+        mosaic_base_url: str | None = None,
+        mosaic_tokens: TokenSource | None = None,
+    ) -> None:
+        self._http = http
+        self._default = Webhook(default_secret)
+        self._by_owner = {owner: Webhook(secret) for owner, secret in secrets.items()}
+        self._source = source
+        self._prefix = type_prefix
+        self._timeout = timeout_seconds
+        self._mosaic = mosaic_base_url.rstrip("/") + "/" if mosaic_base_url else None
+        self._mosaic_tokens = mosaic_tokens
+
+    def __repr__(self) -> str:
+        return f"SignedWebhookSender(source={self._source!r}, own secrets={len(self._by_owner)})"
+
+    def body(self, prompt: Prompt, webhook_id: str) -> bytes:
+        step = "faulted" if prompt.fault else "response"
+        event = CloudEvent(
+            attributes={
+                "type": f"{self._prefix}.prompt.{step}.v1",
+                "source": self._source,
+                "id": webhook_id,
+                "subject": prompt.id,
+                "time": prompt.updated_at,
+                "datacontenttype": "application/json",
+            },
+            data=callback_payload(prompt),
+        )
+        message: bytes = ce_http.to_structured(event, _FORMAT).body
+        return message
+
+    async def send(self, prompt: Prompt, webhook_id: str) -> CallbackOutcome:
+        assert prompt.callback_url is not None  # noqa: S101 - the deliver step checked it
+        body = self.body(prompt, webhook_id)
+        now = datetime.now(UTC)  # standardwebhooks needs UTC (it replaces tzinfo, not converts)
+        signer = self._by_owner.get(prompt.owner, self._default)
+        headers = {
+            "Content-Type": "application/cloudevents+json",
+            "User-Agent": f"ai-gateway/{__version__}",
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signer.sign(webhook_id, now, body.decode()),
+        }
+        if self._mosaic and prompt.callback_url.startswith(self._mosaic) and self._mosaic_tokens:
+            headers["Authorization"] = f"Bearer {await self._mosaic_tokens.token()}"
+        try:
+            response = await self._http.post(
+                prompt.callback_url, content=body, headers=headers, timeout_seconds=self._timeout
+            )
+        except PermanentFailure as refused:  # the URL itself is refused: retrying cannot help
+            return CallbackOutcome(delivered=False, status=refused.code, final=True)
+        except TransientFailure as failed:
+            return CallbackOutcome(delivered=False, status=failed.code)
+        status = response.status_code
+        return CallbackOutcome(
+            delivered=200 <= status < 300,
+            status=str(status),
+            final=status == 410,
+            retry_after=retry_after(response) if status in {429, 503} else None,
+        )
