@@ -1,0 +1,277 @@
+"""A full deployment for process-level tests: API and worker processes against real servers.
+
+Redis, SeaweedFS and the identity provider are the session's; the GenAI services, the data host and
+the callback receiver are real HTTP servers on loopback, in this process.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from tests.http_servers import Hit, RecordingServer, Reply
+from tests.idp_server import CLIENTS, RESOURCE, IdpServer
+from tests.servers import (
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    RedisServer,
+    SeaweedServer,
+    free_port,
+    wait_until,
+)
+
+API_KEY = "e2e-key-0123456789abcdef"
+CALLBACK_SECRET = "whsec_" + base64.b64encode(b"e2e-callback-secret-0123456789ab").decode()
+TERMINAL = {"completed", "responded", "faulted", "cancelled"}
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@dataclass
+class Services:
+    """The fakes of the outside world, with what they saw."""
+
+    http: RecordingServer
+    idp: IdpServer
+    genai_delay: float = 0.0
+    callbacks_up: bool = True
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    bad_signatures: int = 0
+    submissions: list[str] = field(default_factory=list)
+
+    def install(self) -> None:
+        routes = self.http.routes
+        routes["/data/item.zip"] = lambda _: Reply(
+            body=zip_of({"item.json": b'{"stem": "?"}', "media/figure.png": b"\x89PNG"}),
+            headers={"Content-Type": "application/zip"},
+        )
+        routes["/data/slow.zip"] = lambda _: Reply(
+            body=zip_of({"a.txt": os.urandom(8 * 1024)}), drip_seconds=0.15,
+            headers={"Content-Type": "application/zip"},
+        )  # fmt: skip
+        routes["/data/escape.zip"] = lambda _: Reply(body=zip_of({"../../etc/cron.d/x": b"x"}))
+        routes["/data/bomb.zip"] = lambda _: Reply(body=zip_of({"zeros": bytes(20 * 1024 * 1024)}))
+        routes["/data/many.zip"] = lambda _: Reply(body=zip_of({f"f{i}": b"" for i in range(1200)}))
+        routes["/data/to-private"] = lambda _: Reply(
+            302, headers={"Location": "http://10.11.12.13/x.zip"}
+        )
+        routes["/data/to-other-loopback"] = lambda _: Reply(
+            302, headers={"Location": f"http://127.0.0.2:{self.http.port}/data/item.zip"}
+        )
+        routes["/v1/chat/completions"] = self._completion
+        routes["/genai/api/prompts"] = self._genai_api
+        routes["/cb"] = self._callback
+
+    def _completion(self, hit: Hit) -> Reply:
+        self.submissions.append(hit.headers.get("Idempotency-Key", ""))
+        time.sleep(self.genai_delay)
+        prompt = json.loads(hit.body)["messages"][0]["content"]
+        message = {"role": "assistant", "content": f"openai says: {prompt[:40]}"}
+        body = {
+            "id": "c1",
+            "model": "fake",
+            "usage": {"total_tokens": 7},
+            "choices": [{"message": message}],
+        }
+        return Reply(body=json.dumps(body).encode())
+
+    def _genai_api(self, hit: Hit) -> Reply:
+        submitted = json.loads(hit.body)
+        self.submissions.append(hit.headers.get("Idempotency-Key", ""))
+
+        def answer_later() -> None:
+            time.sleep(0.2)
+            token = self.idp.token("genai-service", "internal")
+            httpx.post(
+                submitted["answer_url"],
+                json={
+                    "content": f"genai-api says: {submitted['kind']}",
+                    "metadata": {"links": len(submitted["data_links"])},
+                },
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+
+        threading.Thread(target=answer_later, daemon=True).start()
+        return Reply(202, b'{"accepted": true}')
+
+    def _callback(self, hit: Hit) -> Reply:
+        if not self.callbacks_up:
+            return Reply(503)
+        try:
+            payload = Webhook(CALLBACK_SECRET).verify(hit.body, hit.headers)
+        except WebhookVerificationError:
+            self.bad_signatures += 1
+            return Reply(400)
+        self.callbacks.append({"webhook_id": hit.headers["webhook-id"], **payload})
+        return Reply(204)
+
+    def webhook_ids(self) -> list[str]:
+        return [c["webhook_id"] for c in self.callbacks]
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Process:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ai_gateway", *self.args], env=self.env,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        return self
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, sig)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@dataclass
+class Deployment:
+    """API and worker processes sharing one Redis, one bucket and one set of settings."""
+
+    workdir: Path
+    env: dict[str, str]
+    apis: list[tuple[Process, str]] = field(default_factory=list)
+    workers: list[Process] = field(default_factory=list)
+
+    def api(self) -> str:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        if not self.apis:  # where the GenAI service posts answers back: the first API
+            self.env["GATEWAY_PUBLIC_URL"] = url
+        process = Process(
+            ["serve", "--port", str(port)], self.env, self.workdir / f"api-{port}.log"
+        )
+        process.start()
+        wait_until(lambda: _ready(url), 30, f"api on {port} ({process.log})")
+        self.apis.append((process, url))
+        return url
+
+    def worker(self) -> Process:
+        process = Process(["worker", "--processes", "1"], self.env,
+                          self.workdir / f"worker-{len(self.workers)}.log").start()  # fmt: skip
+        self.workers.append(process)
+        return process
+
+    def kill_and_replace_worker(self, index: int) -> None:
+        """SIGKILL a worker (its supervisor and process together), as a crash would, and start
+        another in its place."""
+        self.workers[index].stop(signal.SIGKILL)
+        log = self.workdir / f"worker-{index}-{time.monotonic_ns()}.log"
+        self.workers[index] = Process(["worker", "--processes", "1"], self.env, log).start()
+
+    def client(self, index: int = 0) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.apis[index][1], headers={"X-API-Key": API_KEY}, timeout=10
+        )
+
+    def stop(self) -> None:
+        for process in self.workers:
+            process.stop()
+        for process, _ in self.apis:
+            process.stop()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/api/app/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def deployment_env(
+    redis: RedisServer, s3: SeaweedServer, idp: IdpServer, services: Services, **overrides: str
+) -> dict[str, str]:
+    unique = uuid.uuid4().hex[:10]
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "S3_", "GENAI_", "JWT_"))
+    }
+    env.update({
+        "REDIS_URL": redis.url,
+        "REDIS_KEY_PREFIX": f"e2e{unique}",
+        "MOSAIC_API_KEYS": f"mosaic:{API_KEY}",
+        "SERVE_WORKER": "false",
+        "ACCESS_LOG": "false",
+        "S3_ENDPOINT": f"http://{s3.endpoint}",
+        "S3_ACCESS_KEY": S3_ACCESS_KEY,
+        "S3_SECRET_KEY": S3_SECRET_KEY,
+        "S3_BUCKET": f"e2e-{unique}",
+        "EGRESS_ALLOW_CIDRS": "127.0.0.0/8",
+        "CALLBACK_SIGNING_SECRET": CALLBACK_SECRET,
+        "CALLBACK_RETRY_SCHEDULE": "0.5,0.5,0.5,0.5",
+        "JOB_CLAIM_IDLE_SECONDS": "3",
+        "STUCK_AFTER_SECONDS": "6",
+        "RECONCILE_INTERVAL_SECONDS": "1",
+        "RETRY_BASE_SECONDS": "0.2",
+        "JWT_AUTHORITY": idp.issuer,
+        "GENAI_PROVIDER": "echo",
+        "OPENAI_BASE_URL": services.http.url("/v1"),
+        "OPENAI_MODEL": "fake",
+        "GENAI_API_URL": services.http.url("/genai/api/prompts"),
+        "GENAI_API_TOKEN_URL": idp.issuer + "/token",
+        "GENAI_API_CLIENT_ID": "gw-client",
+        "GENAI_API_CLIENT_SECRET": CLIENTS["gw-client"],
+        "GENAI_API_SCOPE": "internal",
+        "GENAI_API_RESOURCE": RESOURCE,
+        "GATEWAY_PUBLIC_URL": "http://127.0.0.1:1",
+    })  # fmt: skip
+    env.update(overrides)
+    return env
+
+
+def wait_all(
+    client: httpx.Client, ids: list[str], statuses: set[str], timeout: float
+) -> dict[str, dict[str, Any]]:
+    """Polls until every prompt is in one of ``statuses``; returns them."""
+    deadline = time.monotonic() + timeout
+    done: dict[str, dict[str, Any]] = {}
+    while True:
+        for prompt_id in [i for i in ids if i not in done]:
+            prompt = client.get(f"/api/prompts/{prompt_id}").json()
+            if prompt["status"] in statuses:
+                done[prompt_id] = prompt
+        if len(done) == len(ids):
+            return done
+        if time.monotonic() > deadline:
+            waiting = {
+                i: client.get(f"/api/prompts/{i}").json()["status"] for i in ids if i not in done
+            }
+            raise AssertionError(
+                f"{len(waiting)} prompts not done: {dict(list(waiting.items())[:5])}"
+            )
+        time.sleep(0.2)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    wait_until(predicate, timeout, what)
