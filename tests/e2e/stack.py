@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -49,6 +50,15 @@ def zip_of(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _zip_with_link() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        link = zipfile.ZipInfo("passwd")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "/etc/passwd")
+    return buffer.getvalue()
+
+
 @dataclass
 class Services:
     """The fakes of the outside world, with what they saw."""
@@ -74,6 +84,7 @@ class Services:
         routes["/data/escape.zip"] = lambda _: Reply(body=zip_of({"../../etc/cron.d/x": b"x"}))
         routes["/data/bomb.zip"] = lambda _: Reply(body=zip_of({"zeros": bytes(20 * 1024 * 1024)}))
         routes["/data/many.zip"] = lambda _: Reply(body=zip_of({f"f{i}": b"" for i in range(1200)}))
+        routes["/data/link.zip"] = lambda _: Reply(body=_zip_with_link())
         routes["/data/to-private"] = lambda _: Reply(
             302, headers={"Location": "http://10.11.12.13/x.zip"}
         )

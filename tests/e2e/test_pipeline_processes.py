@@ -117,6 +117,7 @@ async def test_unsafe_data_and_refused_urls_fault_with_a_clear_code(
     cases = {
         "/data/escape.zip": "zip_path_escape",
         "/data/bomb.zip": "zip_bomb",
+        "/data/link.zip": "zip_link",
         "/data/many.zip": "zip_too_many_entries",
         "/data/to-private": "url_refused",
         "/data/to-other-loopback": "url_refused",
