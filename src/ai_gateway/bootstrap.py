@@ -22,7 +22,7 @@ from dishka.integrations.fastapi import FastapiProvider
 from fastapi import FastAPI, Request
 from miniopy_async.api import Minio
 from pydantic import SecretStr
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from ai_gateway import __version__
 from ai_gateway.api.app import BearerDocs, SwaggerLogin, create_api
@@ -216,16 +216,21 @@ class GatewayProvider(Provider):
     @provide
     async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
         url = settings.redis_url.get_secret_value() if settings.redis_url else ""
-        client = Redis.from_url(
+        # A blocking pool: with every connection busy, a request waits for one (up to the
+        # timeout) instead of failing at once with "Too many connections".
+        pool = BlockingConnectionPool.from_url(
             url,
             decode_responses=True,
             max_connections=settings.redis_max_connections,
+            timeout=settings.redis_timeout_seconds,
             socket_timeout=settings.redis_timeout_seconds,
             socket_connect_timeout=settings.redis_timeout_seconds,
             health_check_interval=30,
         )
+        client = Redis(connection_pool=pool)
         yield client
         await client.aclose()
+        await pool.aclose()
 
     @provide
     def prompts(self, redis: Redis, settings: Settings) -> PromptRepository:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.conftest import MOSAIC_NEXT_KEY, OTHER_KEY
+from ai_gateway.bootstrap import create_app
+from tests.api.conftest import MOSAIC_KEY, MOSAIC_NEXT_KEY, OTHER_KEY, client_for, make_settings
+from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -282,3 +285,15 @@ async def test_a_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) 
 async def test_an_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/nowhere"), 404, "not-found")
     assert_problem(await client.delete("/api/prompts"), 405, "http")
+
+
+async def test_more_concurrent_requests_than_redis_connections_all_succeed(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    app = create_app(make_settings(redis_server.url, key_prefix, redis_max_connections=3))
+    async for client in client_for(app):
+        client.headers["X-API-Key"] = MOSAIC_KEY
+        answers = await asyncio.gather(
+            *(client.post("/api/prompts", json={"content": f"p{i}"}) for i in range(60))
+        )
+    assert [a.status_code for a in answers] == [201] * 60
