@@ -77,6 +77,7 @@ class RedisServer:
             [redis_binary(), "--port", str(self.port), "--bind", LOOPBACK, "--save", "",
              "--appendonly", "no", "--dir", str(self.workdir),
              "--logfile", str(self.workdir / "redis.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
         wait_until(lambda: redis_ping(self.port), 10, "redis")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import multiprocessing
 import os
 import secrets
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
@@ -35,15 +36,14 @@ def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
     raise _Stopped(signum)
 
 
-def _local_api_key(data_dir: Path) -> tuple[str, Path]:
-    """The embedded set-up's API key, generated once and kept (mode 600) in the data folder."""
-    path = data_dir / "api-key"
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret of the embedded set-up, generated once and kept (mode 600) in the data folder."""
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write(f"gw_{secrets.token_urlsafe(32)}\n")
-    return path.read_text().strip(), path
+            out.write(make() + "\n")
+    return path.read_text().strip()
 
 
 def _serve(settings: Settings) -> int:
@@ -53,7 +53,13 @@ def _serve(settings: Settings) -> int:
         if embedded:
             data_dir = settings.data_dir.resolve()
             server = stack.enter_context(EmbeddedRedis(data_dir))
-            key, key_path = _local_api_key(data_dir)
+            key_path, secret_path = data_dir / "api-key", data_dir / "callback-secret"
+            key = _kept_secret(key_path, lambda: f"gw_{secrets.token_urlsafe(32)}")
+            signing = settings.callback_signing_secret or SecretStr(
+                _kept_secret(
+                    secret_path, lambda: f"whsec_{base64.b64encode(os.urandom(32)).decode()}"
+                )
+            )
             settings = settings.model_copy(
                 update={
                     "redis_url": SecretStr(server.url),
@@ -61,11 +67,13 @@ def _serve(settings: Settings) -> int:
                         *settings.mosaic_api_keys,
                         parse_api_key(f"{LOCAL_KEY_NAME}:{key}"),
                     ),
+                    "callback_signing_secret": signing,
                 }
             )
             print(f"Data folder:  {data_dir}", flush=True)
             print(f"Redis:        {server.url} (embedded, append-only)", flush=True)
             print(f"API key:      {key} (name '{LOCAL_KEY_NAME}', kept in {key_path})", flush=True)
+            print(f"Callbacks:    signed with the secret kept in {secret_path}", flush=True)
         app = create_app(settings, embedded=embedded)
         print(
             f"AI Gateway {__version__} on http://{settings.host}:{settings.port}  (docs: /docs)",

@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
+from tests.http_servers import Reply, recording_server
 from tests.servers import RedisServer, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -224,3 +226,22 @@ def test_invalid_settings_are_reported_without_a_traceback(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "invalid settings" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_embedded_callbacks_are_signed_with_the_kept_secret(tmp_path: Path) -> None:
+    gateway = Gateway(tmp_path, env={"EGRESS_ALLOW_CIDRS": "127.0.0.0/8"})
+    with recording_server() as receiver:
+        receiver.routes["/cb"] = lambda _: Reply(204)
+        gateway.start()
+        try:
+            secret = (tmp_path / ".ai-gateway" / "callback-secret").read_text().strip()
+            assert oct((tmp_path / ".ai-gateway" / "callback-secret").stat().st_mode)[-3:] == "600"
+            with gateway.client() as client:
+                created = client.post(
+                    "/api/prompts", json={"content": "x", "callback_url": receiver.url("/cb")}
+                )
+                wait_for_status(client, created.json()["id"], "responded")
+        finally:
+            gateway.stop()
+    (hit,) = receiver.hits
+    assert Webhook(secret).verify(hit.body, hit.headers)["subject"] == created.json()["id"]

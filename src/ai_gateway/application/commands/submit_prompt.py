@@ -69,6 +69,7 @@ class SubmitPromptHandler:
             return
         if prompt is None or prompt.status is not PromptStatus.PREPARED:
             return  # not ready, already submitted, or settled
+        submitted_at = self._clock()  # the hand-over: before the provider works on it
         answer = await self._provider.submit(await self._request(prompt))
         response = None
         if answer is not None:
@@ -76,7 +77,7 @@ class SubmitPromptHandler:
             await keep_answer(self._store, prompt.id, response)  # before the record says COMPLETED
         for _ in range(SAVE_ATTEMPTS):
             try:
-                prompt.mark_submitted(self._clock())
+                prompt.mark_submitted(submitted_at)
                 if response is not None:
                     prompt.record_response(response)
                 await self._prompts.save(prompt)

@@ -1,0 +1,170 @@
+"""End-to-end throughput of the pipeline: prompts per second from creation to COMPLETED.
+
+An API process and 1 (then 2) worker processes against a real Redis, the echo provider and the
+local object store; every prompt is created through the API, then the run waits until all are
+COMPLETED. The time each step took comes from the prompts' own step timestamps.
+
+    python -m bench.pipeline_throughput [--prompts 2000] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from tests.servers import RedisServer, free_port, wait_until
+
+API_KEY = "bench-key-0123456789abcdef"
+RESULTS = Path(__file__).parent / "results"
+STEPS = (
+    ("created", "preparing"),
+    ("preparing", "prepared"),
+    ("prepared", "submitted"),
+    ("submitted", "completed"),
+)
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ai_gateway", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(30)
+
+
+async def create_all(base: str, count: int, concurrency: int) -> list[str]:
+    ids: list[str] = []
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": API_KEY}, timeout=30
+    ) as client:
+
+        async def one(i: int) -> None:
+            async with limit:
+                response = await client.post(
+                    "/api/prompts", json={"content": f"Prompt number {i}."}
+                )
+                ids.append(response.json()["id"])
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return ids
+
+
+async def wait_completed(base: str, ids: list[str]) -> list[dict[str, object]]:
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": API_KEY}, timeout=30
+    ) as client:
+        while True:
+            page = await client.get("/api/prompts", params={"status": "completed", "limit": 1})
+            done = await client.get("/api/prompts", params={"status": "created", "limit": 1})
+            if not done.json()["items"] and page.json()["items"]:
+                prompts = [(await client.get(f"/api/prompts/{i}")).json() for i in ids]
+                if all(p["status"] == "completed" for p in prompts):
+                    return prompts
+            await asyncio.sleep(0.2)
+
+
+def step_times(prompts: list[dict[str, object]]) -> dict[str, dict[str, float]]:
+    times: dict[str, dict[str, float]] = {}
+    for start_step, end_step in STEPS:
+        spans = []
+        for prompt in prompts:
+            stamps = prompt["timestamps"]
+            assert isinstance(stamps, dict)
+            begin, end = (
+                datetime.fromisoformat(stamps[start_step]),
+                datetime.fromisoformat(stamps[end_step]),
+            )
+            spans.append((end - begin).total_seconds() * 1000)
+        spans.sort()
+        times[f"{start_step} → {end_step}"] = {
+            "p50_ms": statistics.median(spans), "p99_ms": spans[int(len(spans) * 0.99) - 1]
+        }  # fmt: skip
+    return times
+
+
+def answers(base: str) -> bool:
+    try:
+        return httpx.get(base + "/api/app/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def run(workers: int, prompts: int, concurrency: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(Path(tmp) / "redis")
+        redis.start()
+        port = free_port()
+        env = {
+            **os.environ,
+            "REDIS_URL": redis.url,
+            "MOSAIC_API_KEYS": f"bench:{API_KEY}",
+            "SERVE_WORKER": "false",
+            "LOG_LEVEL": "WARNING",
+            "ACCESS_LOG": "false",
+            "DATA_DIR": str(Path(tmp) / "data"),
+            "WORKER_CONCURRENCY": "32",
+        }
+        base = f"http://127.0.0.1:{port}"
+        processes = [start(["serve", "--port", str(port)], env)]
+        try:
+            wait_until(lambda: answers(base), 30, "api")
+            processes += [start(["worker", "--processes", "1"], env) for _ in range(workers)]
+            began = time.monotonic()
+            ids = asyncio.run(create_all(base, prompts, concurrency))
+            created = time.monotonic()
+            done = asyncio.run(wait_completed(base, ids))
+            finished = time.monotonic()
+        finally:
+            for process in processes:
+                stop(process)
+            redis.stop()
+    return {
+        "workers": workers,
+        "prompts": prompts,
+        "created_per_s": prompts / (created - began),
+        "completed_per_s": prompts / (finished - began),
+        "steps": step_times(done),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prompts", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    results = [run(workers, args.prompts, args.concurrency) for workers in (1, 2)]
+    for r in results:
+        print(f"\n{r['workers']} worker process(es): {r['prompts']} prompts, "
+              f"{r['created_per_s']:.0f} created/s, {r['completed_per_s']:.0f} completed/s end to end")  # fmt: skip
+        steps = r["steps"]
+        assert isinstance(steps, dict)
+        for step, t in steps.items():
+            print(f"  {step:26s} p50 {t['p50_ms']:8.1f} ms   p99 {t['p99_ms']:8.1f} ms")
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"pipeline-{stamp}.json").write_text(
+        json.dumps({"cores": os.cpu_count(), "runs": results}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
