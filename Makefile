@@ -37,6 +37,7 @@ test: $(STAMP)  ## the whole test suite: unit, real Redis, ASGI API, real serve 
 bench: $(STAMP)  ## benchmarks: mediator overhead and HTTP load (needs wrk); numbers in docs/performance.md
 	$(BIN)/python -m bench.mediator_overhead
 	$(BIN)/python -m bench.http_load
+	$(BIN)/python -m bench.pipeline_throughput
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

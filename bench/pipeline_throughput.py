@@ -82,9 +82,27 @@ async def wait_completed(base: str, ids: list[str]) -> list[dict[str, object]]:
             await asyncio.sleep(0.2)
 
 
+async def one_at_a_time(base: str, count: int) -> list[dict[str, object]]:
+    """Each prompt created only once the one before is COMPLETED: step times without queueing."""
+    done = []
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": API_KEY}, timeout=30
+    ) as client:
+        for i in range(count):
+            prompt_id = (
+                await client.post("/api/prompts", json={"content": f"Prompt {i}."})
+            ).json()["id"]
+            while (prompt := (await client.get(f"/api/prompts/{prompt_id}")).json())[
+                "status"
+            ] != "completed":
+                await asyncio.sleep(0.002)
+            done.append(prompt)
+    return done
+
+
 def step_times(prompts: list[dict[str, object]]) -> dict[str, dict[str, float]]:
     times: dict[str, dict[str, float]] = {}
-    for start_step, end_step in STEPS:
+    for start_step, end_step in (*STEPS, ("created", "completed")):
         spans = []
         for prompt in prompts:
             stamps = prompt["timestamps"]
@@ -108,7 +126,7 @@ def answers(base: str) -> bool:
         return False
 
 
-def run(workers: int, prompts: int, concurrency: int) -> dict[str, object]:
+def run(workers: int, prompts: int, concurrency: int, unloaded: bool = False) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(Path(tmp) / "redis")
         redis.start()
@@ -129,16 +147,21 @@ def run(workers: int, prompts: int, concurrency: int) -> dict[str, object]:
             wait_until(lambda: answers(base), 30, "api")
             processes += [start(["worker", "--processes", "1"], env) for _ in range(workers)]
             began = time.monotonic()
-            ids = asyncio.run(create_all(base, prompts, concurrency))
-            created = time.monotonic()
-            done = asyncio.run(wait_completed(base, ids))
-            finished = time.monotonic()
+            if unloaded:
+                done = asyncio.run(one_at_a_time(base, prompts))
+                created = finished = time.monotonic()
+            else:
+                ids = asyncio.run(create_all(base, prompts, concurrency))
+                created = time.monotonic()
+                done = asyncio.run(wait_completed(base, ids))
+                finished = time.monotonic()
         finally:
             for process in processes:
                 stop(process)
             redis.stop()
     return {
         "workers": workers,
+        "unloaded": unloaded,
         "prompts": prompts,
         "created_per_s": prompts / (created - began),
         "completed_per_s": prompts / (finished - began),
@@ -152,9 +175,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
     results = [run(workers, args.prompts, args.concurrency) for workers in (1, 2)]
+    results.append(run(1, 200, 1, unloaded=True))
     for r in results:
-        print(f"\n{r['workers']} worker process(es): {r['prompts']} prompts, "
-              f"{r['created_per_s']:.0f} created/s, {r['completed_per_s']:.0f} completed/s end to end")  # fmt: skip
+        if r["unloaded"]:
+            print(f"\none prompt at a time, {r['prompts']} prompts, 1 worker process:")
+        else:
+            rates = f"{r['created_per_s']:.0f} created/s, {r['completed_per_s']:.0f} completed/s"
+            print(f"\n{r['workers']} worker process(es): {r['prompts']} prompts, {rates}")
         steps = r["steps"]
         assert isinstance(steps, dict)
         for step, t in steps.items():
