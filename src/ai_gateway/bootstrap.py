@@ -86,7 +86,7 @@ from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTo
 from ai_gateway.integration.oidc_keys import OidcKeys
 from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue, run_periodically
 from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
-from ai_gateway.integration.s3_object_store import S3ObjectStore
+from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp, parse_networks
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
@@ -262,9 +262,7 @@ class GatewayProvider(Provider):
         async with Minio(
             split.netloc, settings.s3_access_key, secret, secure=secure, region=settings.s3_region
         ) as client:
-            store = S3ObjectStore(client, settings.s3_bucket)
-            await store.ensure_bucket()
-            yield store
+            yield S3ObjectStore(client, settings.s3_bucket)
 
     @provide
     async def source(self, settings: Settings) -> AsyncIterator[DataSource]:
@@ -358,9 +356,10 @@ class GatewayProvider(Provider):
         callbacks: CallbackSender,
         redis: Redis,
     ) -> Mediator:
-        ports = Ports(
-            prompts, queue, store, source, archives, provider, callbacks, [RedisHealth(redis)]
-        )
+        probes: list[HealthProbe] = [RedisHealth(redis)]
+        if isinstance(store, S3ObjectStore):
+            probes.append(ObjectStorageHealth(store))
+        ports = Ports(prompts, queue, store, source, archives, provider, callbacks, probes)
         rules = PipelineRules(
             retry=RetryPolicy(
                 settings.step_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds

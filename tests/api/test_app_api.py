@@ -7,13 +7,14 @@ import logging
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from ai_gateway import __version__
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import client_for, make_settings
+from tests.api.conftest import MOSAIC_KEY, client_for, make_settings
 from tests.api.test_prompts_api import assert_problem
-from tests.servers import RedisServer, free_port
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +99,28 @@ def test_creating_the_app_without_redis_url_says_how_to_start(redis_server: Redi
     settings = make_settings(redis_server.url, "x").model_copy(update={"redis_url": None})
     with pytest.raises(ValueError, match="ai-gateway serve"):
         create_app(settings)
+
+
+async def test_readiness_includes_object_storage_which_prompt_intake_does_not_need(
+    redis_server: RedisServer, key_prefix: str, s3_server: SeaweedServer
+) -> None:
+    s3 = {
+        "s3_endpoint": f"http://{s3_server.endpoint}",
+        "s3_access_key": S3_ACCESS_KEY,
+        "s3_secret_key": SecretStr(S3_SECRET_KEY),
+        "s3_bucket": f"r-{key_prefix}",
+    }
+    reachable = make_settings(redis_server.url, key_prefix, **s3)
+    down = reachable.model_copy(update={"s3_endpoint": f"http://127.0.0.1:{free_port()}"})
+    async for client in client_for(create_app(reachable)):
+        ready = (await client.get("/api/app/ready")).json()
+    async for client in client_for(create_app(down)):
+        not_ready = await client.get("/api/app/ready")
+        created = await client.post(
+            "/api/prompts", json={"content": "x"}, headers={"X-API-Key": MOSAIC_KEY}
+        )
+
+    assert ready == {"ready": True, "checks": {"redis": True, "object_storage": True}}
+    assert not_ready.status_code == 503
+    assert not_ready.json()["checks"] == {"redis": True, "object_storage": False}
+    assert created.status_code == 201

@@ -1,6 +1,7 @@
 """Object storage on S3 or MinIO (any S3-compatible server), through miniopy-async.
 
-One bucket holds every prompt's objects under ``prompts/<id>/``; it is created when missing.
+One bucket holds every prompt's objects under ``prompts/<id>/``; it is created when missing, on
+the first write, so that an S3 outage at start-up does not stop what does not need S3.
 Links are presigned GET URLs. Connection failures and server errors become DependencyUnavailable.
 """
 
@@ -38,6 +39,7 @@ class S3ObjectStore:
     def __init__(self, client: Minio, bucket: str) -> None:
         self._client = client
         self._bucket = bucket
+        self._bucket_ready = False
 
     async def ensure_bucket(self) -> None:
         async with _storage_errors(self._bucket):
@@ -47,8 +49,11 @@ class S3ObjectStore:
                 except S3Error as exc:  # another process created it meanwhile
                     if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                         raise
+        self._bucket_ready = True
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
+        if not self._bucket_ready:
+            await self.ensure_bucket()
         async with _storage_errors(key):
             await self._client.put_object(
                 self._bucket,
@@ -74,8 +79,19 @@ class S3ObjectStore:
             return url
 
     async def check(self) -> bool:
+        """S3 answers, accepts our credentials, and the bucket exists (it is created if not)."""
         try:
-            async with _storage_errors(self._bucket):
-                return bool(await self._client.bucket_exists(self._bucket))
+            await self.ensure_bucket()
         except DependencyUnavailable:
             return False
+        return True
+
+
+class ObjectStorageHealth:
+    name = "object_storage"
+
+    def __init__(self, store: S3ObjectStore) -> None:
+        self._store = store
+
+    async def check(self) -> bool:
+        return await self._store.check()
