@@ -14,6 +14,7 @@ from ai_gateway.application.errors import (
     ValidationFailed,
 )
 from ai_gateway.application.mediator import Mediator
+from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.application.queries.check_readiness import CheckReadiness
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
@@ -244,7 +245,7 @@ async def test_a_cancel_that_keeps_losing_gives_up_with_a_conflict(
     mediator: Mediator, repo: InMemoryPromptRepository
 ) -> None:
     created = await mediator.send(create())
-    repo.conflicts_to_raise = 3
+    repo.conflicts_to_raise = SAVE_ATTEMPTS
 
     with pytest.raises(ConcurrencyConflict):
         await mediator.send(CancelPrompt(principal=MOSAIC, prompt_id=created.id))

@@ -16,12 +16,11 @@ from ai_gateway.application.errors import (
 )
 from ai_gateway.application.mediator import Command, Mediator
 from ai_gateway.application.ports import Clock, Job, JobQueue, JobStep, PromptRepository
+from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.domain.errors import InvalidTransition
 from ai_gateway.domain.values import Fault
 
 logger = logging.getLogger("ai_gateway.jobs")
-
-SAVE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)

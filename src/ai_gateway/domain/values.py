@@ -48,6 +48,9 @@ class Fault:
     code: str
     detail: str
 
+    def to_json(self) -> JsonObject:
+        return {"code": self.code, "detail": self.detail}
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectRef:
@@ -73,6 +76,15 @@ class PromptResponse:
         """Build an answer and its hash over the canonical JSON of content and metadata."""
         digest = hashlib.sha256(canonical_json({"content": content, "metadata": metadata}))
         return cls(content=content, metadata=metadata, sha256=digest.hexdigest(), created_at=at)
+
+    def to_json(self) -> JsonObject:
+        """The answer as JSON: kept in the record, in object storage, sent in callbacks."""
+        return {
+            "content": self.content,
+            "metadata": self.metadata,
+            "sha256": self.sha256,
+            "created_at": None if self.created_at is None else self.created_at.isoformat(),
+        }
 
 
 class DeliveryState(StrEnum):

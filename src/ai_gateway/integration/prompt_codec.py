@@ -25,19 +25,8 @@ def dump_prompt(prompt: Prompt) -> str:
             "metadata": prompt.metadata,
             "status": prompt.status.value,
             "timestamps": {s.value: t.isoformat() for s, t in prompt.timestamps.items()},
-            "fault": None
-            if prompt.fault is None
-            else {"code": prompt.fault.code, "detail": prompt.fault.detail},
-            "response": None
-            if response is None
-            else {
-                "content": response.content,
-                "metadata": response.metadata,
-                "sha256": response.sha256,
-                "created_at": None
-                if response.created_at is None
-                else response.created_at.isoformat(),
-            },
+            "fault": None if prompt.fault is None else prompt.fault.to_json(),
+            "response": None if response is None else response.to_json(),
             "delivery": None if prompt.delivery is None else _dump_delivery(prompt.delivery),
             "objects": [
                 {"role": o.role, "key": o.key, "size": o.size, "content_type": o.content_type}

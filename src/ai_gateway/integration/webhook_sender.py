@@ -33,17 +33,8 @@ def callback_payload(prompt: Prompt) -> dict[str, Any]:
         "kind": prompt.kind,
         "status": PromptStatus.FAULTED.value if prompt.fault else PromptStatus.COMPLETED.value,
         "request_id": prompt.request_id,
-        "response": None
-        if response is None
-        else {
-            "content": response.content,
-            "metadata": response.metadata,
-            "sha256": response.sha256,
-            "created_at": None if response.created_at is None else response.created_at.isoformat(),
-        },
-        "fault": None
-        if prompt.fault is None
-        else {"code": prompt.fault.code, "detail": prompt.fault.detail},
+        "response": None if response is None else response.to_json(),
+        "fault": None if prompt.fault is None else prompt.fault.to_json(),
         "links": {"self": f"/api/prompts/{prompt.id}"},
     }
 

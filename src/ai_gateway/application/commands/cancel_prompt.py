@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports import Clock, PromptRepository, utc_now
 from ai_gateway.application.principal import Principal
+from ai_gateway.application.prompt_changes import change_prompt
 from ai_gateway.application.queries.get_prompt import load_visible
 from ai_gateway.domain.prompt import Prompt
-
-ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,15 +31,9 @@ class CancelPromptHandler:
         self._clock = clock
 
     async def handle(self, command: CancelPrompt) -> Prompt:
-        attempt = 1
-        while True:
-            prompt = await load_visible(self._prompts, command.principal, command.prompt_id)
+        async def cancel(prompt: Prompt) -> bool:
             prompt.cancel(self._clock())
-            try:
-                await self._prompts.save(prompt)
-            except ConcurrencyConflict:
-                if attempt == ATTEMPTS:
-                    raise
-                attempt += 1
-            else:
-                return prompt
+            return True
+
+        load = partial(load_visible, self._prompts, command.principal, command.prompt_id)
+        return await change_prompt(self._prompts, load, cancel)

@@ -13,8 +13,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
-from ai_gateway.application.commands.prepare_prompt import SAVE_ATTEMPTS
 from ai_gateway.application.errors import ConcurrencyConflict, FieldError, ValidationFailed
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports import (
@@ -26,6 +26,7 @@ from ai_gateway.application.ports import (
     PromptRepository,
 )
 from ai_gateway.application.principal import Principal
+from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS, change_prompt
 from ai_gateway.application.queries.get_prompt import load_visible
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Delivery, DeliveryState
@@ -114,18 +115,14 @@ class RedeliverCallbackHandler:
         self._queue = queue
 
     async def handle(self, command: RedeliverCallback) -> Prompt:
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
-            prompt = await load_visible(self._prompts, command.principal, command.prompt_id)
+        async def restart(prompt: Prompt) -> bool:
             if not prompt.has_outcome_to_deliver:
                 reason = "has no callback_url" if not prompt.callback_url else "has no result yet"
                 raise ValidationFailed([FieldError("prompt", f"the prompt {reason}")])
             prompt.delivery = (prompt.delivery or Delivery(webhook_id(prompt.id))).restarted()
-            try:
-                await self._prompts.save(prompt)
-            except ConcurrencyConflict:
-                if attempt == SAVE_ATTEMPTS:
-                    raise
-                continue
-            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
-            return prompt
-        raise ConcurrencyConflict(command.prompt_id)
+            return True
+
+        load = partial(load_visible, self._prompts, command.principal, command.prompt_id)
+        prompt = await change_prompt(self._prompts, load, restart)
+        await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+        return prompt

@@ -22,12 +22,11 @@ from ai_gateway.application.ports import (
     ObjectStore,
     PromptRepository,
 )
+from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import ObjectRef
 
 logger = logging.getLogger("ai_gateway.jobs")
-
-SAVE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ai_gateway.application.commands.prepare_prompt import SAVE_ATTEMPTS, object_prefix
-from ai_gateway.application.errors import ConcurrencyConflict, NotFound
+from ai_gateway.application.commands.prepare_prompt import object_prefix
+from ai_gateway.application.errors import NotFound
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports import (
     Clock,
@@ -20,19 +20,14 @@ from ai_gateway.application.ports import (
     ObjectStore,
     PromptRepository,
 )
-from ai_gateway.domain.prompt import PromptStatus
+from ai_gateway.application.prompt_changes import change_prompt
+from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, PromptResponse
 
 
 async def keep_answer(store: ObjectStore, prompt_id: str, response: PromptResponse) -> None:
     """The answer as a JSON object next to the prompt's data."""
-    body = {
-        "prompt_id": prompt_id,
-        "content": response.content,
-        "metadata": response.metadata,
-        "sha256": response.sha256,
-        "created_at": None if response.created_at is None else response.created_at.isoformat(),
-    }
+    body = {"prompt_id": prompt_id, **response.to_json()}
     await store.put(
         f"{object_prefix(prompt_id)}/response.json", json.dumps(body).encode(), "application/json"
     )
@@ -64,23 +59,25 @@ class RecordPromptResponseHandler:
 
     async def handle(self, command: RecordPromptResponse) -> RecordedResponse:
         """Raises NotFound, ResponseAlreadyRecorded or InvalidTransition (the prompt settled)."""
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
+        response = PromptResponse.of(command.content, command.metadata, self._clock())
+        duplicate = False
+
+        async def load() -> Prompt:
             prompt = await self._prompts.get(command.prompt_id)
             if prompt is None:
                 raise NotFound("prompt", command.prompt_id)
-            response = PromptResponse.of(command.content, command.metadata, self._clock())
+            return prompt
+
+        async def record(prompt: Prompt) -> bool:
+            nonlocal duplicate
             if prompt.status is PromptStatus.PREPARED:
                 prompt.mark_submitted(self._clock())
-            if not prompt.record_response(response):
-                return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=True)
-            await keep_answer(self._store, prompt.id, response)
-            try:
-                await self._prompts.save(prompt)
-            except ConcurrencyConflict:
-                if attempt == SAVE_ATTEMPTS:
-                    raise
-                continue
-            if prompt.callback_url:
-                await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
-            return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=False)
-        raise ConcurrencyConflict(command.prompt_id)
+            duplicate = not prompt.record_response(response)
+            if not duplicate:
+                await keep_answer(self._store, prompt.id, response)
+            return not duplicate
+
+        prompt = await change_prompt(self._prompts, load, record)
+        if not duplicate and prompt.callback_url:
+            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+        return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=duplicate)

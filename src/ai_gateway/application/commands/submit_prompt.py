@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ai_gateway.application.commands.prepare_prompt import SAVE_ATTEMPTS
 from ai_gateway.application.commands.record_response import keep_answer
 from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.jobs import FailureSettler, as_step_failure
@@ -25,6 +24,7 @@ from ai_gateway.application.ports import (
     ObjectStore,
     PromptRepository,
 )
+from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.application.templates import render
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import PromptResponse
