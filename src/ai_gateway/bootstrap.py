@@ -77,6 +77,7 @@ from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandle
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
 from ai_gateway.domain.values import Fault
 from ai_gateway.integration.data_source import GuardedDataSource
+from ai_gateway.integration.event_relay import EventRelay, OutboxHealth
 from ai_gateway.integration.genai.echo import EchoProvider
 from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
@@ -239,6 +240,8 @@ class GatewayProvider(Provider):
             prefix=settings.redis_key_prefix,
             retention_seconds=settings.prompt_retention_seconds,
             idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+            publish_events=settings.cloud_event_sink is not None,
+            outbox_bound=settings.outbox_max_events,
         )
 
     @provide
@@ -357,6 +360,10 @@ class GatewayProvider(Provider):
         redis: Redis,
     ) -> Mediator:
         probes: list[HealthProbe] = [RedisHealth(redis)]
+        if settings.cloud_event_sink:
+            probes.append(
+                OutboxHealth(redis, settings.redis_key_prefix, settings.outbox_max_events)
+            )
         if isinstance(store, S3ObjectStore):
             probes.append(ObjectStorageHealth(store))
         ports = Ports(prompts, queue, store, source, archives, provider, callbacks, probes)
@@ -495,16 +502,29 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
     async def reconcile() -> None:
         await mediator.send(ReconcilePrompts())
 
-    await asyncio.gather(
-        worker.run(stop),
-        run_periodically(
-            redis,
-            f"{settings.redis_key_prefix}:reconciler",
-            settings.reconcile_interval_seconds,
-            reconcile,
-            stop,
-        ),
-    )
+    async with httpx.AsyncClient(timeout=10) as http:
+        loops = [
+            worker.run(stop),
+            run_periodically(
+                redis,
+                f"{settings.redis_key_prefix}:reconciler",
+                settings.reconcile_interval_seconds,
+                reconcile,
+                stop,
+            ),
+        ]
+        if settings.cloud_event_sink:
+            relay = EventRelay(
+                redis,
+                http,
+                prefix=settings.redis_key_prefix,
+                sink=settings.cloud_event_sink,
+                source=settings.cloud_event_source,
+                type_prefix=settings.cloud_event_type_prefix,
+                mode=settings.cloud_event_mode,
+            )
+            loops.append(relay.run(stop))
+        await asyncio.gather(*loops)
 
 
 def create_app(settings: Settings | None = None, *, embedded: bool = False) -> FastAPI:

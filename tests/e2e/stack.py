@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cloudevents.core.bindings import http as ce_http
+from cloudevents.core.formats.json import JSONFormat
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.http_servers import Hit, RecordingServer, Reply
@@ -70,6 +72,8 @@ class Services:
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     bad_signatures: int = 0
     submissions: list[str] = field(default_factory=list)
+    sink_up: bool = True
+    events: list[tuple[str, str, str]] = field(default_factory=list)
 
     def install(self) -> None:
         routes = self.http.routes
@@ -94,6 +98,7 @@ class Services:
         routes["/v1/chat/completions"] = self._completion
         routes["/genai/api/prompts"] = self._genai_api
         routes["/cb"] = self._callback
+        routes["/events"] = self._sink
 
     def _completion(self, hit: Hit) -> Reply:
         self.submissions.append(hit.headers.get("Idempotency-Key", ""))
@@ -138,6 +143,22 @@ class Services:
             return Reply(400)
         self.callbacks.append({"webhook_id": hit.headers["webhook-id"], **payload})
         return Reply(204)
+
+    def _sink(self, hit: Hit) -> Reply:
+        if not self.sink_up:
+            return Reply(503)
+        event = ce_http.from_http(
+            ce_http.HTTPMessage(headers=hit.headers, body=hit.body), JSONFormat()
+        )
+        self.events.append(
+            (event.get_subject() or "", event.get_type().split(".prompt.")[1], event.get_id())
+        )
+        return Reply(202)
+
+    def steps_of(self, prompt_id: str) -> list[str]:
+        return [
+            step.removesuffix(".v1") for subject, step, _ in self.events if subject == prompt_id
+        ]
 
     def webhook_ids(self) -> list[str]:
         return [c["webhook_id"] for c in self.callbacks]
@@ -256,6 +277,7 @@ def deployment_env(
         "GENAI_API_SCOPE": "internal",
         "GENAI_API_RESOURCE": RESOURCE,
         "GATEWAY_PUBLIC_URL": "http://127.0.0.1:1",
+        "CLOUD_EVENT_SINK": services.http.url("/events"),
     })  # fmt: skip
     env.update(overrides)
     return env

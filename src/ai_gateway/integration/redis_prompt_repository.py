@@ -41,6 +41,7 @@ from ai_gateway.application.ports import (
     PromptFilter,
 )
 from ai_gateway.domain.prompt import Prompt, PromptStatus, is_prompt_id
+from ai_gateway.integration.event_outbox import outbox_entries
 from ai_gateway.integration.prompt_codec import dump_prompt, load_prompt
 
 MAX_SCAN: Final = 1000
@@ -59,6 +60,9 @@ local function all_keys(P, o, s, r)
   end
   return keys
 end
+local function publish(P, first, count)
+  for i = first, first + count - 1 do redis.call('XADD', P..':outbox', '*', 'e', ARGV[i]) end
+end
 local function sweep(P, now)
   local due = redis.call('ZRANGEBYSCORE', P..':retention', '-inf', now, 'LIMIT', 0, 20)
   for _, id in ipairs(due) do
@@ -74,16 +78,21 @@ end
 """
 
 # KEYS: record [, idempotency key]
-# ARGV: prefix, json, owner, status, request id, id, now ms [, idempotency value, ttl s]
+# ARGV: prefix, json, owner, status, request id, id, now ms, outbox bound (0: none), n, n events
+#       [, idempotency value, ttl s]
 _CREATE = (
     _LUA_COMMON
     + """
 local P = ARGV[1]
+local n = tonumber(ARGV[9])
 if #KEYS == 2 then
   local earlier = redis.call('GET', KEYS[2])
   if earlier then return earlier end
-  redis.call('SET', KEYS[2], ARGV[8], 'EX', ARGV[9])
 end
+local bound = tonumber(ARGV[8])
+if bound > 0 and redis.call('XLEN', P..':outbox') >= bound then return '!outbox-full' end
+if #KEYS == 2 then redis.call('SET', KEYS[2], ARGV[10 + n], 'EX', ARGV[11 + n]) end
+publish(P, 10, n)
 local member = string.format('%016d:%s', redis.call('INCR', P..':seq'), ARGV[6])
 redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', 1, 'o', ARGV[3], 's', ARGV[4], 'r', ARGV[5],
            'm', member)
@@ -93,8 +102,8 @@ return false
 """
 )
 
-# KEYS: record. ARGV: prefix, id, expected version, json, status, deadline ms or '', now ms
-# Returns the new version, 0 when the version moved on, -1 when the record is gone.
+# KEYS: record. ARGV: prefix, id, expected version, json, status, deadline ms or '', now ms,
+# n, n events. Returns the new version, 0 when the version moved on, -1 when the record is gone.
 _SAVE = (
     _LUA_COMMON
     + """
@@ -104,6 +113,7 @@ if not cur[1] then return -1 end
 if cur[1] ~= ARGV[3] then return 0 end
 local version = tonumber(cur[1]) + 1
 redis.call('HSET', KEYS[1], 'd', ARGV[4], 'v', version, 's', ARGV[5])
+publish(P, 9, tonumber(ARGV[8]))
 if cur[3] ~= ARGV[5] then
   for _, k in ipairs(status_keys(P, cur[2], cur[3])) do redis.call('ZREM', k, cur[4]) end
   for _, k in ipairs(status_keys(P, cur[2], ARGV[5])) do redis.call('ZADD', k, 0, cur[4]) end
@@ -152,13 +162,27 @@ class RedisPromptRepository:
         prefix: str = "gw",
         retention_seconds: int = 0,
         idempotency_ttl_seconds: int = 86_400,
+        publish_events: bool = False,
+        outbox_bound: int = 100_000,
     ) -> None:
+        """With ``publish_events``, each write also appends the prompt's new lifecycle events to
+        the outbox stream (``P:outbox``), in the same script; past ``outbox_bound`` waiting
+        events, new prompts are refused (DependencyUnavailable) rather than events dropped."""
         self._redis = redis
+        self._publish = publish_events
+        self._outbox_bound = outbox_bound
         self._prefix = prefix
         self._retention_ms = retention_seconds * 1000
         self._idempotency_ttl = idempotency_ttl_seconds
         self._create = redis.register_script(_CREATE)
         self._save = redis.register_script(_SAVE)
+
+    def _entries(self, prompt: Prompt) -> list[str | int]:
+        """The count of the prompt's new events, then each as an outbox entry (none without
+        publishing: the events are consumed either way, so they are never sent twice)."""
+        events = prompt.pull_events()
+        entries = outbox_entries(prompt, events) if self._publish else []
+        return [len(entries), *entries]
 
     def _record_key(self, prompt_id: str) -> str:
         return f"{self._prefix}:prompt:{prompt_id}"
@@ -175,6 +199,8 @@ class RedisPromptRepository:
             _enc(prompt.request_id or ""),
             prompt.id,
             _now_ms(),
+            self._outbox_bound if self._publish else 0,
+            *self._entries(prompt),
         ]
         if idempotency is not None:
             keys.append(f"{self._prefix}:idem:{idempotency.key}")
@@ -186,6 +212,8 @@ class RedisPromptRepository:
             args += [json.dumps(record), self._idempotency_ttl]
         async with _redis_errors():
             earlier = await self._create(keys=keys, args=args)
+        if earlier == "!outbox-full":
+            raise DependencyUnavailable("event outbox")
         if earlier is None:
             prompt.version = 1
             return None
@@ -213,6 +241,7 @@ class RedisPromptRepository:
             prompt.status.value,
             deadline,
             _now_ms(),
+            *self._entries(prompt),
         ]
         async with _redis_errors():
             version = int(await self._save(keys=[self._record_key(prompt.id)], args=args))

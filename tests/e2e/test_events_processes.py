@@ -1,0 +1,119 @@
+"""Lifecycle CloudEvents from real processes to a real sink: complete, in order, never lost."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import TERMINAL, Deployment, Services, deployment_env, wait_all, wait_for
+from tests.http_servers import RecordingServer
+from tests.idp_server import IdpServer
+from tests.servers import RedisServer, SeaweedServer
+
+pytestmark = pytest.mark.e2e
+
+FULL_PATH = [
+    "received",
+    "preparing",
+    "data.processed",
+    "submitted",
+    "response.received",
+    "responded",
+]
+
+
+@pytest.fixture
+def services(idp: IdpServer) -> Iterator[Services]:
+    server = RecordingServer()
+    server.start()
+    fakes = Services(server, idp)
+    fakes.install()
+    yield fakes
+    server.stop()
+
+
+@pytest.fixture
+def deployment(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    s3_server: SeaweedServer,
+    idp: IdpServer,
+    services: Services,
+) -> Iterator[Deployment]:
+    d = Deployment(tmp_path, deployment_env(redis_server, s3_server, idp, services))
+    yield d
+    d.stop()
+
+
+def test_every_transition_arrives_once_and_in_order(
+    deployment: Deployment, services: Services
+) -> None:
+    deployment.api()
+    deployment.worker()
+    with deployment.client() as client:
+        full = client.post(
+            "/api/prompts", json={"content": "x", "callback_url": services.http.url("/cb")}
+        ).json()["id"]
+        cancelled = client.post(
+            "/api/prompts", json={"content": "y", "data_url": services.http.url("/data/slow.zip")}
+        ).json()["id"]
+        client.post(f"/api/prompts/{cancelled}/cancel")
+        wait_all(client, [full], {"responded"}, timeout=30)
+        wait_for(lambda: len(services.steps_of(full)) == 6, 30, "events of the full path")
+        wait_for(lambda: "cancelled" in services.steps_of(cancelled), 30, "cancel event")
+
+    assert services.steps_of(full) == FULL_PATH
+    assert services.steps_of(cancelled)[:1] == ["received"]
+    assert services.steps_of(cancelled)[-1] == "cancelled"
+    ids = [event_id for *_, event_id in services.events]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_sink_that_is_down_for_a_while_misses_nothing(
+    deployment: Deployment, services: Services
+) -> None:
+    deployment.api()
+    deployment.worker()
+    services.sink_up = False
+    with deployment.client() as client:
+        ids = [
+            client.post("/api/prompts", json={"content": f"p{i}"}).json()["id"] for i in range(20)
+        ]
+        wait_all(client, ids, TERMINAL, timeout=30)
+        wait_for(lambda: len(services.http.hits_on("/events")) >= 3, 30, "refused deliveries")
+        services.sink_up = True
+        wait_for(
+            lambda: all(services.steps_of(i)[-1:] == ["response.received"] for i in ids),
+            60,
+            "catch-up",
+        )
+
+    for prompt_id in ids:
+        assert services.steps_of(prompt_id) == FULL_PATH[:-1]
+
+
+def test_a_backlog_left_by_stopped_workers_is_sent_after_a_restart(
+    deployment: Deployment, services: Services
+) -> None:
+    deployment.api()
+    worker = deployment.worker()
+    services.sink_up = False
+    with deployment.client() as client:
+        ids = [
+            client.post("/api/prompts", json={"content": f"p{i}"}).json()["id"] for i in range(10)
+        ]
+        wait_all(client, ids, TERMINAL, timeout=30)
+        worker.stop()  # the gateway's workers go down with events still waiting
+        backlog = client.get("/api/app/ready").json()
+        services.sink_up = True
+        time.sleep(0.5)
+        assert services.events == []
+        deployment.worker()
+        wait_for(lambda: len(services.events) == 10 * len(FULL_PATH[:-1]), 60, "the backlog")
+
+    assert backlog["checks"]["event_outbox"] is True
+    for prompt_id in ids:
+        assert services.steps_of(prompt_id) == FULL_PATH[:-1]
