@@ -28,7 +28,7 @@ from ai_gateway import __version__
 from ai_gateway.api.app import BearerDocs, SwaggerLogin, create_api
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.api.auth.dependencies import NoBearerAuthenticator, authenticate
-from ai_gateway.api.auth.policy import InternalCaller, PromptCaller, ScopePolicy
+from ai_gateway.api.auth.policy import EventsCaller, InternalCaller, PromptCaller, ScopePolicy
 from ai_gateway.api.controllers.app import AppInfo
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
 from ai_gateway.application.commands.create_item_prompt import (
@@ -43,6 +43,12 @@ from ai_gateway.application.commands.deliver_callback import (
     RedeliverCallback,
     RedeliverCallbackHandler,
 )
+from ai_gateway.application.commands.ingest_events import (
+    IngestEvents,
+    IngestEventsHandler,
+    RetryUnsettledEvents,
+    RetryUnsettledEventsHandler,
+)
 from ai_gateway.application.commands.prepare_prompt import PreparePrompt, PreparePromptHandler
 from ai_gateway.application.commands.reconcile_prompts import (
     ReconcilePrompts,
@@ -53,6 +59,7 @@ from ai_gateway.application.commands.record_response import (
     RecordPromptResponseHandler,
 )
 from ai_gateway.application.commands.submit_prompt import SubmitPrompt, SubmitPromptHandler
+from ai_gateway.application.events.genai_answer_received import GenAiAnswerReceived
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
 from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
 from ai_gateway.application.ports import (
@@ -61,11 +68,13 @@ from ai_gateway.application.ports import (
     CallbackSender,
     Clock,
     DataSource,
+    EventInbox,
     GenAiProvider,
     HealthProbe,
     Job,
     JobQueue,
     JobStep,
+    MetricsSource,
     ObjectStore,
     PromptRepository,
     TokenSource,
@@ -85,7 +94,9 @@ from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRule
 from ai_gateway.integration.local_object_store import LocalObjectStore
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from ai_gateway.integration.oidc_keys import OidcKeys
+from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue, run_periodically
+from ai_gateway.integration.redis_metrics import RedisMetrics
 from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
 from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp, parse_networks
@@ -109,6 +120,7 @@ class Ports:
     callbacks: CallbackSender
     probes: Sequence[HealthProbe] = ()
     clock: Clock = utc_now
+    inbox: EventInbox | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,7 @@ class PipelineRules:
     stuck_after: timedelta = timedelta(minutes=5)
     answer_timeout: timedelta = timedelta(hours=1)
     callback_schedule: tuple[float, ...] = SVIX_SCHEDULE
+    genai_answer_event_type: str = "ai-gateway.genai.prompt.response.v1"
 
 
 def build_mediator(ports: Ports, rules: PipelineRules | None = None) -> Mediator:
@@ -143,9 +156,14 @@ def build_mediator(ports: Ports, rules: PipelineRules | None = None) -> Mediator
             p.prompts, p.queue, p.provider, p.store, settler, clock, rules.link_lifetime
         ),
     )
-    mediator.register(
-        RecordPromptResponse, RecordPromptResponseHandler(p.prompts, p.queue, p.store, clock)
-    )
+    record = RecordPromptResponseHandler(p.prompts, p.queue, p.store, clock)
+    mediator.register(RecordPromptResponse, record)
+    if p.inbox is not None:
+        ingest = IngestEventsHandler(
+            p.inbox, [GenAiAnswerReceived(rules.genai_answer_event_type, record)]
+        )
+        mediator.register(IngestEvents, ingest)
+        mediator.register(RetryUnsettledEvents, RetryUnsettledEventsHandler(p.inbox, ingest))
     mediator.register(
         DeliverCallback,
         DeliverCallbackHandler(p.prompts, p.queue, p.callbacks, clock, rules.callback_schedule),
@@ -251,6 +269,10 @@ class GatewayProvider(Provider):
     @provide
     def queue(self, queue: RedisJobQueue) -> JobQueue:
         return queue
+
+    @provide
+    def metrics(self, redis: Redis, settings: Settings) -> MetricsSource:
+        return RedisMetrics(redis, prefix=settings.redis_key_prefix)
 
     @provide
     async def store(self, settings: Settings) -> AsyncIterator[ObjectStore]:
@@ -366,7 +388,10 @@ class GatewayProvider(Provider):
             )
         if isinstance(store, S3ObjectStore):
             probes.append(ObjectStorageHealth(store))
-        ports = Ports(prompts, queue, store, source, archives, provider, callbacks, probes)
+        inbox = RedisEventInbox(redis, prefix=settings.redis_key_prefix)
+        ports = Ports(
+            prompts, queue, store, source, archives, provider, callbacks, probes, inbox=inbox
+        )
         rules = PipelineRules(
             retry=RetryPolicy(
                 settings.step_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
@@ -375,6 +400,8 @@ class GatewayProvider(Provider):
             stuck_after=timedelta(seconds=settings.stuck_after_seconds),
             answer_timeout=timedelta(seconds=settings.genai_answer_timeout_seconds),
             callback_schedule=settings.callback_schedule(),
+            genai_answer_event_type=settings.genai_answer_event_type
+            or f"{settings.cloud_event_type_prefix}.genai.prompt.response.v1",
         )
         return build_mediator(ports, rules)
 
@@ -471,6 +498,10 @@ class HttpProvider(Provider):
     def internal_caller(self, principal: Principal, policy: ScopePolicy) -> InternalCaller:
         return InternalCaller(policy.require(principal, policy.internal))
 
+    @provide(scope=Scope.REQUEST)
+    def events_caller(self, principal: Principal, policy: ScopePolicy) -> EventsCaller:
+        return EventsCaller(policy.require(principal, policy.events))
+
 
 def build_container(settings: Settings, *, embedded: bool = False) -> AsyncContainer:
     info = AppInfo(
@@ -501,6 +532,7 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
 
     async def reconcile() -> None:
         await mediator.send(ReconcilePrompts())
+        await mediator.send(RetryUnsettledEvents())
 
     async with httpx.AsyncClient(timeout=10) as http:
         loops = [
@@ -557,6 +589,7 @@ def create_app(settings: Settings | None = None, *, embedded: bool = False) -> F
         telemetry=settings.otel_enabled,
         bearer=bearer_docs(settings),
         background=background,
+        events_allowed_rate=settings.events_allowed_rate,
     )
 
 
@@ -574,5 +607,9 @@ def bearer_docs(settings: Settings) -> BearerDocs | None:
             or f"{authority}/protocol/openid-connect/auth",
             token_url=settings.swagger_ui_token_url or f"{authority}/protocol/openid-connect/token",
         )
-    scopes = {"Prompts": settings.required_scope, "Internal": settings.internal_scope}
+    scopes = {
+        "Prompts": settings.required_scope,
+        "Internal": settings.internal_scope,
+        "Events": settings.events_scope,
+    }
     return BearerDocs(tag_scopes=scopes, login=login)

@@ -166,6 +166,8 @@ class Settings(BaseSettings):
     callback_secrets: SecretStr = SecretStr("{}")
     callback_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     callback_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    genai_answer_event_type: str | None = None
+    events_allowed_rate: str = Field(default="120", pattern=r"^(\*|[0-9]{1,6})$")
     cloud_event_sink: str | None = None
     cloud_event_mode: Literal["structured", "binary"] = "structured"
     outbox_max_events: int = Field(default=100_000, ge=100)

@@ -124,3 +124,15 @@ async def test_readiness_includes_object_storage_which_prompt_intake_does_not_ne
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"] == {"redis": True, "object_storage": False}
     assert created.status_code == 201
+
+
+async def test_metrics_show_the_queue_and_the_event_backlog(client: httpx.AsyncClient) -> None:
+    await client.post("/api/prompts", json={"content": "x"})
+    response = await client.get("/metrics", headers={"X-API-Key": ""})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    lines = dict(
+        line.rsplit(" ", 1) for line in response.text.splitlines() if not line.startswith("#")
+    )
+    assert float(lines["ai_gateway_jobs_queued"]) == 1.0
+    assert float(lines["ai_gateway_event_outbox_backlog"]) == 0.0

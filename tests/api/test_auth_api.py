@@ -155,7 +155,11 @@ async def test_swagger_offers_oauth2_login_without_any_client_secret(
     token_url = "https://keycloak.example/realms/mozart/protocol/openid-connect/token"
     assert flows["clientCredentials"] == {
         "tokenUrl": token_url,
-        "scopes": {"api": "the 'api' scope", "internal": "the 'internal' scope"},
+        "scopes": {
+            "api": "the 'api' scope",
+            "internal": "the 'internal' scope",
+            "events": "the 'events' scope",
+        },
     }
     assert flows["authorizationCode"]["authorizationUrl"] == (
         "https://keycloak.example/realms/mozart/protocol/openid-connect/auth"

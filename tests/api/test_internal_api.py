@@ -9,9 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.bootstrap import create_app
-from ai_gateway.domain.prompt import PromptStatus
-from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.api.conftest import MOSAIC_KEY, OTHER_KEY, client_for, make_settings
+from tests.api.internal_helpers import submitted_prompt
 from tests.api.test_prompts_api import assert_problem
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer
@@ -26,23 +25,6 @@ async def client(
     settings = make_settings(redis_server.url, key_prefix, jwt_authority=idp.issuer)
     async for c in client_for(create_app(settings)):
         yield c
-
-
-async def submitted_prompt(
-    client: httpx.AsyncClient, redis_client: Redis, prefix: str, **body: object
-) -> str:
-    """A prompt the worker handed to the asynchronous GenAI service (put there directly)."""
-    created = await client.post(
-        "/api/prompts", json={"content": "x", **body}, headers={"X-API-Key": MOSAIC_KEY}
-    )
-    prompt_id: str = created.json()["id"]
-    repo = RedisPromptRepository(redis_client, prefix=prefix)
-    prompt = await repo.get(prompt_id)
-    assert prompt is not None
-    prompt.status = PromptStatus.SUBMITTED
-    prompt.timestamps[PromptStatus.SUBMITTED] = prompt.created_at
-    await repo.save(prompt)
-    return prompt_id
 
 
 async def test_the_genai_service_records_an_answer_once(

@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ai_gateway import __version__
 from ai_gateway.api.controllers import app as app_controller
-from ai_gateway.api.controllers import internal, prompts
+from ai_gateway.api.controllers import events, internal, metrics, prompts
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.api.limits import BodySizeLimit
 
@@ -51,6 +51,7 @@ def create_api(
     telemetry: bool,
     bearer: BearerDocs | None = None,
     background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    events_allowed_rate: str = "120",
 ) -> FastAPI:
     """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``bearer``
     documents JWT access in the OpenAPI document and Swagger UI; ``background`` runs for as long as
@@ -82,8 +83,11 @@ def create_api(
             "scopes": " ".join(sorted(set(bearer.tag_scopes.values()))) if bearer else "",
         },
     )
+    app.state.events_allowed_rate = events_allowed_rate
     app.include_router(prompts.router)
     app.include_router(internal.router)
+    app.include_router(events.router)
+    app.include_router(metrics.router)
     app.include_router(app_controller.router)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from ai_gateway.api.cloudevents_http import MalformedEvents, UnsupportedEventMode
 from ai_gateway.application.errors import (
     ConcurrencyConflict,
     DependencyUnavailable,
@@ -85,6 +86,14 @@ async def _invalid_data(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, "validation", "the request is not valid", errors=errors)
 
 
+async def _malformed_events(_: Request, exc: Exception) -> JSONResponse:
+    return problem(400, "malformed-event", str(exc))
+
+
+async def _unsupported_events(_: Request, exc: Exception) -> JSONResponse:
+    return problem(415, "unsupported-media-type", str(exc))
+
+
 async def _not_found(_: Request, exc: Exception) -> JSONResponse:
     return problem(404, "not-found", str(exc))
 
@@ -136,6 +145,8 @@ def install_error_handlers(app: FastAPI) -> None:
         ValidationFailed: _application_validation,
         InvalidPromptData: _invalid_data,
         NotFound: _not_found,
+        MalformedEvents: _malformed_events,
+        UnsupportedEventMode: _unsupported_events,
         ConcurrencyConflict: _conflict,
         InvalidTransition: _conflict,
         ResponseAlreadyRecorded: _conflict,

@@ -10,7 +10,7 @@ from typing import Generic, Protocol, TypeVar
 
 from ai_gateway.application.principal import Principal
 from ai_gateway.domain.prompt import Prompt, PromptStatus
-from ai_gateway.domain.values import JsonObject
+from ai_gateway.domain.values import JsonObject, JsonValue
 
 T = TypeVar("T")
 
@@ -215,6 +215,55 @@ class CallbackSender(Protocol):
     what the receiver does, only reports it."""
 
     async def send(self, prompt: Prompt, webhook_id: str) -> CallbackOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """A CloudEvent received from another service."""
+
+    id: str
+    source: str
+    type: str
+    subject: str | None
+    time: datetime | None
+    data: JsonValue
+
+
+class EventInbox(Protocol):
+    """Received events, kept until handled; each (source, id) is accepted once."""
+
+    async def store(self, event: InboundEvent) -> bool:
+        """Keeps the event; False (keeping nothing) when this (source, id) was seen before."""
+        ...
+
+    async def settle(self, event: InboundEvent, outcome: str) -> None:
+        """The event was handled (or will never be); ``outcome`` says how."""
+        ...
+
+    async def unsettled(self, older_than_seconds: float, limit: int) -> Sequence[InboundEvent]:
+        """Events kept but not settled for a while: their handling failed and is due again."""
+        ...
+
+
+class IntegrationEventHandler(Protocol):
+    """Handles received events of one type; raises DependencyUnavailable to be tried again."""
+
+    event_type: str
+
+    async def handle(self, event: InboundEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    name: str
+    help: str
+    value: float
+
+
+class MetricsSource(Protocol):
+    """Operational numbers read when metrics are scraped."""
+
+    async def read(self) -> Sequence[Measurement]: ...
 
 
 class HealthProbe(Protocol):

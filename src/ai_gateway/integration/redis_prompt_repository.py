@@ -145,7 +145,7 @@ def _now_ms() -> int:
 
 
 @asynccontextmanager
-async def _redis_errors() -> AsyncIterator[None]:
+async def redis_errors() -> AsyncIterator[None]:
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -210,7 +210,7 @@ class RedisPromptRepository:
                 "created_at": prompt.created_at.isoformat(),
             }
             args += [json.dumps(record), self._idempotency_ttl]
-        async with _redis_errors():
+        async with redis_errors():
             earlier = await self._create(keys=keys, args=args)
         if earlier == "!outbox-full":
             raise DependencyUnavailable("event outbox")
@@ -225,7 +225,7 @@ class RedisPromptRepository:
     async def get(self, prompt_id: str) -> Prompt | None:
         if not is_prompt_id(prompt_id):
             return None
-        async with _redis_errors():
+        async with redis_errors():
             row = await self._redis.hmget(self._record_key(prompt_id), ["d", "v", "x"])
         return _live_prompt(row, _now_ms())
 
@@ -243,7 +243,7 @@ class RedisPromptRepository:
             _now_ms(),
             *self._entries(prompt),
         ]
-        async with _redis_errors():
+        async with redis_errors():
             version = int(await self._save(keys=[self._record_key(prompt.id)], args=args))
         if version <= 0:
             raise ConcurrencyConflict(prompt.id)
@@ -254,7 +254,7 @@ class RedisPromptRepository:
         upper = "+" if cursor is None else "(" + _decode_cursor(cursor)
         found: list[tuple[str, Prompt]] = []
         scanned = 0
-        async with _redis_errors():
+        async with redis_errors():
             while scanned < MAX_SCAN:
                 # Every member matches unless a residual filter applies: then read ahead.
                 wanted = limit + 1 if residual.is_trivial else max(2 * (limit + 1), 50)
@@ -281,7 +281,7 @@ class RedisPromptRepository:
 
     async def oldest(self, status: PromptStatus, limit: int) -> Sequence[Prompt]:
         index = f"{self._prefix}:ix:s:{status.value}"
-        async with _redis_errors():
+        async with redis_errors():
             members = [
                 str(m)
                 for m in await self._redis.zrange(index, "-", "+", bylex=True, offset=0, num=limit)

@@ -3,6 +3,10 @@
 from dataclasses import dataclass
 from typing import NewType
 
+from dishka import FromDishka
+from dishka.integrations.fastapi import inject
+from fastapi import Depends
+
 from ai_gateway.application.errors import Forbidden
 from ai_gateway.application.principal import Principal
 
@@ -10,6 +14,7 @@ PromptCaller = NewType("PromptCaller", Principal)
 """A caller allowed on the prompt endpoints (it holds the prompt scope)."""
 
 InternalCaller = NewType("InternalCaller", Principal)
+EventsCaller = NewType("EventsCaller", Principal)
 """A caller allowed on the internal endpoints (it holds the internal scope)."""
 
 
@@ -24,3 +29,23 @@ class ScopePolicy:
         if scope not in principal.scopes:
             raise Forbidden(f"this operation needs the '{scope}' scope", required_scope=scope)
         return principal
+
+
+@inject
+async def _prompt_caller(_: FromDishka[PromptCaller]) -> None:
+    """Resolved as a route dependency, so credentials are checked before the body is."""
+
+
+@inject
+async def _internal_caller(_: FromDishka[InternalCaller]) -> None:
+    """As above, for the internal endpoints."""
+
+
+@inject
+async def _events_caller(_: FromDishka[EventsCaller]) -> None:
+    """As above, for event ingestion."""
+
+
+PROMPT_ROUTES = [Depends(_prompt_caller)]
+INTERNAL_ROUTES = [Depends(_internal_caller)]
+EVENT_ROUTES = [Depends(_events_caller)]

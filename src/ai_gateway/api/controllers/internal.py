@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, JsonValue
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
-from ai_gateway.api.auth.policy import InternalCaller
+from ai_gateway.api.auth.policy import INTERNAL_ROUTES, InternalCaller
 from ai_gateway.api.errors import PROBLEM_JSON
 from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.mediator import Mediator
@@ -18,7 +18,7 @@ router = APIRouter(
     prefix="/api/internal",
     tags=["Internal"],
     route_class=DishkaRoute,
-    dependencies=SECURITY_SCHEMES,
+    dependencies=[*SECURITY_SCHEMES, *INTERNAL_ROUTES],
 )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import AnyUrl
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
-from ai_gateway.api.auth.policy import PromptCaller
+from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller
 from ai_gateway.api.errors import PROBLEM_JSON
 from ai_gateway.api.schemas.prompts import (
     CreatedItemPromptBody,
@@ -33,7 +33,7 @@ router = APIRouter(
     prefix="/api/prompts",
     tags=["Prompts"],
     route_class=DishkaRoute,
-    dependencies=SECURITY_SCHEMES,
+    dependencies=[*SECURITY_SCHEMES, *PROMPT_ROUTES],
 )
 
 IdempotencyKey = Annotated[

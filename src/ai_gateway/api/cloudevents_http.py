@@ -1,0 +1,102 @@
+"""Reading CloudEvents from an HTTP request: structured, binary and batch modes.
+
+Required attributes (``specversion`` 1.0, ``id``, ``source``, ``type``) are checked on what the
+sender wrote, before the SDK parses it: the SDK would make up a missing ``id``, and an event
+without one cannot be de-duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cloudevents.core.bindings import http as ce_http
+from cloudevents.core.exceptions import CloudEventValidationError
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from ai_gateway.application.ports import InboundEvent
+
+STRUCTURED = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+REQUIRED = ("specversion", "id", "source", "type")
+MAX_BATCH = 100
+
+_FORMAT = JSONFormat()
+
+
+class MalformedEvents(ValueError):
+    """The request holds no valid CloudEvent (400)."""
+
+
+class UnsupportedEventMode(ValueError):
+    """The content type is none of the CloudEvents modes (415)."""
+
+
+def read_events(headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    media = lowered.get("content-type", "").split(";", 1)[0].strip().lower()
+    if any(k.startswith("ce-") for k in lowered):
+        missing = [a for a in REQUIRED if not lowered.get(f"ce-{a}")]
+        _refuse_missing(missing)
+        return [
+            _inbound(
+                _parse(
+                    lambda: ce_http.from_binary(ce_http.HTTPMessage(dict(headers), body), _FORMAT)
+                )
+            )
+        ]
+    if media == STRUCTURED:
+        return [_inbound(_one(_json(body)))]
+    if media == BATCH:
+        items = _json(body)
+        if not isinstance(items, list) or not items:
+            raise MalformedEvents("a batch is a non-empty JSON array of events")
+        if len(items) > MAX_BATCH:
+            raise MalformedEvents(f"a batch holds at most {MAX_BATCH} events")
+        return [_inbound(_one(item)) for item in items]
+    raise UnsupportedEventMode(f"send {STRUCTURED}, {BATCH}, or binary mode (ce-* headers)")
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise MalformedEvents("the body is not valid JSON") from None
+
+
+def _one(item: Any) -> CloudEvent:
+    if not isinstance(item, dict):
+        raise MalformedEvents("an event is a JSON object")
+    _refuse_missing([a for a in REQUIRED if not item.get(a)])
+    return _parse(lambda: _FORMAT.read(None, json.dumps(item).encode()))
+
+
+def _refuse_missing(missing: list[str]) -> None:
+    if missing:
+        raise MalformedEvents(f"missing required attributes: {', '.join(missing)}")
+
+
+def _parse(read: Any) -> CloudEvent:
+    try:
+        event: CloudEvent = read()
+    except (CloudEventValidationError, ValueError, TypeError, KeyError) as exc:
+        raise MalformedEvents(f"not a valid CloudEvent: {exc}") from None
+    if event.get_specversion() != "1.0":
+        raise MalformedEvents("only CloudEvents 1.0 is accepted")
+    return event
+
+
+def _inbound(event: CloudEvent) -> InboundEvent:
+    data = event.get_data()
+    if isinstance(data, bytes | bytearray):
+        data = data.decode("utf-8", errors="replace")
+    return InboundEvent(
+        id=event.get_id(),
+        source=event.get_source(),
+        type=event.get_type(),
+        subject=event.get_subject(),
+        time=event.get_time(),
+        data=data,
+    )

@@ -1,0 +1,1 @@
+"""Handlers of integration events: CloudEvents received from other services, by type."""

@@ -1,0 +1,36 @@
+"""A GenAI answer delivered as a CloudEvent: recorded exactly as the internal endpoint records it.
+
+The prompt id is the event's ``subject``, or ``data.prompt_id``; ``data.content`` is the answer,
+``data.metadata`` (an object) goes with it.
+"""
+
+from __future__ import annotations
+
+from ai_gateway.application.commands.record_response import (
+    RecordPromptResponse,
+    RecordPromptResponseHandler,
+)
+from ai_gateway.application.errors import FieldError, ValidationFailed
+from ai_gateway.application.ports import InboundEvent
+
+
+class GenAiAnswerReceived:
+    def __init__(self, event_type: str, record: RecordPromptResponseHandler) -> None:
+        self.event_type = event_type
+        self._record = record
+
+    async def handle(self, event: InboundEvent) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        prompt_id = event.subject or data.get("prompt_id")
+        content, metadata = data.get("content"), data.get("metadata", {})
+        if (
+            not isinstance(prompt_id, str)
+            or not isinstance(content, str)
+            or not isinstance(metadata, dict)
+        ):
+            raise ValidationFailed(
+                [FieldError("data", "needs a prompt id (subject), content and metadata")]
+            )
+        await self._record.handle(
+            RecordPromptResponse(prompt_id=prompt_id, content=content, metadata=metadata)
+        )
