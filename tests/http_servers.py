@@ -30,7 +30,7 @@ Route = Callable[[Hit], Reply]
 
 
 class RecordingServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: list[Hit] = []
         server = self
@@ -65,7 +65,8 @@ class RecordingServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((host, 0), Handler)
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self.host = host
         self.port = self._server.server_address[1]

@@ -74,6 +74,23 @@ class Services:
     submissions: list[str] = field(default_factory=list)
     sink_up: bool = True
     events: list[tuple[str, str, str]] = field(default_factory=list)
+    sink: RecordingServer | None = None
+    sink_port: int = field(default_factory=free_port)
+
+    def start_sink(self) -> None:
+        """The event sink: a server of its own, which tests stop and start again on its port."""
+        self.sink = RecordingServer(port=self.sink_port)
+        self.sink.routes["/events"] = self._sink
+        self.sink.start()
+
+    def stop_sink(self) -> None:
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink = None
+
+    @property
+    def sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.sink_port}/events"
 
     def install(self) -> None:
         routes = self.http.routes
@@ -98,7 +115,7 @@ class Services:
         routes["/v1/chat/completions"] = self._completion
         routes["/genai/api/prompts"] = self._genai_api
         routes["/cb"] = self._callback
-        routes["/events"] = self._sink
+        self.start_sink()
 
     def _completion(self, hit: Hit) -> Reply:
         self.submissions.append(hit.headers.get("Idempotency-Key", ""))
@@ -277,7 +294,7 @@ def deployment_env(
         "GENAI_API_SCOPE": "internal",
         "GENAI_API_RESOURCE": RESOURCE,
         "GATEWAY_PUBLIC_URL": "http://127.0.0.1:1",
-        "CLOUD_EVENT_SINK": services.http.url("/events"),
+        "CLOUD_EVENT_SINK": services.sink_url,
     })  # fmt: skip
     env.update(overrides)
     return env

@@ -32,6 +32,7 @@ def services(idp: IdpServer) -> Iterator[Services]:
     fakes = Services(server, idp)
     fakes.install()
     yield fakes
+    fakes.stop_sink()
     server.stop()
 
 
@@ -72,19 +73,19 @@ def test_every_transition_arrives_once_and_in_order(
     assert len(ids) == len(set(ids))
 
 
-def test_a_sink_that_is_down_for_a_while_misses_nothing(
+def test_a_sink_that_is_stopped_for_a_while_misses_nothing(
     deployment: Deployment, services: Services
 ) -> None:
     deployment.api()
     deployment.worker()
-    services.sink_up = False
+    services.stop_sink()
     with deployment.client() as client:
         ids = [
             client.post("/api/prompts", json={"content": f"p{i}"}).json()["id"] for i in range(20)
         ]
         wait_all(client, ids, TERMINAL, timeout=30)
-        wait_for(lambda: len(services.http.hits_on("/events")) >= 3, 30, "refused deliveries")
-        services.sink_up = True
+        time.sleep(2)  # the relay keeps failing to connect meanwhile
+        services.start_sink()
         wait_for(
             lambda: all(services.steps_of(i)[-1:] == ["response.received"] for i in ids),
             60,
