@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.stack import TERMINAL, Deployment, Services, deployment_env, wait_all, wait_for
-from tests.http_servers import RecordingServer
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer, SeaweedServer
 
@@ -23,17 +22,6 @@ FULL_PATH = [
     "response.received",
     "responded",
 ]
-
-
-@pytest.fixture
-def services(idp: IdpServer) -> Iterator[Services]:
-    server = RecordingServer()
-    server.start()
-    fakes = Services(server, idp)
-    fakes.install()
-    yield fakes
-    fakes.stop_sink()
-    server.stop()
 
 
 @pytest.fixture

@@ -18,21 +18,10 @@ from tests.e2e.stack import (
     wait_all,
     wait_for,
 )
-from tests.http_servers import RecordingServer
 from tests.idp_server import IdpServer
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def services(idp: IdpServer) -> Iterator[Services]:
-    server = RecordingServer()
-    server.start()
-    fakes = Services(server, idp)
-    fakes.install()
-    yield fakes
-    server.stop()
 
 
 @pytest.fixture

@@ -45,6 +45,14 @@ _TITLES = {
 }
 
 
+def problem_responses(**described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for problem answers: ``problem_responses(_404="No such prompt")``."""
+    return {
+        int(code.lstrip("_")): {"content": {PROBLEM_JSON: {}}, "description": text}
+        for code, text in described.items()
+    }
+
+
 def problem(
     status: int,
     kind: str,

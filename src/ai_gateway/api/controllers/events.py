@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import EVENT_ROUTES, EventsCaller
 from ai_gateway.api.cloudevents_http import BATCH, STRUCTURED, read_events
-from ai_gateway.api.errors import PROBLEM_JSON
+from ai_gateway.api.errors import problem_responses
 from ai_gateway.application.commands.ingest_events import IngestEvents
 from ai_gateway.application.mediator import Mediator
 
@@ -35,15 +35,12 @@ class IngestedBody(BaseModel):
             },
         }
     },
-    responses={
-        code: {"content": {PROBLEM_JSON: {}}, "description": text}
-        for code, text in {
-            400: "Malformed event or missing required attributes",
-            401: "Missing or invalid credentials",
-            403: "The caller lacks the events scope",
-            415: "Not a CloudEvents content type",
-        }.items()
-    },
+    responses=problem_responses(
+        _400="Malformed event or missing required attributes",
+        _401="Missing or invalid credentials",
+        _403="The caller lacks the events scope",
+        _415="Not a CloudEvents content type",
+    ),
 )
 async def ingest(
     request: Request, _caller: FromDishka[EventsCaller], mediator: FromDishka[Mediator]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, JsonValue
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import INTERNAL_ROUTES, InternalCaller
-from ai_gateway.api.errors import PROBLEM_JSON
+from ai_gateway.api.errors import problem_responses
 from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.domain.prompt import PromptStatus
@@ -35,15 +35,12 @@ class RecordedBody(BaseModel):
 
 @router.post(
     "/prompts/{prompt_id}/response",
-    responses={
-        code: {"content": {PROBLEM_JSON: {}}, "description": text}
-        for code, text in {
-            401: "Missing or invalid token",
-            403: "The token lacks the internal scope",
-            404: "No such prompt",
-            409: "Another answer is already recorded, or the prompt is settled",
-        }.items()
-    },
+    responses=problem_responses(
+        _401="Missing or invalid token",
+        _403="The token lacks the internal scope",
+        _404="No such prompt",
+        _409="Another answer is already recorded, or the prompt is settled",
+    ),
 )
 async def record_response(
     prompt_id: str,

@@ -1,6 +1,6 @@
 """Prompt endpoints: parse, authenticate, send one message through the mediator, map the result."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from dishka import FromDishka
 from dishka.integrations.fastapi import DishkaRoute
@@ -9,7 +9,7 @@ from pydantic import AnyUrl
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller
-from ai_gateway.api.errors import PROBLEM_JSON
+from ai_gateway.api.errors import problem_responses
 from ai_gateway.api.schemas.prompts import (
     CreatedItemPromptBody,
     CreatedPromptBody,
@@ -44,17 +44,15 @@ IdempotencyKey = Annotated[
         "result again; with another body it is refused (422). Keys are per caller, kept 24 h.",
     ),
 ]
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"content": {PROBLEM_JSON: {}}, "description": text}
-    for code, text in {
-        401: "Missing or invalid credentials",
-        404: "No such prompt (or not yours)",
-        409: "The prompt's status forbids this",
-        413: "Body too large",
-        422: "Invalid request",
-        503: "A dependency is unavailable",
-    }.items()
-}
+_PROBLEMS = problem_responses(
+    _401="Missing or invalid credentials",
+    _403="The caller lacks the prompt scope",
+    _404="No such prompt (or not yours)",
+    _409="The prompt's status forbids this",
+    _413="Body too large",
+    _422="Invalid request",
+    _503="A dependency is unavailable",
+)
 
 
 def _url(url: AnyUrl | None) -> str | None:
