@@ -30,6 +30,7 @@ from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.api.auth.dependencies import NoBearerAuthenticator, authenticate
 from ai_gateway.api.auth.policy import EventsCaller, InternalCaller, PromptCaller, ScopePolicy
 from ai_gateway.api.controllers.app import AppInfo
+from ai_gateway.api.controllers.events import Handshake
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
 from ai_gateway.application.commands.create_item_prompt import (
     CreateItemPrompt,
@@ -438,6 +439,10 @@ class HttpProvider(Provider):
     app_info = from_context(provides=AppInfo, scope=Scope.APP)
 
     @provide
+    def handshake(self, settings: Settings) -> Handshake:
+        return Handshake(allowed_rate=settings.events_allowed_rate)
+
+    @provide
     def scope_policy(self, settings: Settings) -> ScopePolicy:
         return ScopePolicy(
             prompts=settings.required_scope,
@@ -589,7 +594,6 @@ def create_app(settings: Settings | None = None, *, embedded: bool = False) -> F
         telemetry=settings.otel_enabled,
         bearer=bearer_docs(settings),
         background=background,
-        events_allowed_rate=settings.events_allowed_rate,
     )
 
 

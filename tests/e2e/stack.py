@@ -18,7 +18,6 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,7 +320,3 @@ def wait_all(
                 f"{len(waiting)} prompts not done: {dict(list(waiting.items())[:5])}"
             )
         time.sleep(0.2)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    wait_until(predicate, timeout, what)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import TERMINAL, Deployment, Services, deployment_env, wait_all, wait_for
+from tests.e2e.stack import TERMINAL, Deployment, Services, deployment_env, wait_all
 from tests.idp_server import IdpServer
-from tests.servers import RedisServer, SeaweedServer
+from tests.servers import RedisServer, SeaweedServer, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -51,8 +51,8 @@ def test_every_transition_arrives_once_and_in_order(
         ).json()["id"]
         client.post(f"/api/prompts/{cancelled}/cancel")
         wait_all(client, [full], {"responded"}, timeout=30)
-        wait_for(lambda: len(services.steps_of(full)) == 6, 30, "events of the full path")
-        wait_for(lambda: "cancelled" in services.steps_of(cancelled), 30, "cancel event")
+        wait_until(lambda: len(services.steps_of(full)) == 6, 30, "events of the full path")
+        wait_until(lambda: "cancelled" in services.steps_of(cancelled), 30, "cancel event")
 
     assert services.steps_of(full) == FULL_PATH
     assert services.steps_of(cancelled)[:1] == ["received"]
@@ -74,7 +74,7 @@ def test_a_sink_that_is_stopped_for_a_while_misses_nothing(
         wait_all(client, ids, TERMINAL, timeout=30)
         time.sleep(2)  # the relay keeps failing to connect meanwhile
         services.start_sink()
-        wait_for(
+        wait_until(
             lambda: all(services.steps_of(i)[-1:] == ["response.received"] for i in ids),
             60,
             "catch-up",
@@ -101,7 +101,7 @@ def test_a_backlog_left_by_stopped_workers_is_sent_after_a_restart(
         time.sleep(0.5)
         assert services.events == []
         deployment.worker()
-        wait_for(lambda: len(services.events) == 10 * len(FULL_PATH[:-1]), 60, "the backlog")
+        wait_until(lambda: len(services.events) == 10 * len(FULL_PATH[:-1]), 60, "the backlog")
 
     assert backlog["checks"]["event_outbox"] is True
     for prompt_id in ids:

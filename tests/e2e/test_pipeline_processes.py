@@ -16,10 +16,9 @@ from tests.e2e.stack import (
     Services,
     deployment_env,
     wait_all,
-    wait_for,
 )
 from tests.idp_server import IdpServer
-from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -167,7 +166,7 @@ def test_a_callback_receiver_that_is_down_for_a_while_gets_the_result_once(
             ).json()["id"]
             for i in range(5)
         ]
-        wait_for(lambda: len(services.http.hits_on("/cb")) >= 10, 30, "failed attempts")
+        wait_until(lambda: len(services.http.hits_on("/cb")) >= 10, 30, "failed attempts")
         services.callbacks_up = True
         done = wait_all(client, ids, {"responded"}, timeout=60)
 
@@ -186,7 +185,7 @@ def test_an_always_failing_receiver_ends_dead_lettered_and_can_be_redelivered(
         prompt_id = client.post(
             "/api/prompts", json={"content": "x", "callback_url": services.http.url("/cb")}
         ).json()["id"]
-        wait_for(
+        wait_until(
             lambda: (
                 (client.get(f"/api/prompts/{prompt_id}").json().get("delivery") or {}).get("state")
                 == "dead_lettered"

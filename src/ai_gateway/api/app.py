@@ -51,7 +51,6 @@ def create_api(
     telemetry: bool,
     bearer: BearerDocs | None = None,
     background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
-    events_allowed_rate: str = "120",
 ) -> FastAPI:
     """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``bearer``
     documents JWT access in the OpenAPI document and Swagger UI; ``background`` runs for as long as
@@ -83,7 +82,6 @@ def create_api(
             "scopes": " ".join(sorted(set(bearer.tag_scopes.values()))) if bearer else "",
         },
     )
-    app.state.events_allowed_rate = events_allowed_rate
     app.include_router(prompts.router)
     app.include_router(internal.router)
     app.include_router(events.router)

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ai_gateway.application.errors import (
-    ConcurrencyConflict,
     DependencyUnavailable,
     PermanentFailure,
     StepFailure,
@@ -16,8 +15,8 @@ from ai_gateway.application.errors import (
 )
 from ai_gateway.application.mediator import Command, Mediator
 from ai_gateway.application.ports import Clock, Job, JobQueue, JobStep, PromptRepository
-from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
-from ai_gateway.domain.errors import InvalidTransition
+from ai_gateway.application.prompt_changes import change_stored_prompt
+from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Fault
 
 logger = logging.getLogger("ai_gateway.jobs")
@@ -73,18 +72,18 @@ class FailureSettler:
     async def fault(self, prompt_id: str, fault: Fault) -> None:
         """Moves the prompt to FAULTED unless it has settled meanwhile; a client waiting on a
         callback is told."""
-        for _ in range(SAVE_ATTEMPTS):
-            prompt = await self._prompts.get(prompt_id)
-            if prompt is None or prompt.is_terminal:
-                return
-            try:
+        faulted = False
+
+        async def fail(prompt: Prompt) -> bool:
+            nonlocal faulted
+            faulted = not prompt.is_terminal
+            if faulted:
                 prompt.fail(fault, self._clock())
-                await self._prompts.save(prompt)
-            except (ConcurrencyConflict, InvalidTransition):
-                continue
-            if prompt.callback_url:
-                await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
-            return
+            return faulted
+
+        prompt = await change_stored_prompt(self._prompts, prompt_id, fail)
+        if faulted and prompt is not None and prompt.callback_url:
+            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
 
 
 class JobDispatcher:

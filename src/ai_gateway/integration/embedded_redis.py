@@ -63,10 +63,6 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()

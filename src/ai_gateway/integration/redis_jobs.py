@@ -82,12 +82,8 @@ class RedisJobQueue:
 
 
 def _messages(reply: Any, stream: str) -> list[tuple[str, dict[str, str]]]:
-    """XREADGROUP's reply, as RESP2 (a list of pairs) or RESP3 (a map) gives it."""
-    if not reply:
-        return []
-    entries = reply.get(stream, []) if isinstance(reply, dict) else dict(reply).get(stream, [])
-    if entries and isinstance(entries[0], list) and entries and isinstance(entries[0][0], list):
-        entries = entries[0]
+    """XREADGROUP's reply, ``[[stream, [(id, fields), ...]]]``, or empty after the block."""
+    entries = dict(reply or []).get(stream, [])
     return [(str(msg_id), dict(fields)) for msg_id, fields in entries if fields is not None]
 
 

@@ -1,5 +1,7 @@
 """CloudEvents ingestion: other services' events, kept and handled by type."""
 
+from dataclasses import dataclass
+
 from dishka import FromDishka
 from dishka.integrations.fastapi import DishkaRoute
 from fastapi import APIRouter, Request, Response
@@ -13,6 +15,13 @@ from ai_gateway.application.commands.ingest_events import IngestEvents
 from ai_gateway.application.mediator import Mediator
 
 router = APIRouter(prefix="/api", tags=["Events"], route_class=DishkaRoute)
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """What the webhook handshake grants: ``allowed_rate`` events a minute, or ``*``."""
+
+    allowed_rate: str
 
 
 class IngestedBody(BaseModel):
@@ -55,18 +64,17 @@ async def ingest(
 
 
 @router.options("/events", include_in_schema=False)
-async def handshake(request: Request) -> Response:
+async def handshake(request: Request, policy: FromDishka[Handshake]) -> Response:
     """The CloudEvents webhook abuse-protection handshake: consent for any origin, at the
     configured rate."""
     origin = request.headers.get("webhook-request-origin")
     if origin is None:
         return Response(status_code=204, headers={"Allow": "POST, OPTIONS"})
-    rate = request.app.state.events_allowed_rate
     return Response(
         status_code=200,
         headers={
             "WebHook-Allowed-Origin": origin,
-            "WebHook-Allowed-Rate": rate,
+            "WebHook-Allowed-Rate": policy.allowed_rate,
             "Allow": "POST, OPTIONS",
         },
     )

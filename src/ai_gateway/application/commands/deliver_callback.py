@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from ai_gateway.application.errors import ConcurrencyConflict, FieldError, ValidationFailed
+from ai_gateway.application.errors import FieldError, ValidationFailed
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports import (
     CallbackSender,
@@ -26,7 +26,7 @@ from ai_gateway.application.ports import (
     PromptRepository,
 )
 from ai_gateway.application.principal import Principal
-from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS, change_prompt
+from ai_gateway.application.prompt_changes import change_prompt, change_stored_prompt
 from ai_gateway.application.queries.get_prompt import load_visible
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Delivery, DeliveryState
@@ -88,17 +88,11 @@ class DeliverCallbackHandler:
             await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id, delivery.attempts + 1), delay)
 
     async def _save(self, prompt: Prompt, delivery: Delivery) -> None:
-        for _ in range(SAVE_ATTEMPTS):
-            prompt.record_delivery(delivery)
-            try:
-                await self._prompts.save(prompt)
-            except ConcurrencyConflict:
-                fresh = await self._prompts.get(prompt.id)
-                if fresh is None:
-                    return
-                prompt = fresh
-                continue
-            return
+        async def record(fresh: Prompt) -> bool:
+            fresh.record_delivery(delivery)
+            return True
+
+        await change_stored_prompt(self._prompts, prompt.id, record, current=prompt)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ai_gateway.application.commands.record_response import keep_answer
-from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.jobs import FailureSettler, as_step_failure
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports import (
@@ -24,7 +23,7 @@ from ai_gateway.application.ports import (
     ObjectStore,
     PromptRepository,
 )
-from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
+from ai_gateway.application.prompt_changes import change_stored_prompt
 from ai_gateway.application.templates import render
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import PromptResponse
@@ -75,21 +74,18 @@ class SubmitPromptHandler:
         if answer is not None:
             response = PromptResponse.of(answer.content, answer.metadata, self._clock())
             await keep_answer(self._store, prompt.id, response)  # before the record says COMPLETED
-        for _ in range(SAVE_ATTEMPTS):
-            try:
-                prompt.mark_submitted(submitted_at)
-                if response is not None:
-                    prompt.record_response(response)
-                await self._prompts.save(prompt)
-            except ConcurrencyConflict:
-                fresh = await self._prompts.get(job.prompt_id)
-                if fresh is None or fresh.status is not PromptStatus.PREPARED:
-                    return
-                prompt = fresh
-                continue
-            break
-        if prompt.status is PromptStatus.COMPLETED and prompt.callback_url:
-            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+
+        async def submitted(fresh: Prompt) -> bool:
+            if fresh.status is not PromptStatus.PREPARED:
+                return False  # cancelled, faulted or answered meanwhile
+            fresh.mark_submitted(submitted_at)
+            if response is not None:
+                fresh.record_response(response)
+            return True
+
+        stored = await change_stored_prompt(self._prompts, prompt.id, submitted, current=prompt)
+        if stored is not None and stored.status is PromptStatus.COMPLETED and stored.callback_url:
+            await self._queue.enqueue(Job(JobStep.DELIVER, stored.id))
 
     async def _request(self, prompt: Prompt) -> GenAiRequest:
         links = []

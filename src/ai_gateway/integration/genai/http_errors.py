@@ -6,8 +6,6 @@ import httpx
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 
-GENAI = "genai"
-
 
 def raise_for_answer(response: httpx.Response) -> None:
     status = response.status_code
