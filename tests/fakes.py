@@ -6,16 +6,15 @@ import copy
 from datetime import timedelta
 
 from ai_gateway.application.errors import ConcurrencyConflict
-from ai_gateway.application.ports import (
-    CallbackOutcome,
-    FetchedData,
-    GenAiAnswer,
-    GenAiRequest,
+from ai_gateway.application.ports.callbacks import CallbackOutcome
+from ai_gateway.application.ports.data import FetchedData
+from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
+from ai_gateway.application.ports.jobs import Job
+from ai_gateway.application.ports.objects import ObjectNotFound
+from ai_gateway.application.ports.prompts import (
     IdempotencyClaim,
     IdempotencyRecord,
     InvalidCursor,
-    Job,
-    ObjectNotFound,
     Page,
     PromptFilter,
 )

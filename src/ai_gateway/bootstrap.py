@@ -63,24 +63,16 @@ from ai_gateway.application.commands.submit_prompt import SubmitPrompt, SubmitPr
 from ai_gateway.application.events.genai_answer_received import GenAiAnswerReceived
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
 from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
-from ai_gateway.application.ports import (
-    ArchiveReader,
-    BearerAuthenticator,
-    CallbackSender,
-    Clock,
-    DataSource,
-    EventInbox,
-    GenAiProvider,
-    HealthProbe,
-    Job,
-    JobQueue,
-    JobStep,
-    MetricsSource,
-    ObjectStore,
-    PromptRepository,
-    TokenSource,
-    utc_now,
-)
+from ai_gateway.application.ports.callbacks import CallbackSender
+from ai_gateway.application.ports.clock import Clock, utc_now
+from ai_gateway.application.ports.data import ArchiveReader, DataSource
+from ai_gateway.application.ports.events import EventInbox
+from ai_gateway.application.ports.genai import GenAiProvider
+from ai_gateway.application.ports.identity import BearerAuthenticator, TokenSource
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.operations import HealthProbe, MetricsSource
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler

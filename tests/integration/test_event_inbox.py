@@ -14,7 +14,7 @@ from ai_gateway.application.commands.ingest_events import (
     RetryUnsettledEventsHandler,
 )
 from ai_gateway.application.errors import DependencyUnavailable
-from ai_gateway.application.ports import InboundEvent
+from ai_gateway.application.ports.events import InboundEvent
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 
 pytestmark = pytest.mark.integration

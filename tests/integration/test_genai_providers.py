@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
-from ai_gateway.application.ports import GenAiRequest
+from ai_gateway.application.ports.genai import GenAiRequest
 from ai_gateway.integration.genai.echo import EchoProvider
 from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider

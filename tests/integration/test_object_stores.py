@@ -12,7 +12,7 @@ import pytest
 from miniopy_async.api import Minio
 
 from ai_gateway.application.errors import DependencyUnavailable
-from ai_gateway.application.ports import ObjectNotFound, ObjectStore
+from ai_gateway.application.ports.objects import ObjectNotFound, ObjectStore
 from ai_gateway.integration.local_object_store import LocalObjectStore
 from ai_gateway.integration.object_keys import InvalidObjectKey
 from ai_gateway.integration.s3_object_store import S3ObjectStore

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from redis.asyncio import Redis
 
-from ai_gateway.application.ports import Job, JobStep
+from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.integration.redis_jobs import GROUP, JobWorker, RedisJobQueue, run_periodically
 
 pytestmark = pytest.mark.integration

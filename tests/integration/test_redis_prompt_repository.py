@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavailable
-from ai_gateway.application.ports import IdempotencyClaim, InvalidCursor, PromptFilter
+from ai_gateway.application.ports.prompts import IdempotencyClaim, InvalidCursor, PromptFilter
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import Fault, ObjectRef, PromptResponse
 from ai_gateway.integration.redis_prompt_repository import MAX_SCAN, RedisPromptRepository

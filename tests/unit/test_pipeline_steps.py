@@ -23,7 +23,10 @@ from ai_gateway.application.errors import (
 )
 from ai_gateway.application.jobs import RetryPolicy
 from ai_gateway.application.mediator import Mediator
-from ai_gateway.application.ports import CallbackOutcome, FetchedData, GenAiAnswer, Job, JobStep
+from ai_gateway.application.ports.callbacks import CallbackOutcome
+from ai_gateway.application.ports.data import FetchedData
+from ai_gateway.application.ports.genai import GenAiAnswer
+from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.bootstrap import PipelineRules, Ports, build_mediator
 from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
 from ai_gateway.domain.prompt import Prompt, PromptStatus

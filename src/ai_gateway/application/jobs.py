@@ -14,7 +14,9 @@ from ai_gateway.application.errors import (
     TransientFailure,
 )
 from ai_gateway.application.mediator import Command, Mediator
-from ai_gateway.application.ports import Clock, Job, JobQueue, JobStep, PromptRepository
+from ai_gateway.application.ports.clock import Clock
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_stored_prompt
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Fault

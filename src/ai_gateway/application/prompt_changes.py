@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from ai_gateway.application.errors import ConcurrencyConflict
-from ai_gateway.application.ports import PromptRepository
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.domain.prompt import Prompt
 
 SAVE_ATTEMPTS = 5

@@ -6,7 +6,8 @@ client-credentials token, as the seed's MosaicApiClient does; every other URL wi
 
 from __future__ import annotations
 
-from ai_gateway.application.ports import FetchedData, TokenSource
+from ai_gateway.application.ports.data import FetchedData
+from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.integration.safe_http import SafeHttp
 
 

@@ -8,7 +8,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from ai_gateway.application.ports import ObjectNotFound
+from ai_gateway.application.ports.objects import ObjectNotFound
 from ai_gateway.integration.object_keys import checked_key
 
 

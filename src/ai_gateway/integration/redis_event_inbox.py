@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ai_gateway.application.ports import InboundEvent
+from ai_gateway.application.ports.events import InboundEvent
 from ai_gateway.integration.redis_prompt_repository import redis_errors
 
 _STORE = """

@@ -31,7 +31,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ai_gateway.application.errors import DependencyUnavailable
-from ai_gateway.application.ports import Job, JobStep
+from ai_gateway.application.ports.jobs import Job, JobStep
 
 logger = logging.getLogger("ai_gateway.worker")
 

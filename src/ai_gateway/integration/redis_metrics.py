@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from ai_gateway.application.ports import Measurement
+from ai_gateway.application.ports.operations import Measurement
 from ai_gateway.integration.redis_prompt_repository import redis_errors
 
 

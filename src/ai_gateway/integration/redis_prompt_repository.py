@@ -33,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavailable
-from ai_gateway.application.ports import (
+from ai_gateway.application.ports.prompts import (
     IdempotencyClaim,
     IdempotencyRecord,
     InvalidCursor,

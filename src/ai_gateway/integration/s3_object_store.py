@@ -17,7 +17,7 @@ from miniopy_async.api import Minio
 from miniopy_async.error import MinioException, S3Error
 
 from ai_gateway.application.errors import DependencyUnavailable
-from ai_gateway.application.ports import ObjectNotFound
+from ai_gateway.application.ports.objects import ObjectNotFound
 from ai_gateway.integration.object_keys import checked_key
 
 OBJECT_STORAGE = "object storage"

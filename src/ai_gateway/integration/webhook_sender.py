@@ -19,7 +19,8 @@ from standardwebhooks import Webhook
 
 from ai_gateway import __version__
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
-from ai_gateway.application.ports import CallbackOutcome, TokenSource
+from ai_gateway.application.ports.callbacks import CallbackOutcome
+from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.integration.safe_http import SafeHttp, retry_after
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
 from ai_gateway.application.errors import PermanentFailure
-from ai_gateway.application.ports import ArchiveFile
+from ai_gateway.application.ports.data import ArchiveFile
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 

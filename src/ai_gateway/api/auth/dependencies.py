@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader
 
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.application.errors import Unauthenticated
-from ai_gateway.application.ports import BearerAuthenticator
+from ai_gateway.application.ports.identity import BearerAuthenticator
 from ai_gateway.application.principal import Principal
 
 API_KEY_HEADER = "X-API-Key"

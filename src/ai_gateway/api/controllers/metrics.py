@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ai_gateway.application.ports import Measurement, MetricsSource
+from ai_gateway.application.ports.operations import Measurement, MetricsSource
 
 router = APIRouter(tags=["App"], route_class=DishkaRoute)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import Clock, PromptRepository, utc_now
+from ai_gateway.application.ports.clock import Clock, utc_now
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt
 from ai_gateway.application.queries.get_prompt import load_visible

@@ -9,15 +9,9 @@ from datetime import datetime
 
 from ai_gateway.application.errors import FieldError, IdempotencyKeyReused
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import (
-    Clock,
-    IdempotencyClaim,
-    Job,
-    JobQueue,
-    JobStep,
-    PromptRepository,
-    utc_now,
-)
+from ai_gateway.application.ports.clock import Clock, utc_now
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, canonical_json

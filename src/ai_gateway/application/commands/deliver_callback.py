@@ -17,14 +17,10 @@ from functools import partial
 
 from ai_gateway.application.errors import FieldError, ValidationFailed
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import (
-    CallbackSender,
-    Clock,
-    Job,
-    JobQueue,
-    JobStep,
-    PromptRepository,
-)
+from ai_gateway.application.ports.callbacks import CallbackSender
+from ai_gateway.application.ports.clock import Clock
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt, change_stored_prompt
 from ai_gateway.application.queries.get_prompt import load_visible

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ai_gateway.application.errors import ApplicationError, DependencyUnavailable
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import EventInbox, InboundEvent, IntegrationEventHandler
+from ai_gateway.application.ports.events import EventInbox, InboundEvent, IntegrationEventHandler
 from ai_gateway.domain.errors import DomainError
 
 logger = logging.getLogger("ai_gateway.events")

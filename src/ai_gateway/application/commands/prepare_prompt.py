@@ -12,16 +12,11 @@ from dataclasses import dataclass
 from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.jobs import FailureSettler, as_step_failure
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import (
-    ArchiveReader,
-    Clock,
-    DataSource,
-    Job,
-    JobQueue,
-    JobStep,
-    ObjectStore,
-    PromptRepository,
-)
+from ai_gateway.application.ports.clock import Clock
+from ai_gateway.application.ports.data import ArchiveReader, DataSource
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import ObjectRef

@@ -14,7 +14,9 @@ from datetime import timedelta
 
 from ai_gateway.application.jobs import FailureSettler
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import Clock, Job, JobQueue, JobStep, PromptRepository
+from ai_gateway.application.ports.clock import Clock
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.domain.prompt import PromptStatus
 from ai_gateway.domain.values import Fault
 

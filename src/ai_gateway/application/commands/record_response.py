@@ -12,14 +12,10 @@ from dataclasses import dataclass
 from ai_gateway.application.commands.prepare_prompt import object_prefix
 from ai_gateway.application.errors import NotFound
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import (
-    Clock,
-    Job,
-    JobQueue,
-    JobStep,
-    ObjectStore,
-    PromptRepository,
-)
+from ai_gateway.application.ports.clock import Clock
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_prompt
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, PromptResponse

@@ -13,16 +13,11 @@ from datetime import timedelta
 from ai_gateway.application.commands.record_response import keep_answer
 from ai_gateway.application.jobs import FailureSettler, as_step_failure
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports import (
-    Clock,
-    GenAiProvider,
-    GenAiRequest,
-    Job,
-    JobQueue,
-    JobStep,
-    ObjectStore,
-    PromptRepository,
-)
+from ai_gateway.application.ports.clock import Clock
+from ai_gateway.application.ports.genai import GenAiProvider, GenAiRequest
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_stored_prompt
 from ai_gateway.application.templates import render
 from ai_gateway.domain.prompt import Prompt, PromptStatus

@@ -11,7 +11,7 @@ from ai_gateway.application.commands.record_response import (
     RecordPromptResponseHandler,
 )
 from ai_gateway.application.errors import FieldError, ValidationFailed
-from ai_gateway.application.ports import InboundEvent
+from ai_gateway.application.ports.events import InboundEvent
 
 
 class GenAiAnswerReceived:

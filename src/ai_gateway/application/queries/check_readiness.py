@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ai_gateway.application.mediator import Query
-from ai_gateway.application.ports import HealthProbe
+from ai_gateway.application.ports.operations import HealthProbe
 
 PROBE_TIMEOUT_S = 2.0
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ai_gateway.application.errors import NotFound
 from ai_gateway.application.mediator import Query
-from ai_gateway.application.ports import PromptRepository
+from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.domain.prompt import Prompt
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ai_gateway.application.errors import FieldError, ValidationFailed
 from ai_gateway.application.mediator import Query
-from ai_gateway.application.ports import InvalidCursor, Page, PromptFilter, PromptRepository
+from ai_gateway.application.ports.prompts import InvalidCursor, Page, PromptFilter, PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 

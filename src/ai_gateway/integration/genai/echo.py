@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ai_gateway.application.ports import GenAiAnswer, GenAiRequest
+from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 
 
 class EchoProvider:

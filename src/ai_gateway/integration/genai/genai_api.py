@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from ai_gateway.application.ports import GenAiAnswer, GenAiRequest, TokenSource
+from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
+from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.integration.genai.http_errors import raise_for_answer, transport_failure
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from ai_gateway.application.errors import PermanentFailure
-from ai_gateway.application.ports import GenAiAnswer, GenAiRequest
+from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.domain.values import JsonObject
 from ai_gateway.integration.genai.http_errors import raise_for_answer, transport_failure
 

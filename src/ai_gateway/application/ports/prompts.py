@@ -1,0 +1,77 @@
+"""The store of record for prompts, with its listing and idempotency types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from ai_gateway.domain.prompt import Prompt, PromptStatus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next_cursor`` is None on the last page."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """An Idempotency-Key, already scoped to its caller, and the fingerprint of its request."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What the first request with a key created."""
+
+    prompt_id: str
+    fingerprint: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFilter:
+    """Listing criteria; ``owner`` None lists every caller's prompts."""
+
+    owner: str | None
+    status: PromptStatus | None = None
+    kind: str | None = None
+    request_id: str | None = None
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+class PromptRepository(Protocol):
+    """The store of record for prompts.
+
+    ``save`` is a compare-and-set on ``prompt.version``: it raises ConcurrencyConflict when the
+    stored version moved on, and bumps ``prompt.version`` when it wins.
+    """
+
+    async def add(
+        self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
+    ) -> IdempotencyRecord | None:
+        """Store a new prompt; with a claim already taken, store nothing and return its record."""
+        ...
+
+    async def get(self, prompt_id: str) -> Prompt | None: ...
+
+    async def save(self, prompt: Prompt) -> None: ...
+
+    async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
+        """Newest first. Raises InvalidCursor for a cursor this store did not issue."""
+        ...
+
+    async def oldest(self, status: PromptStatus, limit: int) -> Sequence[Prompt]:
+        """Up to ``limit`` prompts in ``status``, oldest first (for the reconciler)."""
+        ...
