@@ -20,6 +20,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 
 from ai_gateway import __version__
+from ai_gateway.api.http_edge import HeaderLimits, guarded_protocol
 from ai_gateway.bootstrap import build_worker_container, create_app, run_worker
 from ai_gateway.integration.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from ai_gateway.observability import configure_logging
@@ -87,6 +88,13 @@ def _serve(settings: Settings) -> int:
             access_log=settings.access_log,
             proxy_headers=False,
             server_header=False,
+            http=guarded_protocol(
+                HeaderLimits(
+                    max_bytes=settings.max_header_bytes,
+                    max_count=settings.max_header_count,
+                    read_timeout=settings.header_read_timeout_seconds,
+                )
+            ),
         )
         uvicorn.Server(config).run()
     return 0

@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     prompt_retention_seconds: int = Field(default=0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096)
+    max_header_count: int = Field(default=100, ge=16)
+    header_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     serve_worker: bool | None = None
     worker_concurrency: int = Field(default=8, ge=1, le=256)

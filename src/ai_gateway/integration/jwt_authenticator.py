@@ -2,8 +2,9 @@
 
 Only the header's ``alg`` (checked against an allow-list of asymmetric algorithms) and ``kid``
 (a lookup key, nothing more) are read before the signature is checked; ``jku``, ``x5u``, ``jwk``
-and ``x5c`` are ignored, so a token can never name the key it is checked with. ``exp``, ``iss``
-(exact) and ``aud`` are required; ``nbf`` and ``iat`` are checked with a small leeway.
+and ``x5c`` are ignored, so a token can never name the key it is checked with; a header that is
+not well-formed or that marks extensions ``crit`` is refused like a bad signature (401). ``exp``,
+``iss`` (exact) and ``aud`` are required; ``nbf`` and ``iat`` are checked with a small leeway.
 
 A client reuses its access token for many requests, so a token that passed every check is
 remembered (by its SHA-256, in a bounded LRU) until its ``exp`` but at most ``cache_seconds``:
@@ -104,10 +105,13 @@ class JwtAuthenticator:
         """The token's principal and its expiry time, or Unauthenticated."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # also a non-string kid, or an extension PyJWT lacks
             raise invalid_token("the token is malformed") from None
+        if "crit" in header:
+            # RFC 7515: a verifier that does not understand every critical extension must refuse
+            raise invalid_token("the token demands header extensions that are not supported")
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in self._rules.algorithms:
+        if not isinstance(alg, str) or alg not in self._rules.algorithms:
             raise invalid_token("the token's signing algorithm is not accepted")
         if kid is not None and not isinstance(kid, str):
             raise invalid_token("the token's key id is malformed")
@@ -155,6 +159,6 @@ class JwtAuthenticator:
             raise invalid_token("the token's issuer is not trusted") from None
         except jwt.MissingRequiredClaimError as exc:
             raise invalid_token(f"the token lacks the {exc.claim} claim") from None
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:
             raise invalid_token("the token's signature or claims are not valid") from None
         return claims

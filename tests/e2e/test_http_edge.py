@@ -1,0 +1,120 @@
+"""A real `ai-gateway serve` process against raw-socket clients that abuse request headers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_serve_process import Gateway
+from tests.servers import LOOPBACK
+
+pytestmark = pytest.mark.e2e
+
+READ_TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    env = {
+        "SERVE_WORKER": "false",
+        "HEADER_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+        "MAX_HEADER_BYTES": "8192",
+        "MAX_HEADER_COUNT": "50",
+    }
+    gateway = Gateway(Path(tmp_path_factory.mktemp("edge")), env=env)
+    gateway.start()
+    yield gateway
+    gateway.stop(signal.SIGKILL)
+
+
+def connect(gateway: Gateway) -> socket.socket:
+    return socket.create_connection((LOOPBACK, gateway.port), timeout=10)
+
+
+def read_all(conn: socket.socket) -> bytes:
+    """Everything the server sent before it closed the connection (or reset it)."""
+    chunks = []
+    try:
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
+
+
+def request(headers: bytes = b"") -> bytes:
+    return b"GET /api/app/health HTTP/1.1\r\nHost: gateway\r\n" + headers + b"\r\n"
+
+
+def assert_refused(answer: bytes, status: int) -> None:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+    assert b"application/problem+json" in head
+    assert json.loads(body)["status"] == status
+
+
+def test_a_client_that_trickles_its_headers_is_dropped(edge: Gateway) -> None:
+    with connect(edge) as conn:
+        started = time.monotonic()
+        conn.sendall(b"GET /api/app/health HTTP/1.1\r\nHost: gateway\r\n")
+        answer = b""
+        for i in range(40):  # a header line every 0.1 s would take 4 s
+            try:
+                conn.sendall(b"X-Drip-%d: x\r\n" % i)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.1)
+        answer = read_all(conn)
+        elapsed = time.monotonic() - started
+
+    assert_refused(answer, 408)
+    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + 1.5
+
+
+def test_a_connection_that_sends_nothing_is_closed(edge: Gateway) -> None:
+    with connect(edge) as conn:
+        started = time.monotonic()
+        assert read_all(conn) == b""
+        assert time.monotonic() - started < READ_TIMEOUT + 1.5
+
+
+def test_a_huge_header_is_refused_with_431(edge: Gateway) -> None:
+    with connect(edge) as conn:
+        conn.sendall(request(b"X-Big: " + b"a" * 9000 + b"\r\n"))
+        assert_refused(read_all(conn), 431)
+
+
+def test_a_header_without_end_is_cut_off_at_the_limit(edge: Gateway) -> None:
+    with connect(edge) as conn:
+        sent = 0
+        try:
+            conn.sendall(b"GET /api/app/health HTTP/1.1\r\nX-Endless: ")
+            while sent < 64 * 1024 * 1024:
+                conn.sendall(b"a" * 65536)
+                sent += 65536
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = read_all(conn)
+    # the server closes while the client still sends: the 431 may be lost to the reset
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 431 ")
+    assert sent < 4 * 1024 * 1024
+
+
+def test_too_many_headers_are_refused_with_431(edge: Gateway) -> None:
+    with connect(edge) as conn:
+        conn.sendall(request(b"".join(b"X-%d: v\r\n" % i for i in range(51))))
+        assert_refused(read_all(conn), 431)
+
+
+def test_headers_within_the_limits_are_served_after_every_attack(edge: Gateway) -> None:
+    with connect(edge) as conn:
+        headers = b"".join(b"X-%d: v\r\n" % i for i in range(40)) + b"X-Big: " + b"a" * 6000
+        conn.sendall(request(headers + b"\r\nConnection: close\r\n"))
+        answer = read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
