@@ -17,6 +17,7 @@ from ai_gateway.api.controllers import app as app_controller
 from ai_gateway.api.controllers import events, internal, metrics, prompts
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.api.limits import BodySizeLimit
+from ai_gateway.api.strict_json import StrictJsonBodies
 
 DESCRIPTION = """\
 Accepts GenAI prompt requests from client applications (such as the Mosaic item-authoring system),
@@ -88,7 +89,8 @@ def create_api(
     app.include_router(metrics.router)
     app.include_router(app_controller.router)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
+    app.add_middleware(StrictJsonBodies)
+    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)  # outermost: caps what is read
     setup_dishka(container, app)
     if bearer is not None:
         app.openapi = _openapi_with_bearer(app, bearer)  # type: ignore[method-assign]

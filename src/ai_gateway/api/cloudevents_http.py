@@ -16,6 +16,7 @@ from cloudevents.core.exceptions import CloudEventValidationError
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+from ai_gateway.api import strict_json
 from ai_gateway.application.ports.events import InboundEvent
 
 STRUCTURED = "application/cloudevents+json"
@@ -61,9 +62,9 @@ def read_events(headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except ValueError:
-        raise MalformedEvents("the body is not valid JSON") from None
+        return strict_json.loads(body)
+    except strict_json.MalformedJson as exc:
+        raise MalformedEvents(str(exc)) from None
 
 
 def _one(item: Any) -> CloudEvent:

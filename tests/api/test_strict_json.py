@@ -1,0 +1,112 @@
+"""Deeply nested JSON, NaN and Infinity are refused with 400 on every route, in every body mode."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from ai_gateway.api.strict_json import MAX_DEPTH, MalformedJson, loads
+from ai_gateway.bootstrap import create_app
+from tests.api.conftest import make_settings
+from tests.api.test_prompts_api import assert_problem
+from tests.servers import RedisServer
+
+pytestmark = pytest.mark.integration
+
+EVENT = {"specversion": "1.0", "id": "e-1", "source": "/test", "type": "com.example.x"}
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+HOSTILE = {
+    "arrays 100,000 deep": b"[" * 100_000 + b"]" * 100_000,
+    "objects one level too deep": b'{"content": "x", "context": ' + nested(MAX_DEPTH) + b"}",
+    "unbalanced brackets": b"[" * 100_000 + b"}",
+    "NaN": b'{"content": "x", "context": {"score": NaN}}',
+    "Infinity": b'{"content": "x", "context": {"score": Infinity}}',
+    "-Infinity": b'{"content": "x", "context": {"score": -Infinity}}',
+    "a number too large for a float": b'{"content": "x", "context": {"score": 1e400}}',
+}
+
+CONTENT_TYPES = [
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/cloudevents+json",
+    "application/cloudevents-batch+json",
+    "text/json",
+    None,
+]
+
+
+def every_route() -> list[tuple[str, str]]:
+    app = create_app(make_settings("redis://127.0.0.1:1/0", "unused"))
+    return sorted(
+        (method, route.path.replace("{prompt_id}", "p-1"))
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in (route.methods or set()) - {"HEAD"}  # a HEAD answer has no body to read
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), every_route())
+@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+async def test_hostile_json_is_400_on_every_route(
+    client: httpx.AsyncClient, method: str, path: str, body: bytes
+) -> None:
+    response = await client.request(
+        method, path, content=body, headers={"content-type": "application/json"}
+    )
+
+    assert_problem(response, 400, "malformed-json")
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+async def test_hostile_json_is_400_for_every_event_mode(
+    client: httpx.AsyncClient, content_type: str | None, body: bytes
+) -> None:
+    binary = {f"ce-{k}": v for k, v in EVENT.items()} if content_type is None else {}
+    headers = {**binary, **({"content-type": content_type} if content_type else {})}
+    data = body if content_type != "application/cloudevents-batch+json" else b"[" + body + b"]"
+
+    response = await client.post("/api/events", content=data, headers=headers)
+
+    assert_problem(response, 400, "malformed-json")
+
+
+async def test_json_within_the_limits_is_accepted(
+    redis_server: RedisServer, client: httpx.AsyncClient
+) -> None:
+    body = b'{"content": "[[[[{{{{", "context": ' + nested(MAX_DEPTH - 2) + b"}"
+
+    created = await client.post(
+        "/api/prompts", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert created.status_code == 201, created.text
+
+
+async def test_a_body_that_is_not_json_is_left_to_the_route(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/prompts", content=b"{not json", headers={"content-type": "application/json"}
+    )
+
+    assert_problem(response, 422, "validation")
+
+
+@pytest.mark.parametrize(
+    "text", ['"a\\"[[["', '{"k": "}}}]]]"}', "[1.5e300, -0.0]", '{"a": [[[], {}], []]}']
+)
+def test_brackets_and_escapes_inside_strings_do_not_count(text: str) -> None:
+    assert loads(text) == json.loads(text)
+
+
+def test_the_depth_limit_counts_levels() -> None:
+    assert loads(nested(MAX_DEPTH - 1)) is not None
+    with pytest.raises(MalformedJson):
+        loads(nested(MAX_DEPTH + 1))
