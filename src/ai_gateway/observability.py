@@ -1,11 +1,42 @@
-"""Logging: one configuration for our loggers and uvicorn's, as console text or JSON lines."""
+"""Logging: one configuration for our loggers and uvicorn's, as console text or JSON lines.
+
+Every record passes ``UntrustedText`` on its way out: credentials in query strings become
+``[redacted]`` and control characters are escaped, so that a request line cannot hide a key in
+the access log or forge a log line of its own.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
+
+CREDENTIAL_PARAMETERS = (
+    "api_key", "apikey", "api-key", "key", "access_token", "id_token", "refresh_token", "token",
+    "client_secret", "secret", "password", "passwd", "auth", "authorization", "code", "signature",
+    "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+)  # fmt: skip
+_CREDENTIAL = re.compile(
+    r"(?i)([?&;](?:" + "|".join(re.escape(p) for p in CREDENTIAL_PARAMETERS) + r")=)[^&;#\s\"]*"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def redact(text: str) -> str:
+    """``text`` with credential query parameters hidden and control characters escaped."""
+    text = _CREDENTIAL.sub(r"\1[redacted]", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class UntrustedText(logging.Filter):
+    """Renders each record's message once, redacted; tracebacks stay as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
 
 
 def configure_logging(level: str, fmt: str) -> None:
@@ -28,6 +59,7 @@ def configure_logging(level: str, fmt: str) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(UntrustedText())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

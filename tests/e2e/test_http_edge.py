@@ -118,3 +118,24 @@ def test_headers_within_the_limits_are_served_after_every_attack(edge: Gateway) 
         conn.sendall(request(headers + b"\r\nConnection: close\r\n"))
         answer = read_all(conn)
     assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+
+
+def test_the_access_log_hides_query_credentials_and_cannot_be_forged(edge: Gateway) -> None:
+    key = edge.api_key()
+    with edge.client() as client:
+        client.get("/api/app/health?api_key=SECRET-1&access_token=SECRET-2&x=1")
+        client.get("/api/prompts/%0d%0aFORGED%20line?token=SECRET-3")
+        client.get(f"/api/prompts?key={key}%0aFORGED")
+        missing = client.get("/api/prompts/no-such-prompt")
+        cancelled = client.post("/api/prompts", json={"content": "x"}).json()["id"]
+        client.post(f"/api/prompts/{cancelled}/cancel")
+        again = client.post(f"/api/prompts/{cancelled}/cancel")
+
+    assert (missing.status_code, again.status_code) == (404, 409)
+    log = edge.log.read_text()
+    access = "\n".join(line for line in log.splitlines() if "uvicorn.access" in line)
+    assert "api_key=[redacted]" in access
+    for secret in ("SECRET-1", "SECRET-2", "SECRET-3", key):  # the start-up banner shows the key
+        assert secret not in access
+    assert not any(line.startswith("FORGED") for line in log.splitlines())
+    assert "Traceback" not in log

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from ai_gateway.application.errors import ApplicationError, FieldError, ValidationFailed
+from ai_gateway.domain.errors import DomainError
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -93,7 +94,7 @@ class LoggingBehaviour:
         started = time.perf_counter()
         try:
             result = await call_next(message)
-        except ApplicationError as exc:
+        except (ApplicationError, DomainError) as exc:  # expected outcomes: 4xx, no traceback
             elapsed_ms = (time.perf_counter() - started) * 1000
             logger.info("%s refused in %.2f ms: %s", name, elapsed_ms, type(exc).__name__)
             raise
