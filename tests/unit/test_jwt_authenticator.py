@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from ai_gateway.application.errors import Unauthenticated
+from ai_gateway.domain.token_signing import ASYMMETRIC_JWT_ALGORITHMS
 from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
 from ai_gateway.integration.oidc_keys import OidcKeys
+from ai_gateway.settings import Settings
 from tests.idp_server import IdpServer, SigningKey
 from tests.unit.test_oidc_keys import ISSUER, Provider
 
@@ -78,3 +80,18 @@ def test_only_asymmetric_algorithms_can_be_configured() -> None:
         TokenRules(ISSUER, "aud", frozenset({"RS256", "HS256"}))
     with pytest.raises(ValueError, match="asymmetric"):
         TokenRules(ISSUER, "aud", frozenset())
+
+
+@pytest.mark.parametrize("algorithm", sorted(ASYMMETRIC_JWT_ALGORITHMS))
+def test_settings_and_authenticator_accept_the_same_algorithms(algorithm: str) -> None:
+    settings = Settings(_env_file=None, jwt_algorithms=algorithm)
+    rules = TokenRules(ISSUER, "aud", frozenset(settings.jwt_algorithms))
+    assert rules.algorithms == {algorithm}
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "none", "EdDSA"])
+def test_settings_and_authenticator_refuse_the_same_algorithms(algorithm: str) -> None:
+    with pytest.raises(ValueError, match=algorithm):
+        Settings(_env_file=None, jwt_algorithms=algorithm)
+    with pytest.raises(ValueError, match=algorithm):
+        TokenRules(ISSUER, "aud", frozenset({algorithm}))

@@ -8,14 +8,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from ai_gateway.domain.errors import InvalidPromptData
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 JsonObject: TypeAlias = dict[str, JsonValue]
 
-_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+KIND_MAX_LENGTH: Final = 64
+KIND_PATTERN: Final = rf"^[a-z][a-z0-9_.-]{{0,{KIND_MAX_LENGTH - 1}}}$"
+"""A kind is a short lowercase identifier; the API schema declares this very pattern."""
+_KIND = re.compile(KIND_PATTERN)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
@@ -28,7 +31,9 @@ def canonical_json(value: JsonValue) -> bytes:
 def validate_kind(kind: str) -> str:
     """A prompt kind is a short lowercase identifier such as ``generic`` or ``mosaic_item``."""
     if not _KIND.fullmatch(kind):
-        raise InvalidPromptData("kind", "must be 1-64 lowercase letters, digits, '_', '.' or '-'")
+        raise InvalidPromptData(
+            "kind", f"must be 1-{KIND_MAX_LENGTH} lowercase letters, digits, '_', '.' or '-'"
+        )
     return kind
 
 

@@ -19,17 +19,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import jwt
 
 from ai_gateway.application.errors import Unauthenticated
 from ai_gateway.application.principal import AuthMethod, Principal
+from ai_gateway.domain.token_signing import allowed_jwt_algorithms
 from ai_gateway.integration.oidc_keys import OidcKeys, UnknownSigningKey
-
-ASYMMETRIC_ALGORITHMS: Final = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
-)
 
 
 def invalid_token(detail: str) -> Unauthenticated:
@@ -59,11 +56,7 @@ class TokenRules:
     leeway_seconds: float = 30.0
 
     def __post_init__(self) -> None:
-        refused = self.algorithms - ASYMMETRIC_ALGORITHMS
-        if refused or not self.algorithms:
-            raise ValueError(
-                f"only asymmetric JWT algorithms may be allowed, not {sorted(refused)}"
-            )
+        allowed_jwt_algorithms(self.algorithms)
 
 
 class JwtAuthenticator:

@@ -24,6 +24,7 @@ from typing import Final
 import httpx
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
+from ai_gateway.integration.retry_after import retry_after
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -204,11 +205,6 @@ class SafeHttp:
             raise TransientFailure("timeout", f"{request.url.host} did not answer in time") from exc
         except httpx.HTTPError as exc:
             raise TransientFailure("connection_failed", f"{request.url.host}: {exc}") from exc
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
 
 
 def _raise_for_status(response: httpx.Response, what: str) -> None:

@@ -22,7 +22,8 @@ from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.application.ports.callbacks import CallbackOutcome
 from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.domain.prompt import Prompt, PromptStatus
-from ai_gateway.integration.safe_http import SafeHttp, retry_after
+from ai_gateway.integration.retry_after import retry_after
+from ai_gateway.integration.safe_http import SafeHttp
 
 _FORMAT = JSONFormat()
 

@@ -28,6 +28,7 @@ from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
 from ai_gateway.domain.prompt import PromptStatus
+from ai_gateway.domain.values import KIND_MAX_LENGTH
 
 router = APIRouter(
     prefix="/api/prompts",
@@ -137,7 +138,7 @@ async def list_prompts(
     principal: FromDishka[PromptCaller],
     mediator: FromDishka[Mediator],
     status: PromptStatus | None = None,
-    kind: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=KIND_MAX_LENGTH)] = None,
     request_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=256)] = None,

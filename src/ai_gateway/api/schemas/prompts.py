@@ -8,12 +8,12 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, UrlConstraints
 from pydantic.alias_generators import to_camel
 
-from ai_gateway.domain.prompt import Prompt, PromptStatus
-from ai_gateway.domain.values import Delivery, DeliveryState
+from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
+from ai_gateway.domain.values import KIND_PATTERN, Delivery, DeliveryState
 
 HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])]
 ShortText = Annotated[str, Field(max_length=256)]
-Kind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$", examples=["generic"])]
+Kind = Annotated[str, Field(pattern=KIND_PATTERN, examples=[DEFAULT_KIND])]
 RequestId = Annotated[str, Field(min_length=1, max_length=128)]
 Content = Annotated[str, Field(max_length=200_000)]
 
@@ -24,7 +24,7 @@ class CreatePromptBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content: Annotated[Content, Field(min_length=1)]
-    kind: Kind = "generic"
+    kind: Kind = DEFAULT_KIND
     context: dict[str, JsonValue] = Field(default_factory=dict)
     callback_url: HttpUrl | None = None
     data_url: HttpUrl | None = None
