@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt
-from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt, ItemReview
+from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt
 from ai_gateway.application.commands.create_prompt import CreatePrompt
 from ai_gateway.application.errors import (
     ConcurrencyConflict,
@@ -20,6 +20,7 @@ from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
 from ai_gateway.bootstrap import Ports, build_mediator
 from ai_gateway.domain.errors import InvalidTransition
+from ai_gateway.domain.item_review import ALL_REVIEWS, ItemReview, ReviewFlag
 from ai_gateway.domain.prompt import ITEM_KIND, PromptStatus
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
 from tests.factories import StepClock, principal
@@ -94,7 +95,9 @@ async def test_an_item_prompt_carries_the_item_fields_and_flags_as_context(
     mediator: Mediator, repo: InMemoryPromptRepository
 ) -> None:
     item = ItemReview(
-        item_id="64b7f0c2a1b2c3d4e5f60718", item_bp="1.0 Domain", review_grammar=False
+        item_id="64b7f0c2a1b2c3d4e5f60718",
+        item_bp="1.0 Domain",
+        reviews=ALL_REVIEWS - {ReviewFlag.REVIEW_GRAMMAR},
     )
     result = await mediator.send(
         CreateItemPrompt(principal=MOSAIC, item=item, item_url="https://mosaic.example/data.zip")

@@ -21,7 +21,7 @@ from ai_gateway.api.schemas.prompts import (
     prompt_summary,
 )
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt
-from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt, ItemReview
+from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt
 from ai_gateway.application.commands.create_prompt import CreatedPrompt, CreatePrompt
 from ai_gateway.application.commands.deliver_callback import RedeliverCallback
 from ai_gateway.application.mediator import Mediator
@@ -78,13 +78,10 @@ async def create_item_prompt(
     idempotency_key: IdempotencyKey = None,
 ) -> CreatedItemPromptBody:
     """Submit an exam item for GenAI review; the answer comes later (poll, or callback_url)."""
-    item = ItemReview(
-        **body.model_dump(exclude={"content", "callback_url", "item_url", "request_id"})
-    )
     result = await mediator.send(
         CreateItemPrompt(
             principal=principal,
-            item=item,
+            item=body.item_review(),
             content=body.content,
             callback_url=_url(body.callback_url),
             item_url=_url(body.item_url),

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, UrlConstraints
 from pydantic.alias_generators import to_camel
 
+from ai_gateway.domain.item_review import ITEM_FIELDS, ItemReview, ReviewFlag
 from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
 from ai_gateway.domain.values import KIND_PATTERN, Delivery, DeliveryState
 
@@ -57,6 +58,13 @@ class CreateItemPromptBody(BaseModel):
     suggest_alternate_options: bool = True
     review_grammar: bool = True
     additional_context_input: Annotated[str, Field(max_length=20_000)] | None = None
+
+    def item_review(self) -> ItemReview:
+        """The domain's item review; its fields and flags name the ones declared here."""
+        return ItemReview(
+            **self.model_dump(include=set(ITEM_FIELDS)),
+            reviews=frozenset(flag for flag in ReviewFlag if getattr(self, flag.value)),
+        )
 
 
 class CreatedPromptBody(BaseModel):

@@ -1,0 +1,48 @@
+"""The published schema says what the domain says: a change in one is a change in the other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from pydantic.alias_generators import to_camel
+
+from ai_gateway.domain.item_review import ITEM_FIELDS, ReviewFlag
+from ai_gateway.domain.values import KIND_MAX_LENGTH, KIND_PATTERN
+
+
+@pytest.fixture
+async def spec(client: httpx.AsyncClient) -> dict[str, Any]:
+    document: dict[str, Any] = (await client.get("/openapi.json")).json()
+    return document
+
+
+def schema(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = spec["components"]["schemas"][name]
+    return found
+
+
+def test_the_item_body_offers_every_review_flag_and_no_other(spec: dict[str, Any]) -> None:
+    properties = schema(spec, "CreateItemPromptBody")["properties"]
+    switches = {name: p for name, p in properties.items() if p.get("type") == "boolean"}
+    assert set(switches) == {to_camel(flag.value) for flag in ReviewFlag}
+    assert all(p["default"] is True for p in switches.values())
+
+
+def test_the_item_body_carries_every_item_field(spec: dict[str, Any]) -> None:
+    properties = schema(spec, "CreateItemPromptBody")["properties"]
+    assert {to_camel(name) for name in ITEM_FIELDS} <= set(properties)
+
+
+def test_a_kind_is_checked_at_the_door_as_the_domain_checks_it(spec: dict[str, Any]) -> None:
+    assert schema(spec, "CreatePromptBody")["properties"]["kind"]["pattern"] == KIND_PATTERN
+    listing = spec["paths"]["/api/prompts"]["get"]["parameters"]
+    (kind,) = (p for p in listing if p["name"] == "kind")
+    assert kind["schema"]["anyOf"][0]["maxLength"] == KIND_MAX_LENGTH
+
+
+async def test_item_flags_left_out_ask_for_every_review(client: httpx.AsyncClient) -> None:
+    created = await client.post("/api/prompts/item", json={"itemId": "I-1", "reviewGrammar": False})
+    flags = (await client.get(created.headers["location"])).json()["context"]["flags"]
+    assert flags == {flag.value: flag is not ReviewFlag.REVIEW_GRAMMAR for flag in ReviewFlag}
