@@ -21,7 +21,8 @@ from pydantic import SecretStr, ValidationError
 
 from ai_gateway import __version__
 from ai_gateway.api.http_edge import HeaderLimits, guarded_protocol
-from ai_gateway.bootstrap import build_worker_container, create_app, run_worker
+from ai_gateway.bootstrap.serve import create_app
+from ai_gateway.bootstrap.worker import build_worker_container, run_worker
 from ai_gateway.integration.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from ai_gateway.observability import configure_logging
 from ai_gateway.settings import Settings, parse_api_key

@@ -18,7 +18,7 @@ from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.application.queries.check_readiness import CheckReadiness
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
-from ai_gateway.bootstrap import Ports, build_mediator
+from ai_gateway.bootstrap.registry import Ports, build_mediator
 from ai_gateway.domain.errors import InvalidTransition
 from ai_gateway.domain.item_review import ALL_REVIEWS, ItemReview, ReviewFlag
 from ai_gateway.domain.prompt import ITEM_KIND, PromptStatus

@@ -27,7 +27,7 @@ from ai_gateway.application.ports.callbacks import CallbackOutcome
 from ai_gateway.application.ports.data import FetchedData
 from ai_gateway.application.ports.genai import GenAiAnswer
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.bootstrap import PipelineRules, Ports, build_mediator
+from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_mediator
 from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import DeliveryState

@@ -1,0 +1,70 @@
+"""The mediator and the job dispatcher, built from the adapters and the pipeline rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from dishka import Provider, Scope, provide
+
+from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
+from ai_gateway.application.mediator import Mediator
+from ai_gateway.application.ports.callbacks import CallbackSender
+from ai_gateway.application.ports.clock import utc_now
+from ai_gateway.application.ports.data import ArchiveReader, DataSource
+from ai_gateway.application.ports.events import EventInbox
+from ai_gateway.application.ports.genai import GenAiProvider
+from ai_gateway.application.ports.jobs import JobQueue
+from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.operations import HealthProbe
+from ai_gateway.application.ports.prompts import PromptRepository
+from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_dispatcher, build_mediator
+from ai_gateway.settings import Settings
+
+
+class MessagingProvider(Provider):
+    scope = Scope.APP
+
+    @provide
+    def rules(self, settings: Settings) -> PipelineRules:
+        return PipelineRules(
+            retry=RetryPolicy(
+                settings.step_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+            ),
+            link_lifetime=timedelta(days=settings.s3_expiration_delta_days),
+            stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+            answer_timeout=timedelta(seconds=settings.genai_answer_timeout_seconds),
+            callback_schedule=settings.callback_schedule(),
+            genai_answer_event_type=settings.genai_answer_event_type
+            or f"{settings.cloud_event_type_prefix}.genai.prompt.response.v1",
+        )
+
+    @provide
+    def ports(  # noqa: PLR0913, PLR0917 - dishka injects each port as a parameter
+        self,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        store: ObjectStore,
+        source: DataSource,
+        archives: ArchiveReader,
+        provider: GenAiProvider,
+        callbacks: CallbackSender,
+        probes: Sequence[HealthProbe],
+        inbox: EventInbox,
+    ) -> Ports:
+        return Ports(
+            prompts, queue, store, source, archives, provider, callbacks, probes, utc_now, inbox
+        )
+
+    @provide
+    def settler(self, ports: Ports, rules: PipelineRules) -> FailureSettler:
+        """The one settler: steps that fail and jobs the worker gives up on end the same way."""
+        return FailureSettler(ports.prompts, ports.queue, rules.retry, ports.clock)
+
+    @provide
+    def mediator(self, ports: Ports, rules: PipelineRules, settler: FailureSettler) -> Mediator:
+        return build_mediator(ports, rules, settler=settler)
+
+    @provide
+    def dispatcher(self, mediator: Mediator) -> JobDispatcher:
+        return build_dispatcher(mediator)

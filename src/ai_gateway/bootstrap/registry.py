@@ -1,0 +1,144 @@
+"""The explicit handler registry: which handler answers which message, behind which behaviours.
+
+Tests build a mediator here from fakes; the container builds the same one from adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
+from ai_gateway.application.commands.create_item_prompt import (
+    CreateItemPrompt,
+    CreateItemPromptHandler,
+)
+from ai_gateway.application.commands.create_prompt import CreatePrompt, CreatePromptHandler
+from ai_gateway.application.commands.deliver_callback import (
+    SVIX_SCHEDULE,
+    DeliverCallback,
+    DeliverCallbackHandler,
+    RedeliverCallback,
+    RedeliverCallbackHandler,
+)
+from ai_gateway.application.commands.ingest_events import (
+    IngestEvents,
+    IngestEventsHandler,
+    RetryUnsettledEvents,
+    RetryUnsettledEventsHandler,
+)
+from ai_gateway.application.commands.prepare_prompt import PreparePrompt, PreparePromptHandler
+from ai_gateway.application.commands.reconcile_prompts import (
+    ReconcilePrompts,
+    ReconcilePromptsHandler,
+)
+from ai_gateway.application.commands.record_response import (
+    RecordPromptResponse,
+    RecordPromptResponseHandler,
+)
+from ai_gateway.application.commands.submit_prompt import SubmitPrompt, SubmitPromptHandler
+from ai_gateway.application.events.genai_answer_received import GenAiAnswerReceived
+from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
+from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
+from ai_gateway.application.ports.callbacks import CallbackSender
+from ai_gateway.application.ports.clock import Clock, utc_now
+from ai_gateway.application.ports.data import ArchiveReader, DataSource
+from ai_gateway.application.ports.events import EventInbox
+from ai_gateway.application.ports.genai import GenAiProvider
+from ai_gateway.application.ports.jobs import JobQueue, JobStep
+from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.operations import HealthProbe
+from ai_gateway.application.ports.prompts import PromptRepository
+from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
+from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
+from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Everything the use cases need from outside; tests pass fakes."""
+
+    prompts: PromptRepository
+    queue: JobQueue
+    store: ObjectStore
+    source: DataSource
+    archives: ArchiveReader
+    provider: GenAiProvider
+    callbacks: CallbackSender
+    probes: Sequence[HealthProbe] = ()
+    clock: Clock = utc_now
+    inbox: EventInbox | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineRules:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    link_lifetime: timedelta = timedelta(days=1)
+    stuck_after: timedelta = timedelta(minutes=5)
+    answer_timeout: timedelta = timedelta(hours=1)
+    callback_schedule: tuple[float, ...] = SVIX_SCHEDULE
+    genai_answer_event_type: str = "ai-gateway.genai.prompt.response.v1"
+
+
+def build_mediator(
+    ports: Ports, rules: PipelineRules | None = None, *, settler: FailureSettler | None = None
+) -> Mediator:
+    """Every handler, behind logging and validation. ``settler`` is the one the worker shares
+    for jobs that die; without it the mediator gets its own, from ``rules.retry``."""
+    rules = rules or PipelineRules()
+    p, clock = ports, ports.clock
+    settler = settler or FailureSettler(p.prompts, p.queue, rules.retry, clock)
+    mediator = Mediator([LoggingBehaviour(), ValidationBehaviour()])
+    create = CreatePromptHandler(p.prompts, p.queue, clock)
+    mediator.register(CreatePrompt, create)
+    mediator.register(CreateItemPrompt, CreateItemPromptHandler(create))
+    mediator.register(CancelPrompt, CancelPromptHandler(p.prompts, clock))
+    mediator.register(GetPrompt, GetPromptHandler(p.prompts))
+    mediator.register(ListPrompts, ListPromptsHandler(p.prompts))
+    mediator.register(CheckReadiness, CheckReadinessHandler(p.probes))
+    mediator.register(
+        PreparePrompt,
+        PreparePromptHandler(p.prompts, p.queue, p.source, p.archives, p.store, settler, clock),
+    )
+    mediator.register(
+        SubmitPrompt,
+        SubmitPromptHandler(
+            p.prompts, p.queue, p.provider, p.store, settler, clock, rules.link_lifetime
+        ),
+    )
+    record = RecordPromptResponseHandler(p.prompts, p.queue, p.store, clock)
+    mediator.register(RecordPromptResponse, record)
+    if p.inbox is not None:
+        ingest = IngestEventsHandler(
+            p.inbox, [GenAiAnswerReceived(rules.genai_answer_event_type, record)]
+        )
+        mediator.register(IngestEvents, ingest)
+        mediator.register(RetryUnsettledEvents, RetryUnsettledEventsHandler(p.inbox, ingest))
+    mediator.register(
+        DeliverCallback,
+        DeliverCallbackHandler(p.prompts, p.queue, p.callbacks, clock, rules.callback_schedule),
+    )
+    mediator.register(RedeliverCallback, RedeliverCallbackHandler(p.prompts, p.queue))
+    mediator.register(
+        ReconcilePrompts,
+        ReconcilePromptsHandler(
+            p.prompts,
+            p.queue,
+            settler,
+            clock,
+            stuck_after=rules.stuck_after,
+            answer_timeout=rules.answer_timeout,
+        ),
+    )
+    return mediator
+
+
+def build_dispatcher(mediator: Mediator) -> JobDispatcher:
+    return JobDispatcher(
+        mediator,
+        {
+            JobStep.PREPARE: PreparePrompt,
+            JobStep.SUBMIT: SubmitPrompt,
+            JobStep.DELIVER: DeliverCallback,
+        },
+    )

@@ -1,0 +1,49 @@
+"""The served application: the HTTP side, with the worker beside it when ``SERVE_WORKER`` says
+so. It sits above both, so that neither the HTTP side nor the container knows the worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from dishka import Provider
+from fastapi import FastAPI
+
+from ai_gateway.bootstrap.http import build_http_app, build_http_container
+from ai_gateway.bootstrap.worker import WorkerProvider, run_worker
+from ai_gateway.settings import Settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    embedded: bool = False,
+    overrides: Sequence[Provider] = (),
+) -> FastAPI:
+    """The ASGI application for these settings (read from the environment when omitted).
+
+    ``overrides`` are dishka providers that replace adapters (see ``bootstrap.container``); the
+    in-process worker uses them too. With ``SERVE_WORKER`` (on by default for the embedded
+    set-up) the worker runs in the same process, next to the API."""
+    settings = settings or Settings()
+    if settings.redis_url is None:
+        raise ValueError("REDIS_URL is not set: run `ai-gateway serve` for the embedded server")
+    in_process = settings.serve_worker if settings.serve_worker is not None else embedded
+    rooms = (WorkerProvider(),) if in_process else ()
+    container = build_http_container(settings, *rooms, embedded=embedded, overrides=overrides)
+
+    @asynccontextmanager
+    async def background() -> AsyncIterator[None]:
+        if not in_process:
+            yield
+            return
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(container, settings, stop), name="worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return build_http_app(container, settings, background)

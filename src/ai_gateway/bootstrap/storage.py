@@ -1,0 +1,102 @@
+"""Where the gateway keeps things: Redis, the prompt store, the job queue, object storage, the
+event inbox, and the readiness probes of each."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from urllib.parse import urlsplit
+
+from dishka import Provider, Scope, provide
+from miniopy_async.api import Minio
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from ai_gateway.application.ports.events import EventInbox
+from ai_gateway.application.ports.jobs import JobQueue
+from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.operations import HealthProbe, MetricsSource
+from ai_gateway.application.ports.prompts import PromptRepository
+from ai_gateway.integration.event_relay import OutboxHealth
+from ai_gateway.integration.local_object_store import LocalObjectStore
+from ai_gateway.integration.redis_event_inbox import RedisEventInbox
+from ai_gateway.integration.redis_jobs import RedisJobQueue
+from ai_gateway.integration.redis_metrics import RedisMetrics
+from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
+from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
+from ai_gateway.settings import Settings
+
+
+class StorageProvider(Provider):
+    scope = Scope.APP
+
+    @provide
+    async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
+        url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+        # A blocking pool: with every connection busy, a request waits for one (up to the
+        # timeout) instead of failing at once with "Too many connections".
+        pool = BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.redis_timeout_seconds,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            health_check_interval=30,
+        )
+        client = Redis(connection_pool=pool)
+        yield client
+        await client.aclose()
+        await pool.aclose()
+
+    @provide
+    def prompts(self, redis: Redis, settings: Settings) -> PromptRepository:
+        return RedisPromptRepository(
+            redis,
+            prefix=settings.redis_key_prefix,
+            retention_seconds=settings.prompt_retention_seconds,
+            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+            publish_events=settings.cloud_event_sink is not None,
+            outbox_bound=settings.outbox_max_events,
+        )
+
+    @provide
+    def job_queue(self, redis: Redis, settings: Settings) -> RedisJobQueue:
+        return RedisJobQueue(redis, prefix=settings.redis_key_prefix)
+
+    @provide
+    def queue(self, queue: RedisJobQueue) -> JobQueue:
+        return queue
+
+    @provide
+    def metrics(self, redis: Redis, settings: Settings) -> MetricsSource:
+        return RedisMetrics(redis, prefix=settings.redis_key_prefix)
+
+    @provide
+    def inbox(self, redis: Redis, settings: Settings) -> EventInbox:
+        return RedisEventInbox(redis, prefix=settings.redis_key_prefix)
+
+    @provide
+    async def store(self, settings: Settings) -> AsyncIterator[ObjectStore]:
+        if not settings.s3_endpoint:
+            yield LocalObjectStore(settings.data_dir.resolve() / "objects")
+            return
+        split = urlsplit(
+            settings.s3_endpoint if "://" in settings.s3_endpoint else f"//{settings.s3_endpoint}"
+        )
+        secure = settings.s3_secure if settings.s3_secure is not None else split.scheme == "https"
+        secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
+        async with Minio(
+            split.netloc, settings.s3_access_key, secret, secure=secure, region=settings.s3_region
+        ) as client:
+            yield S3ObjectStore(client, settings.s3_bucket)
+
+    @provide
+    def probes(self, redis: Redis, store: ObjectStore, settings: Settings) -> Sequence[HealthProbe]:
+        """What readiness checks: Redis always, the outbox when events are sent, S3 when used."""
+        probes: list[HealthProbe] = [RedisHealth(redis)]
+        if settings.cloud_event_sink:
+            probes.append(
+                OutboxHealth(redis, settings.redis_key_prefix, settings.outbox_max_events)
+            )
+        if isinstance(store, S3ObjectStore):
+            probes.append(ObjectStorageHealth(store))
+        return probes

@@ -1,0 +1,90 @@
+"""The worker: job consumers, the reconciler's turn and the event relay, until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import httpx
+from dishka import AsyncContainer, Provider, Scope, provide
+from redis.asyncio import Redis
+
+from ai_gateway.application.commands.ingest_events import RetryUnsettledEvents
+from ai_gateway.application.commands.reconcile_prompts import ReconcilePrompts
+from ai_gateway.application.jobs import FailureSettler, JobDispatcher
+from ai_gateway.application.mediator import Mediator
+from ai_gateway.application.ports.jobs import Job
+from ai_gateway.bootstrap.container import build_container
+from ai_gateway.domain.values import Fault
+from ai_gateway.integration.event_relay import EventRelay
+from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue, run_periodically
+from ai_gateway.settings import Settings
+
+
+class WorkerProvider(Provider):
+    scope = Scope.APP
+
+    @provide
+    def worker(
+        self,
+        settings: Settings,
+        redis: Redis,
+        queue: RedisJobQueue,
+        dispatcher: JobDispatcher,
+        settler: FailureSettler,
+    ) -> JobWorker:
+        async def on_dead(job: Job) -> None:
+            detail = f"the {job.step.value} step failed repeatedly inside the gateway"
+            await settler.fault(job.prompt_id, Fault("internal_error", detail))
+
+        return JobWorker(
+            redis,
+            queue,
+            dispatcher,
+            on_dead,
+            concurrency=settings.worker_concurrency,
+            claim_idle=settings.job_claim_idle_seconds,
+            max_deliveries=settings.job_max_deliveries,
+        )
+
+
+def build_worker_container(
+    settings: Settings, *, overrides: Sequence[Provider] = ()
+) -> AsyncContainer:
+    """The container of a worker process: no HTTP, no authentication."""
+    return build_container(settings, WorkerProvider(), overrides=overrides)
+
+
+async def run_worker(container: AsyncContainer, settings: Settings, stop: asyncio.Event) -> None:
+    """Works jobs, and takes a turn at the reconciler, until ``stop`` is set."""
+    worker = await container.get(JobWorker)
+    mediator = await container.get(Mediator)
+    redis = await container.get(Redis)
+
+    async def reconcile() -> None:
+        await mediator.send(ReconcilePrompts())
+        await mediator.send(RetryUnsettledEvents())
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        loops = [
+            worker.run(stop),
+            run_periodically(
+                redis,
+                f"{settings.redis_key_prefix}:reconciler",
+                settings.reconcile_interval_seconds,
+                reconcile,
+                stop,
+            ),
+        ]
+        if settings.cloud_event_sink:
+            relay = EventRelay(
+                redis,
+                http,
+                prefix=settings.redis_key_prefix,
+                sink=settings.cloud_event_sink,
+                source=settings.cloud_event_source,
+                type_prefix=settings.cloud_event_type_prefix,
+                mode=settings.cloud_event_mode,
+            )
+            loops.append(relay.run(stop))
+        await asyncio.gather(*loops)
