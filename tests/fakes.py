@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from ai_gateway.application.errors import ConcurrencyConflict
@@ -22,14 +24,27 @@ from ai_gateway.domain.prompt import Prompt, PromptStatus
 
 
 class InMemoryPromptRepository:
-    def __init__(self) -> None:
+    """The PromptRepository contract in memory (tests/contract runs it against the Redis one).
+
+    Prompts list in the order they were added, as Redis numbers them; a cursor is the number of
+    the last prompt seen. ``conflicts_to_raise`` makes the next saves lose a race.
+    """
+
+    def __init__(
+        self, *, retention_seconds: int = 0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.prompts: dict[str, Prompt] = {}
         self.claims: dict[str, IdempotencyRecord] = {}
         self.conflicts_to_raise = 0
+        self._numbers: dict[str, int] = {}
+        self._deadlines: dict[str, float] = {}
+        self._retention = retention_seconds
+        self._clock = clock
 
     async def add(
         self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
     ) -> IdempotencyRecord | None:
+        prompt.pull_events()
         if idempotency is not None:
             if idempotency.key in self.claims:
                 return self.claims[idempotency.key]
@@ -38,50 +53,58 @@ class InMemoryPromptRepository:
             )
         prompt.version = 1
         self.prompts[prompt.id] = copy.deepcopy(prompt)
+        self._numbers[prompt.id] = len(self._numbers) + 1
         return None
 
     async def get(self, prompt_id: str) -> Prompt | None:
-        stored = self.prompts.get(prompt_id)
+        stored = self._live().get(prompt_id)
         return None if stored is None else copy.deepcopy(stored)
 
     async def save(self, prompt: Prompt) -> None:
-        stored = self.prompts[prompt.id]
+        prompt.pull_events()
+        stored = self._live().get(prompt.id)
         if self.conflicts_to_raise:
             self.conflicts_to_raise -= 1
             raise ConcurrencyConflict(prompt.id)
-        if stored.version != prompt.version:
+        if stored is None or stored.version != prompt.version:
             raise ConcurrencyConflict(prompt.id)
         prompt.version += 1
         self.prompts[prompt.id] = copy.deepcopy(prompt)
+        if prompt.is_terminal and self._retention:
+            self._deadlines[prompt.id] = self._clock() + self._retention
+
+    def _live(self) -> dict[str, Prompt]:
+        """The stored prompts, once those past their retention are forgotten."""
+        now = self._clock()
+        for prompt_id in [i for i, until in self._deadlines.items() if until <= now]:
+            del self.prompts[prompt_id], self._deadlines[prompt_id]
+        return self.prompts
+
+    def _in_order(self) -> list[Prompt]:
+        return sorted(self._live().values(), key=lambda p: self._numbers[p.id])
 
     async def oldest(self, status: PromptStatus, limit: int) -> list[Prompt]:
-        found = sorted(
-            (p for p in self.prompts.values() if p.status is status), key=lambda p: p.created_at
-        )
+        found = [p for p in self._in_order() if p.status is status]
         return [copy.deepcopy(p) for p in found[:limit]]
 
     async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
-        matches = sorted(
-            (
-                p
-                for p in self.prompts.values()
-                if (criteria.owner is None or p.owner == criteria.owner)
-                and (criteria.status is None or p.status is criteria.status)
-                and (criteria.kind is None or p.kind == criteria.kind)
-                and (criteria.request_id is None or p.request_id == criteria.request_id)
-            ),
-            key=lambda p: (p.created_at, p.id),
-            reverse=True,
+        if cursor is not None and not cursor.isdigit():
+            raise InvalidCursor(cursor)
+        below = int(cursor) if cursor is not None else None
+        matches = [
+            p
+            for p in reversed(self._in_order())
+            if (below is None or self._numbers[p.id] < below)
+            and (criteria.owner is None or p.owner == criteria.owner)
+            and (criteria.status is None or p.status is criteria.status)
+            and (criteria.kind is None or p.kind == criteria.kind)
+            and (criteria.request_id is None or p.request_id == criteria.request_id)
+        ]
+        page = matches[:limit]
+        more = len(matches) > limit
+        return Page(
+            tuple(copy.deepcopy(p) for p in page), str(self._numbers[page[-1].id]) if more else None
         )
-        start = 0
-        if cursor is not None:
-            ids = [p.id for p in matches]
-            if cursor not in ids:
-                raise InvalidCursor(cursor)
-            start = ids.index(cursor) + 1
-        page = matches[start : start + limit]
-        more = start + limit < len(matches)
-        return Page(tuple(copy.deepcopy(p) for p in page), page[-1].id if more else None)
 
 
 class FixedProbe:

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from ai_gateway.domain.prompt import PromptStatus
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.api.conftest import MOSAIC_KEY
+from tests.factories import walk
 
 
 async def submitted_prompt(
@@ -21,7 +22,5 @@ async def submitted_prompt(
     repo = RedisPromptRepository(redis_client, prefix=prefix)
     prompt = await repo.get(prompt_id)
     assert prompt is not None
-    prompt.status = PromptStatus.SUBMITTED
-    prompt.timestamps[PromptStatus.SUBMITTED] = prompt.created_at
-    await repo.save(prompt)
+    await repo.save(walk(prompt, PromptStatus.SUBMITTED, prompt.created_at))
     return prompt_id

@@ -18,6 +18,7 @@ from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import Fault, PromptResponse
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
+from tests.factories import walk
 from tests.http_servers import RecordingServer, Reply, recording_server
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ async def sender() -> AsyncIterator[SignedWebhookSender]:
 def answered(owner: str, url: str) -> Prompt:
     now = datetime.now(UTC)
     prompt = Prompt.create(owner=owner, content="x", at=now, callback_url=url, request_id="r-9")
-    prompt.status = PromptStatus.SUBMITTED
+    walk(prompt, PromptStatus.SUBMITTED, now)
     prompt.record_response(PromptResponse.of("The answer.", {"tokens": 3}, now))
     return prompt
 

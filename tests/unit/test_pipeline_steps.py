@@ -32,7 +32,7 @@ from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import DeliveryState
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
-from tests.factories import T0, StepClock, principal
+from tests.factories import T0, StepClock, principal, walk
 from tests.fakes import (
     InMemoryPromptRepository,
     MemoryObjectStore,
@@ -82,9 +82,7 @@ class Pipeline:
 
     async def add(self, status: PromptStatus = S.CREATED, **fields: object) -> Prompt:
         prompt = Prompt.create(owner="apikey:mosaic", content="Review", at=self.clock(), **fields)  # type: ignore[arg-type]
-        prompt.status = status
-        prompt.timestamps[status] = self.clock()
-        await self.repo.add(prompt)
+        await self.repo.add(walk(prompt, status, self.clock()))
         return prompt
 
     def stored(self, prompt: Prompt) -> Prompt:

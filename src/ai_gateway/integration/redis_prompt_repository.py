@@ -22,7 +22,7 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Final
@@ -140,10 +140,6 @@ def _enc(value: str) -> str:
     return quote(value, safe="")
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @asynccontextmanager
 async def redis_errors() -> AsyncIterator[None]:
     try:
@@ -164,11 +160,14 @@ class RedisPromptRepository:
         idempotency_ttl_seconds: int = 86_400,
         publish_events: bool = False,
         outbox_bound: int = 100_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """With ``publish_events``, each write also appends the prompt's new lifecycle events to
         the outbox stream (``P:outbox``), in the same script; past ``outbox_bound`` waiting
-        events, new prompts are refused (DependencyUnavailable) rather than events dropped."""
+        events, new prompts are refused (DependencyUnavailable) rather than events dropped.
+        Retention deadlines are reckoned by ``clock``, in seconds since the epoch."""
         self._redis = redis
+        self._clock = clock
         self._publish = publish_events
         self._outbox_bound = outbox_bound
         self._prefix = prefix
@@ -184,6 +183,9 @@ class RedisPromptRepository:
         entries = outbox_entries(prompt, events) if self._publish else []
         return [len(entries), *entries]
 
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
     def _record_key(self, prompt_id: str) -> str:
         return f"{self._prefix}:prompt:{prompt_id}"
 
@@ -198,7 +200,7 @@ class RedisPromptRepository:
             prompt.status.value,
             _enc(prompt.request_id or ""),
             prompt.id,
-            _now_ms(),
+            self._now_ms(),
             self._outbox_bound if self._publish else 0,
             *self._entries(prompt),
         ]
@@ -227,12 +229,12 @@ class RedisPromptRepository:
             return None
         async with redis_errors():
             row = await self._redis.hmget(self._record_key(prompt_id), ["d", "v", "x"])
-        return _live_prompt(row, _now_ms())
+        return _live_prompt(row, self._now_ms())
 
     async def save(self, prompt: Prompt) -> None:
         deadline = ""
         if prompt.is_terminal and self._retention_ms:
-            deadline = str(_now_ms() + self._retention_ms)
+            deadline = str(self._now_ms() + self._retention_ms)
         args: list[str | int] = [
             self._prefix,
             prompt.id,
@@ -240,7 +242,7 @@ class RedisPromptRepository:
             dump_prompt(prompt),
             prompt.status.value,
             deadline,
-            _now_ms(),
+            self._now_ms(),
             *self._entries(prompt),
         ]
         async with redis_errors():
@@ -294,7 +296,7 @@ class RedisPromptRepository:
             for member in members:
                 pipe.hmget(self._record_key(member.partition(":")[2]), ["d", "v", "x"])
             rows = await pipe.execute()
-        now = _now_ms()
+        now = self._now_ms()
         return [_live_prompt(row, now) for row in rows]
 
     def _plan(self, c: PromptFilter) -> tuple[str, _Residual]:
