@@ -33,7 +33,8 @@ from pathlib import Path
 
 import httpx
 from tests.idp_server import IdpServer
-from tests.servers import RedisServer, free_port, wait_until
+from tests.servers import RedisServer, free_port
+from tests.waiting import wait_until
 
 API_KEY = "bench-key-0123456789abcdef"
 BODY = json.dumps({"content": "Review this exam item for technical accuracy.", "kind": "generic"})

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from tests.servers import RedisServer, free_port, wait_until
+from tests.servers import RedisServer, free_port
+from tests.waiting import wait_until
 
 API_KEY = "bench-key-0123456789abcdef"
 RESULTS = Path(__file__).parent / "results"

@@ -21,7 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.servers import wait_until
+from tests.waiting import wait_until
 
 IDP_DIR = Path(__file__).parent / "idp"
 AUDIENCE = "ai-gateways"

@@ -14,14 +14,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
 from miniopy_async.api import Minio
 from miniopy_async.error import MinioException
+
+from tests.waiting import wait_until
 
 LOOPBACK = "127.0.0.1"
 
@@ -31,16 +31,6 @@ def free_port() -> int:
         s.bind((LOOPBACK, 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            if predicate():
-                return
-        time.sleep(0.02)
-    raise TimeoutError(f"{what} not ready after {timeout} s")
 
 
 def redis_binary() -> str:

@@ -35,8 +35,8 @@ from tests.servers import (
     RedisServer,
     SeaweedServer,
     free_port,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 API_KEY = "e2e-key-0123456789abcdef"
 CALLBACK_SECRET = "whsec_" + base64.b64encode(b"e2e-callback-secret-0123456789ab").decode()

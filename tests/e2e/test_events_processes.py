@@ -10,7 +10,8 @@ import pytest
 
 from tests.e2e.stack import TERMINAL, Deployment, Services, deployment_env, wait_all
 from tests.idp_server import IdpServer
-from tests.servers import RedisServer, SeaweedServer, wait_until
+from tests.servers import RedisServer, SeaweedServer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,8 @@ from tests.e2e.stack import (
     wait_all,
 )
 from tests.idp_server import IdpServer
-from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer, wait_until
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.http_servers import Reply, recording_server
-from tests.servers import RedisServer, free_port, wait_until
+from tests.servers import RedisServer, free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

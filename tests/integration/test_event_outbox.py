@@ -6,7 +6,7 @@ import asyncio
 import copy
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -57,12 +57,6 @@ def repo(redis_client: Redis, key_prefix: str) -> RedisPromptRepository:
     return RedisPromptRepository(
         redis_client, prefix=key_prefix, publish_events=True, outbox_bound=1000
     )
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 def relay(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -38,12 +38,6 @@ COMPLETION = {
 def server() -> Iterator[RecordingServer]:
     with recording_server() as s:
         yield s
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2) as client:
-        yield client
 
 
 async def test_echo_answers_at_once_and_deterministically() -> None:
@@ -87,21 +81,28 @@ async def test_an_openai_compatible_answer_is_recorded_with_its_usage(
         (Reply(400, b'{"error": "context too long"}'), PermanentFailure, "genai_rejected"),
         (Reply(200, b"not json"), PermanentFailure, "genai_invalid_answer"),
         (Reply(200, b'{"choices": []}'), PermanentFailure, "genai_invalid_answer"),
-        (Reply(200, b"{}", drip_seconds=3), TransientFailure, "genai_unavailable"),
     ],
 )
 async def test_openai_failures_are_classified(
     http: httpx.AsyncClient, server: RecordingServer, reply: Reply, kind: type[Exception], code: str
 ) -> None:
-    server.routes["/v1/chat/completions"] = lambda _: (
-        Reply(reply.status, reply.body + b" " * 2048, reply.headers, reply.drip_seconds)
-        if reply.drip_seconds
-        else reply
-    )
+    server.routes["/v1/chat/completions"] = lambda _: reply
     provider = OpenAiCompatibleProvider(http, base_url=server.url("/v1"), api_key=None, model="m")
     with pytest.raises(kind) as failed:
         await provider.submit(REQUEST)
     assert failed.value.code == code  # type: ignore[attr-defined]
+
+
+async def test_an_openai_answer_that_stalls_past_the_timeout_is_unavailable(
+    http: httpx.AsyncClient, server: RecordingServer
+) -> None:
+    http.timeout = httpx.Timeout(0.3)
+    body = b"{}" + b" " * 2048  # more than one 1 KiB chunk, each after a pause
+    server.routes["/v1/chat/completions"] = lambda _: Reply(200, body, drip_seconds=1)
+    provider = OpenAiCompatibleProvider(http, base_url=server.url("/v1"), api_key=None, model="m")
+    with pytest.raises(TransientFailure) as failed:
+        await provider.submit(REQUEST)
+    assert failed.value.code == "genai_unavailable"
 
 
 async def test_the_genai_api_receives_the_prompt_with_an_oauth2_token(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -15,6 +15,7 @@ from ai_gateway.integration.data_source import GuardedDataSource
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
+from tests.factories import walk
 from tests.http_servers import RecordingServer, Reply, recording_server
 from tests.idp_server import CLIENTS, RESOURCE, IdpServer, claims_of
 
@@ -38,12 +39,6 @@ def elsewhere() -> Iterator[RecordingServer]:
     with recording_server("127.0.0.3") as server:
         server.routes["/data.zip"] = lambda _: Reply(body=b"data")
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def tokens(http: httpx.AsyncClient, idp: IdpServer) -> ClientCredentialsTokenSource:
@@ -86,7 +81,7 @@ async def test_a_callback_to_the_mosaic_api_carries_its_token(
     prompt = Prompt.create(
         owner="o", content="x", at=now, callback_url=mosaic.url("/api/item/1/ai_response/r1")
     )
-    prompt.status = PromptStatus.SUBMITTED
+    walk(prompt, PromptStatus.SUBMITTED, now)
     prompt.record_response(PromptResponse.of("answer", {}, now))
 
     outcome = await sender.send(prompt, "msg_1")

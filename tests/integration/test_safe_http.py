@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -34,12 +34,6 @@ def secret() -> Iterator[RecordingServer]:
     with recording_server("127.0.0.2") as s:
         s.routes["/admin"] = lambda _: Reply(body=b"internal secrets")
         yield s
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def test_an_allowed_url_is_fetched(http: httpx.AsyncClient, server: RecordingServer) -> None:
