@@ -194,14 +194,24 @@ class Process:
         return self
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        self.signal(sig)
+        self.wait()
+
+    def signal(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Asks the process (and its children) to stop, without waiting for it."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+
+    def wait(self) -> None:
+        """Waits for a signalled process to exit; one that takes too long is killed."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, sig)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is None:
+            return
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @dataclass
@@ -245,10 +255,12 @@ class Deployment:
         )
 
     def stop(self) -> None:
-        for process in self.workers:
-            process.stop()
-        for process, _ in self.apis:
-            process.stop()
+        """Signals every process first, so that they shut down together, not one after another."""
+        processes = [*self.workers, *(process for process, _ in self.apis)]
+        for process in processes:
+            process.signal()
+        for process in processes:
+            process.wait()
 
 
 def _ready(url: str) -> bool:

@@ -66,14 +66,18 @@ def test_a_sink_that_is_stopped_for_a_while_misses_nothing(
     deployment: Deployment, services: Services
 ) -> None:
     deployment.api()
-    deployment.worker()
+    worker = deployment.worker()
     services.stop_sink()
     with deployment.client() as client:
         ids = [
             client.post("/api/prompts", json={"content": f"p{i}"}).json()["id"] for i in range(20)
         ]
         wait_all(client, ids, TERMINAL, timeout=30)
-        time.sleep(2)  # the relay keeps failing to connect meanwhile
+        wait_until(
+            lambda: worker.log.read_text().count("event sink unreachable") >= 3,
+            30,
+            "the relay failing to connect",
+        )
         services.start_sink()
         wait_until(
             lambda: all(services.steps_of(i)[-1:] == ["response.received"] for i in ids),

@@ -64,6 +64,11 @@ class Gateway:
         process.send_signal(sig)
         return process.wait(20)
 
+    def append_only_text(self) -> str:
+        """What the embedded server has written to its append-only files so far."""
+        files = (self.workdir / ".ai-gateway" / "redis").glob("**/*.aof")
+        return "".join(f.read_text(errors="replace") for f in files)
+
     def embedded_server_pid(self) -> int:
         assert self.process is not None
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
@@ -175,7 +180,7 @@ def test_a_killed_gateway_leaves_no_orphan_server_and_restarts_on_its_data(
     gateway.start()
     with gateway.client() as client:
         prompt_id = client.post("/api/prompts", json={"content": "survive"}).json()["id"]
-    time.sleep(1.2)  # the append-only file is fsynced every second
+    wait_until(lambda: prompt_id in gateway.append_only_text(), 10, "the append-only file")
     server_pid = gateway.embedded_server_pid()
 
     gateway.stop(signal.SIGKILL)
