@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptFilter
 from ai_gateway.domain.prompt import Prompt
-from ai_gateway.integration.redis_prompt_repository import MAX_SCAN, RedisPromptRepository
+from ai_gateway.integration import redis_prompt_repository
+from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.factories import T0, ManualClock
 from tests.servers import free_port
 
@@ -44,11 +45,14 @@ async def test_the_idempotency_record_expires_after_its_ttl(
 
 
 async def test_a_sparse_filter_returns_short_pages_with_a_cursor(
-    repo: RedisPromptRepository,
+    repo: RedisPromptRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    max_scan = 60  # the bound, lowered so that a few prompts exceed it
+    assert max_scan < redis_prompt_repository.MAX_SCAN
+    monkeypatch.setattr(redis_prompt_repository, "MAX_SCAN", max_scan)
     wanted = new_prompt(0, kind="rare")
     await repo.add(wanted)
-    for i in range(1, MAX_SCAN + 10):
+    for i in range(1, max_scan + 10):
         await repo.add(new_prompt(i))
 
     first = await repo.list(PromptFilter(OWNER, kind="rare"), 5, None)
