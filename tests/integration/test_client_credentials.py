@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +14,9 @@ from ai_gateway.integration.oauth2_client_credentials import (
     ClientCredentialsTokenSource,
     TokenRequestRefused,
 )
+from tests.factories import ManualClock
 from tests.idp_server import AUDIENCE, CLIENTS, RESOURCE, IdpServer, claims_of
+from tests.servers import LOOPBACK, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -84,9 +84,12 @@ async def test_concurrent_callers_share_one_token_request(
 async def test_a_token_is_renewed_shortly_before_it_expires(
     idp: IdpServer, counting: CountingClient
 ) -> None:
-    tokens = source(idp, counting.http, refresh_margin=idp.token_ttl - 0.5)
+    clock = ManualClock()
+    tokens = source(idp, counting.http, refresh_margin=30, clock=clock)
     first = await tokens.token()
-    time.sleep(0.6)
+    clock.now += idp.token_ttl - 31
+    assert await tokens.token() == first
+    clock.now += 2
     second = await tokens.token()
     assert second != first
     assert counting.requests == 2
@@ -120,11 +123,10 @@ async def test_a_wrong_secret_is_refused_without_leaking_it(
     assert all(secret not in r.getMessage() for r in caplog.records)
 
 
-async def test_an_unreachable_token_endpoint_is_unavailable(
-    tmp_path: Path, counting: CountingClient
-) -> None:
-    idp = IdpServer(tmp_path)
-    idp.start()
-    idp.stop()
+async def test_an_unreachable_token_endpoint_is_unavailable(counting: CountingClient) -> None:
+    tokens = ClientCredentialsTokenSource(
+        counting.http, token_url=f"http://{LOOPBACK}:{free_port()}/token",
+        client_id="genai-service", client_secret=SECRET,
+    )  # fmt: skip
     with pytest.raises(DependencyUnavailable):
-        await source(idp, counting.http).token()
+        await tokens.token()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -22,6 +21,7 @@ from ai_gateway.domain.values import Fault, PromptResponse
 from ai_gateway.integration.event_relay import EventRelay, OutboxHealth
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.http_servers import Hit, RecordingServer, Reply, recording_server
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -92,11 +92,13 @@ async def walk(repo: RedisPromptRepository) -> Prompt:
     return prompt
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "not in time"
-        await asyncio.sleep(0.02)
+def drained(redis: Redis, prefix: str) -> Callable[[], Awaitable[bool]]:
+    """The outbox is empty: no relay has anything left to send."""
+
+    async def check() -> bool:
+        return await redis.xlen(f"{prefix}:outbox") == 0
+
+    return check
 
 
 async def test_each_write_appends_its_events_and_a_lost_race_appends_none(
@@ -203,12 +205,11 @@ async def test_an_event_the_sink_refuses_is_dead_lettered_visibly(
     await repo.add(Prompt.create(owner="o", content="x", at=datetime.now(UTC)))
     stop = asyncio.Event()
     task = asyncio.create_task(relay(redis_client, http, key_prefix, sink).run(stop))
-    await until(lambda: len(sink.server.hits) == 1)
-    await asyncio.sleep(0.3)
+    await until(drained(redis_client, key_prefix))
     stop.set()
     await task
+    assert len(sink.server.hits) == 1
     assert await redis_client.xlen(f"{key_prefix}:outbox:dead") == 1
-    assert await redis_client.xlen(f"{key_prefix}:outbox") == 0
     assert any("refused event" in r.getMessage() for r in caplog.records)
 
 
@@ -226,7 +227,7 @@ async def test_only_one_relay_sends_at_a_time(
         asyncio.create_task(relay(redis_client, http, key_prefix, sink).run(stop)) for _ in range(3)
     ]
     await until(lambda: len(sink.events) == 20)
-    await asyncio.sleep(0.3)
+    await until(drained(redis_client, key_prefix))
     stop.set()
     await asyncio.gather(*tasks)
     assert len(sink.events) == 20

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.integration.redis_jobs import GROUP, JobWorker, RedisJobQueue, run_periodically
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -41,11 +42,14 @@ def worker(
     return JobWorker(redis, queue, handler, rec.on_dead, block_seconds=0.1, **kw)  # type: ignore[arg-type]
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+def settled(redis: Redis, queue: RedisJobQueue) -> Callable[[], Awaitable[bool]]:
+    """Every job acknowledged and removed: none can run again."""
+
+    async def check() -> bool:
+        pending = (await redis.xpending(queue.stream, GROUP))["pending"]
+        return pending == 0 and await redis.xlen(queue.stream) == 0
+
+    return check
 
 
 async def test_a_job_runs_once_and_leaves_nothing_pending(
@@ -56,20 +60,18 @@ async def test_a_job_runs_once_and_leaves_nothing_pending(
     await queue.enqueue(Job(JobStep.PREPARE, "a" * 32))
 
     await until(lambda: len(rec.runs) == 1)
-    await asyncio.sleep(0.3)
+    await until(settled(redis_client, queue))
     stop.set()
     await running
 
     assert [r[1] for r in rec.runs] == [Job(JobStep.PREPARE, "a" * 32)]
-    assert (await redis_client.xpending(queue.stream, GROUP))["pending"] == 0
-    assert await redis_client.xlen(queue.stream) == 0
 
 
 async def test_a_delayed_job_waits_for_its_time(redis_client: Redis, key_prefix: str) -> None:
     queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
     running = asyncio.create_task(worker(redis_client, queue, rec.handler("w"), rec).run(stop))
     queued_at = time.monotonic()
-    await queue.enqueue(Job(JobStep.SUBMIT, "b" * 32, attempt=2), delay=0.8)
+    await queue.enqueue(Job(JobStep.SUBMIT, "b" * 32, attempt=2), delay=0.3)
 
     await until(lambda: len(rec.runs) == 1)
     stop.set()
@@ -77,7 +79,7 @@ async def test_a_delayed_job_waits_for_its_time(redis_client: Redis, key_prefix:
 
     _, job, ran_at = rec.runs[0]
     assert job == Job(JobStep.SUBMIT, "b" * 32, attempt=2)
-    assert ran_at - queued_at >= 0.8
+    assert ran_at - queued_at >= 0.3
 
 
 async def test_the_job_of_a_dead_worker_is_taken_over(redis_client: Redis, key_prefix: str) -> None:
@@ -87,7 +89,7 @@ async def test_the_job_of_a_dead_worker_is_taken_over(redis_client: Redis, key_p
     async def hang(_: Job) -> None:
         await forever.wait()
 
-    dying = worker(redis_client, queue, rec.handler("dying", hang), rec, claim_idle=0.5)
+    dying = worker(redis_client, queue, rec.handler("dying", hang), rec, claim_idle=0.2)
     stop_dying = asyncio.Event()
     dying_task = asyncio.create_task(dying.run(stop_dying))
     await queue.enqueue(Job(JobStep.PREPARE, "c" * 32))
@@ -98,7 +100,7 @@ async def test_the_job_of_a_dead_worker_is_taken_over(redis_client: Redis, key_p
 
     stop = asyncio.Event()
     survivor = asyncio.create_task(
-        worker(redis_client, queue, rec.handler("survivor"), rec, claim_idle=0.5).run(stop)
+        worker(redis_client, queue, rec.handler("survivor"), rec, claim_idle=0.2).run(stop)
     )
     await until(lambda: len(rec.runs) == 2)
     stop.set()
@@ -117,14 +119,15 @@ async def test_a_slow_job_keeps_its_claim_and_runs_once(
     queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
 
     async def slow(_: Job) -> None:
-        await asyncio.sleep(2.0)  # four times the claim-idle time
+        await asyncio.sleep(1.5)  # the work itself: three times the claim-idle time
 
     workers = [
         worker(redis_client, queue, rec.handler(n, slow), rec, claim_idle=0.5) for n in ("a", "b")
     ]
     tasks = [asyncio.create_task(w.run(stop)) for w in workers]
     await queue.enqueue(Job(JobStep.SUBMIT, "d" * 32))
-    await asyncio.sleep(3.0)
+    await until(lambda: len(rec.runs) == 1)
+    await until(settled(redis_client, queue))
     stop.set()
     await asyncio.gather(*tasks)
 
@@ -146,14 +149,13 @@ async def test_a_job_that_keeps_crashing_is_dead_lettered(
     )
     await queue.enqueue(Job(JobStep.PREPARE, "e" * 32))
     await until(lambda: len(rec.dead) == 1)
-    await asyncio.sleep(0.6)
+    await until(settled(redis_client, queue))
     stop.set()
     await running
 
     assert rec.dead == [Job(JobStep.PREPARE, "e" * 32)]
     assert len(rec.runs) == 2
     assert await redis_client.xlen(f"{queue.stream}:dead") == 1
-    assert (await redis_client.xpending(queue.stream, GROUP))["pending"] == 0
 
 
 async def test_a_periodic_action_runs_on_one_worker_at_a_time(
@@ -166,12 +168,13 @@ async def test_a_periodic_action_runs_on_one_worker_at_a_time(
         calls.append(time.monotonic())
 
     runners = [
-        asyncio.create_task(run_periodically(redis_client, f"{key_prefix}:lock", 0.5, action, stop))
+        asyncio.create_task(
+            run_periodically(redis_client, f"{key_prefix}:lock", 0.25, action, stop)
+        )
         for _ in range(3)
     ]
-    await asyncio.sleep(1.2)
+    await until(lambda: len(calls) >= 3)
     stop.set()
     await asyncio.gather(*runners)
 
-    assert 2 <= len(calls) <= 4
-    assert all(b - a >= 0.45 for a, b in itertools.pairwise(calls))
+    assert all(b - a >= 0.22 for a, b in itertools.pairwise(calls))

@@ -12,16 +12,9 @@ from ai_gateway.domain.token_signing import ASYMMETRIC_JWT_ALGORITHMS
 from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
 from ai_gateway.integration.oidc_keys import OidcKeys
 from ai_gateway.settings import Settings
+from tests.factories import ManualClock
 from tests.idp_server import IdpServer, SigningKey
 from tests.unit.test_oidc_keys import ISSUER, Provider
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def mint(key: SigningKey, **claims: object) -> str:
@@ -37,7 +30,7 @@ def key() -> SigningKey:
 
 
 def authenticator(
-    provider: Provider, clock: Clock, **kwargs: float
+    provider: Provider, clock: ManualClock, **kwargs: float
 ) -> tuple[JwtAuthenticator, httpx.AsyncClient]:
     http = httpx.AsyncClient(transport=httpx.MockTransport(provider))
     keys = OidcKeys(http, authority=ISSUER, issuer=ISSUER, max_age=0, cooldown=0)  # always fresh
@@ -48,7 +41,7 @@ def authenticator(
 async def test_a_cached_token_is_accepted_after_its_key_is_withdrawn_until_the_cache_ends(
     key: SigningKey,
 ) -> None:
-    provider, clock = Provider(key), Clock()
+    provider, clock = Provider(key), ManualClock(time.time())
     auth, http = authenticator(provider, clock, cache_seconds=60)
     token, fresh = mint(key, scope="api"), mint(key, scope="api admin")
     async with http:
@@ -62,8 +55,26 @@ async def test_a_cached_token_is_accepted_after_its_key_is_withdrawn_until_the_c
             await auth.authenticate(token)
 
 
+async def test_a_cached_token_is_dropped_at_its_expiry_within_the_cache_time(
+    key: SigningKey,
+) -> None:
+    # The token must be unexpired by the wall clock, which the signature check reads.
+    provider, clock = Provider(key), ManualClock(time.time())
+    auth, http = authenticator(provider, clock, cache_seconds=3600)
+    expires = int(clock.now) + 120
+    token = mint(key, scope="api", exp=expires)
+    async with http:
+        await auth.authenticate(token)
+        provider.keys = [SigningKey("k2")]  # from now on only the cache can accept the token
+        clock.now = expires - 1
+        assert (await auth.authenticate(token)).subject == "gw-client"
+        clock.now = expires
+        with pytest.raises(Unauthenticated):
+            await auth.authenticate(token)
+
+
 async def test_the_cache_is_bounded(key: SigningKey) -> None:
-    provider, clock = Provider(key), Clock()
+    provider, clock = Provider(key), ManualClock(time.time())
     auth, http = authenticator(provider, clock, cache_seconds=60, cache_size=2)
     tokens = [mint(key, jti=str(i)) for i in range(3)]
     async with http:

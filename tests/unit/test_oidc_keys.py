@@ -10,6 +10,7 @@ import pytest
 
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.integration.oidc_keys import OidcKeys, UnknownSigningKey
+from tests.factories import ManualClock
 from tests.idp_server import SigningKey
 
 ISSUER = "https://idp.example/realms/r"
@@ -36,24 +37,18 @@ class Provider:
         if request.url.path.endswith("/.well-known/openid-configuration"):
             self.calls += 1
             return httpx.Response(200, json={"issuer": self.issuer, "jwks_uri": ISSUER + "/certs"})
-        await asyncio.sleep(0.01)  # long enough for concurrent callers to pile up
+        await asyncio.sleep(0)  # hand over to the concurrent callers, which queue up meanwhile
         return httpx.Response(200, content=json.dumps({"keys": [public(k) for k in self.keys]}))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
-def cache(provider: Provider, clock: Clock, **kwargs: float) -> tuple[OidcKeys, httpx.AsyncClient]:
+def cache(
+    provider: Provider, clock: ManualClock, **kwargs: float
+) -> tuple[OidcKeys, httpx.AsyncClient]:
     http = httpx.AsyncClient(transport=httpx.MockTransport(provider))
     keys = OidcKeys(
         http,
@@ -66,7 +61,7 @@ def cache(provider: Provider, clock: Clock, **kwargs: float) -> tuple[OidcKeys, 
     return keys, http
 
 
-async def test_concurrent_callers_share_one_fetch(clock: Clock) -> None:
+async def test_concurrent_callers_share_one_fetch(clock: ManualClock) -> None:
     key = SigningKey("k1")
     provider = Provider(key)
     keys, http = cache(provider, clock)
@@ -76,7 +71,7 @@ async def test_concurrent_callers_share_one_fetch(clock: Clock) -> None:
     assert provider.calls == 1
 
 
-async def test_unknown_kids_refetch_at_most_once_per_cooldown(clock: Clock) -> None:
+async def test_unknown_kids_refetch_at_most_once_per_cooldown(clock: ManualClock) -> None:
     provider = Provider(SigningKey("k1"))
     keys, http = cache(provider, clock, cooldown=30)
     async with http:
@@ -88,7 +83,7 @@ async def test_unknown_kids_refetch_at_most_once_per_cooldown(clock: Clock) -> N
     assert provider.calls == 2  # the first fetch, then one refresh for the whole flood
 
 
-async def test_a_new_key_is_found_after_the_cooldown(clock: Clock) -> None:
+async def test_a_new_key_is_found_after_the_cooldown(clock: ManualClock) -> None:
     provider = Provider(SigningKey("k1"))
     keys, http = cache(provider, clock, cooldown=30)
     async with http:
@@ -98,7 +93,7 @@ async def test_a_new_key_is_found_after_the_cooldown(clock: Clock) -> None:
         assert (await keys.get("k2")).key_id == "k2"
 
 
-async def test_keys_are_refreshed_after_their_maximum_age(clock: Clock) -> None:
+async def test_keys_are_refreshed_after_their_maximum_age(clock: ManualClock) -> None:
     provider = Provider(SigningKey("k1"))
     keys, http = cache(provider, clock, max_age=60, cooldown=0)
     async with http:
@@ -111,7 +106,7 @@ async def test_keys_are_refreshed_after_their_maximum_age(clock: Clock) -> None:
     assert provider.calls == 2
 
 
-async def test_the_last_good_keys_serve_while_the_provider_is_down(clock: Clock) -> None:
+async def test_the_last_good_keys_serve_while_the_provider_is_down(clock: ManualClock) -> None:
     provider = Provider(SigningKey("k1"))
     keys, http = cache(provider, clock, max_age=60, cooldown=0)
     async with http:
@@ -121,7 +116,9 @@ async def test_the_last_good_keys_serve_while_the_provider_is_down(clock: Clock)
         assert (await keys.get("k1")).key_id == "k1"
 
 
-async def test_no_keys_and_no_provider_is_unavailable_without_hammering_it(clock: Clock) -> None:
+async def test_no_keys_and_no_provider_is_unavailable_without_hammering_it(
+    clock: ManualClock,
+) -> None:
     provider = Provider(SigningKey("k1"))
     provider.up = False
     keys, http = cache(provider, clock, cooldown=30)
@@ -135,7 +132,7 @@ async def test_no_keys_and_no_provider_is_unavailable_without_hammering_it(clock
         assert await keys.check() is True
 
 
-async def test_a_token_without_kid_uses_the_only_key(clock: Clock) -> None:
+async def test_a_token_without_kid_uses_the_only_key(clock: ManualClock) -> None:
     provider = Provider(SigningKey("k1"))
     keys, http = cache(provider, clock)
     async with http:
@@ -146,7 +143,7 @@ async def test_a_token_without_kid_uses_the_only_key(clock: Clock) -> None:
             await keys.get(None)
 
 
-async def test_a_discovery_document_of_another_issuer_is_refused(clock: Clock) -> None:
+async def test_a_discovery_document_of_another_issuer_is_refused(clock: ManualClock) -> None:
     provider = Provider(SigningKey("k1"))
     provider.issuer = "https://evil.example"
     keys, http = cache(provider, clock)
