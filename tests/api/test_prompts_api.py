@@ -290,7 +290,11 @@ async def test_an_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> N
 async def test_more_concurrent_requests_than_redis_connections_all_succeed(
     redis_server: RedisServer, key_prefix: str
 ) -> None:
-    app = create_app(make_settings(redis_server.url, key_prefix, redis_max_connections=3))
+    # Waiting for a connection is the point: on a busy machine one second is not enough for 60.
+    settings = make_settings(
+        redis_server.url, key_prefix, redis_max_connections=3, redis_timeout_seconds=10.0
+    )
+    app = create_app(settings)
     async for client in client_for(app):
         client.headers["X-API-Key"] = MOSAIC_KEY
         answers = await asyncio.gather(
