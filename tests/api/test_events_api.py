@@ -14,6 +14,7 @@ from cloudevents.core.v1.event import CloudEvent
 from redis.asyncio import Redis
 
 from ai_gateway.bootstrap import create_app
+from ai_gateway.integration.redis_keys import RedisKeys
 from tests.api.conftest import MOSAIC_KEY, client_for, make_settings
 from tests.api.internal_helpers import submitted_prompt
 from tests.api.test_prompts_api import assert_problem
@@ -91,7 +92,7 @@ async def test_unknown_types_are_recorded_without_failing_the_batch(
     )
 
     assert response.json() == {"accepted": 2, "duplicates": 0, "unknown": 2}
-    log = await redis_client.xrange(f"{key_prefix}:events:log") or []
+    log = await redis_client.xrange(RedisKeys(key_prefix).events_log) or []
     assert [(f or {}).get("outcome") for _, f in log] == ["unknown type", "unknown type"]
 
 

@@ -19,6 +19,7 @@ from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavail
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Fault, PromptResponse
 from ai_gateway.integration.event_relay import EventRelay, OutboxHealth
+from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.http_servers import Hit, RecordingServer, Reply, recording_server
 from tests.waiting import until
@@ -73,7 +74,8 @@ def relay(
 async def stored(redis: Redis, prefix: str) -> list[str]:
     """The outbox's entries, oldest first."""
     return [
-        str((fields or {}).get("e")) for _, fields in await redis.xrange(f"{prefix}:outbox") or []
+        str((fields or {}).get("e"))
+        for _, fields in await redis.xrange(RedisKeys(prefix).outbox) or []
     ]
 
 
@@ -96,7 +98,7 @@ def drained(redis: Redis, prefix: str) -> Callable[[], Awaitable[bool]]:
     """The outbox is empty: no relay has anything left to send."""
 
     async def check() -> bool:
-        return await redis.xlen(f"{prefix}:outbox") == 0
+        return await redis.xlen(RedisKeys(prefix).outbox) == 0
 
     return check
 
@@ -134,9 +136,9 @@ async def test_a_full_outbox_refuses_new_prompts_but_keeps_recording_progress(
     )
     prompt = Prompt.create(owner="o", content="x", at=datetime.now(UTC))
     await repo.add(prompt)
-    await redis_client.xadd(f"{key_prefix}:outbox", {"e": "{}"})
+    await redis_client.xadd(RedisKeys(key_prefix).outbox, {"e": "{}"})
     for _ in range(98):
-        await redis_client.xadd(f"{key_prefix}:outbox", {"e": "{}"})
+        await redis_client.xadd(RedisKeys(key_prefix).outbox, {"e": "{}"})
     health = OutboxHealth(redis_client, key_prefix, 100)
 
     with pytest.raises(DependencyUnavailable, match="event outbox"):
@@ -168,7 +170,7 @@ async def test_the_relay_sends_every_event_in_order(
         types = [t for subject, t, _ in sink.events if subject == prompt.id]
         assert types == [f"ai-gateway.prompt.{step}.v1" for step in STEPS]
     assert len({event_id for *_, event_id in sink.events}) == 15
-    assert await redis_client.xlen(f"{key_prefix}:outbox") == 0
+    assert await redis_client.xlen(RedisKeys(key_prefix).outbox) == 0
 
 
 async def test_nothing_is_lost_while_the_sink_is_down(
@@ -209,7 +211,7 @@ async def test_an_event_the_sink_refuses_is_dead_lettered_visibly(
     stop.set()
     await task
     assert len(sink.server.hits) == 1
-    assert await redis_client.xlen(f"{key_prefix}:outbox:dead") == 1
+    assert await redis_client.xlen(RedisKeys(key_prefix).outbox_dead) == 1
     assert any("refused event" in r.getMessage() for r in caplog.records)
 
 

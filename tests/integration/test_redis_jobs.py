@@ -11,7 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.integration.redis_jobs import GROUP, JobWorker, RedisJobQueue, run_periodically
+from ai_gateway.integration.redis_jobs import GROUP, JobWorker, RedisJobQueue
+from ai_gateway.integration.redis_keys import RedisKeys
+from ai_gateway.integration.redis_lock import run_periodically
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -155,7 +157,7 @@ async def test_a_job_that_keeps_crashing_is_dead_lettered(
 
     assert rec.dead == [Job(JobStep.PREPARE, "e" * 32)]
     assert len(rec.runs) == 2
-    assert await redis_client.xlen(f"{queue.stream}:dead") == 1
+    assert await redis_client.xlen(queue.dead) == 1
 
 
 async def test_a_periodic_action_runs_on_one_worker_at_a_time(
@@ -169,7 +171,9 @@ async def test_a_periodic_action_runs_on_one_worker_at_a_time(
 
     runners = [
         asyncio.create_task(
-            run_periodically(redis_client, f"{key_prefix}:lock", 0.25, action, stop)
+            run_periodically(
+                redis_client, RedisKeys(key_prefix).reconciler_lock, 0.25, action, stop
+            )
         )
         for _ in range(3)
     ]

@@ -10,8 +10,9 @@ from redis.asyncio import Redis
 
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptFilter
-from ai_gateway.domain.prompt import Prompt
+from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.integration import redis_prompt_repository
+from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.factories import T0, ManualClock
 from tests.servers import free_port
@@ -40,7 +41,7 @@ async def test_the_idempotency_record_expires_after_its_ttl(
 ) -> None:
     repo = RedisPromptRepository(redis_client, prefix=key_prefix, idempotency_ttl_seconds=60)
     await repo.add(new_prompt(), IdempotencyClaim("b" * 64, "fp"))
-    ttl = await redis_client.ttl(f"{key_prefix}:idem:{'b' * 64}")
+    ttl = await redis_client.ttl(RedisKeys(key_prefix).idempotency("b" * 64))
     assert 55 <= ttl <= 60
 
 
@@ -87,11 +88,19 @@ async def test_a_write_sweeps_the_records_and_index_entries_past_retention(
     clock.now += 1.1
     await repo.add(new_prompt(3))
 
-    keys = await redis_client.keys(f"{key_prefix}:*")
-    members = [m for k in keys if ":ix:" in k for m in await redis_client.zrange(k, 0, -1)]
+    keys = RedisKeys(key_prefix)
+    cancelled = PromptStatus.CANCELLED.value
+    indexes = [
+        keys.index(),
+        keys.index(owner=OWNER),
+        keys.index(status=cancelled),
+        keys.index(owner=OWNER, status=cancelled),
+    ]
+    members = [m for k in indexes for m in await redis_client.zrange(k, 0, -1)]
+    assert members
     assert not any(settled.id in m for m in members)
-    assert f"{key_prefix}:prompt:{settled.id}" not in keys
-    assert await redis_client.zcard(f"{key_prefix}:retention") == 0
+    assert not await redis_client.exists(keys.prompt(settled.id))
+    assert await redis_client.zcard(keys.retention) == 0
 
 
 async def test_an_unreachable_redis_is_reported_as_unavailable() -> None:

@@ -17,10 +17,11 @@ from ai_gateway.application.ports.operations import HealthProbe, MetricsSource
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.integration.event_relay import OutboxHealth
 from ai_gateway.integration.local_object_store import LocalObjectStore
+from ai_gateway.integration.redis_errors import RedisHealth
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_metrics import RedisMetrics
-from ai_gateway.integration.redis_prompt_repository import RedisHealth, RedisPromptRepository
+from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
 from ai_gateway.settings import Settings
 

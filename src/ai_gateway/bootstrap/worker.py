@@ -17,7 +17,9 @@ from ai_gateway.application.ports.jobs import Job
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.domain.values import Fault
 from ai_gateway.integration.event_relay import EventRelay
-from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue, run_periodically
+from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
+from ai_gateway.integration.redis_keys import RedisKeys
+from ai_gateway.integration.redis_lock import run_periodically
 from ai_gateway.settings import Settings
 
 
@@ -70,7 +72,7 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
             worker.run(stop),
             run_periodically(
                 redis,
-                f"{settings.redis_key_prefix}:reconciler",
+                RedisKeys(settings.redis_key_prefix).reconciler_lock,
                 settings.reconcile_interval_seconds,
                 reconcile,
                 stop,

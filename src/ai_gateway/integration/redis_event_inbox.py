@@ -1,9 +1,9 @@
 """Received CloudEvents in Redis.
 
-``P:events:seen:<hash>`` marks a (source, id) pair for ``dedupe_seconds``; an unsettled event is
-kept in ``P:events:data`` and indexed by arrival in ``P:events:unsettled``; settled ones leave
-their outcome in the ``P:events:log`` stream (the last 10,000). Storing is one Lua script: an
-event is either new and kept, or a duplicate and not.
+A mark per (source, id) pair (``RedisKeys.event_seen``) lives for ``dedupe_seconds``; an unsettled
+event is kept in a hash and indexed by arrival in a sorted set; settled ones leave their outcome
+in the log stream (the last 10,000). Storing is one Lua script: an event is either new and kept,
+or a duplicate and not.
 """
 
 from __future__ import annotations
@@ -13,19 +13,40 @@ import json
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.events import InboundEvent
-from ai_gateway.integration.redis_prompt_repository import redis_errors
+from ai_gateway.integration.redis_errors import redis_errors
+from ai_gateway.integration.redis_keys import RedisKeys
+from ai_gateway.integration.redis_scripts import NamedScript
 
-_STORE = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+
+class _StoreKeys(NamedTuple):
+    seen: str  # the event's de-duplication mark
+    data: str  # unsettled events by hash
+    unsettled: str  # unsettled hashes by arrival
+
+
+class _StoreArgs(NamedTuple):
+    event_hash: str
+    event: str  # the event as JSON
+    dedupe_seconds: int
+    now: float  # epoch seconds
+
+
+_STORE: NamedScript[_StoreKeys, _StoreArgs] = NamedScript(
+    _StoreKeys,
+    _StoreArgs,
+    """
+if not redis.call('SET', KEY.seen, '1', 'NX', 'EX', ARG.dedupe_seconds) then return 0 end
+redis.call('HSET', KEY.data, ARG.event_hash, ARG.event)
+redis.call('ZADD', KEY.unsettled, ARG.now, ARG.event_hash)
 return 1
-"""
+""",
+)
+"""Returns 1 when the event is new and kept, 0 for a duplicate."""
 
 
 def _key(event: InboundEvent) -> str:
@@ -50,20 +71,21 @@ def _load(raw: str) -> InboundEvent:
 class RedisEventInbox:
     def __init__(self, redis: Redis, *, prefix: str, dedupe_seconds: int = 7 * 86_400) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._keys = RedisKeys(prefix)
         self._dedupe = dedupe_seconds
-        self._data = f"{prefix}:events:data"
-        self._unsettled = f"{prefix}:events:unsettled"
-        self.log = f"{prefix}:events:log"
-        self._store = redis.register_script(_STORE)
+        self._data = self._keys.events_data
+        self._unsettled = self._keys.events_unsettled
+        self.log = self._keys.events_log
+        self._store = _STORE.bind(redis)
 
     async def store(self, event: InboundEvent) -> bool:
         key = _key(event)
-        keys = [f"{self._prefix}:events:seen:{key}", self._data, self._unsettled]
+        keys = _StoreKeys(self._keys.event_seen(key), self._data, self._unsettled)
+        args = _StoreArgs(
+            event_hash=key, event=_dump(event), dedupe_seconds=self._dedupe, now=time.time()
+        )
         async with redis_errors():
-            stored = await self._store(
-                keys=keys, args=[key, _dump(event), self._dedupe, time.time()]
-            )
+            stored = await self._store(keys, args)
         return bool(stored)
 
     async def settle(self, event: InboundEvent, outcome: str) -> None:

@@ -1,21 +1,20 @@
 """Durable jobs on a Redis stream, with a consumer group shared by every worker.
 
-- ``enqueue`` appends to the stream (``P:jobs``), or, with a delay, to a sorted set
-  (``P:jobs:due``) from which any worker moves due jobs to the stream (one Lua script: no job is
-  moved twice).
+- ``enqueue`` appends to the stream (``RedisKeys.jobs``), or, with a delay, to a sorted set
+  (``RedisKeys.jobs_due``) from which any worker moves due jobs to the stream (one Lua script: no
+  job is moved twice).
 - A worker reads with XREADGROUP and acknowledges (and deletes) a job only after its handler
   returned. While a handler runs, a heartbeat re-claims the job for its own consumer, so no other
   worker takes over a job that is merely slow.
 - Every ``claim_interval`` a worker claims jobs idle for longer than ``claim_idle`` (their worker
   died): recovery does not wait for new traffic.
 - A job delivered more than ``max_deliveries`` times (it crashes every worker) is handed to
-  ``on_dead`` and moved to the ``P:jobs:dead`` stream instead of being run again.
+  ``on_dead`` and moved to the ``RedisKeys.jobs_dead`` stream instead of being run again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -23,31 +22,45 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.jobs import Job, JobStep
+from ai_gateway.integration.redis_errors import REDIS_DOWN, redis_errors
+from ai_gateway.integration.redis_keys import RedisKeys
+from ai_gateway.integration.redis_scripts import NamedScript
 
 logger = logging.getLogger("ai_gateway.worker")
 
 GROUP = "workers"
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
-_PROMOTE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+
+class _PromoteKeys(NamedTuple):
+    due: str  # delayed jobs, scored by when they are due (epoch seconds)
+    stream: str  # the job stream
+
+
+class _PromoteArgs(NamedTuple):
+    now: float  # epoch seconds
+
+
+_PROMOTE: NamedScript[_PromoteKeys, _PromoteArgs] = NamedScript(
+    _PromoteKeys,
+    _PromoteArgs,
+    """
+local due = redis.call('ZRANGEBYSCORE', KEY.due, '-inf', ARG.now, 'LIMIT', 0, 100)
 for _, member in ipairs(due) do
   local job = cjson.decode(member)
-  redis.call('XADD', KEYS[2], '*', 'step', job.step, 'prompt_id', job.prompt_id,
+  redis.call('XADD', KEY.stream, '*', 'step', job.step, 'prompt_id', job.prompt_id,
              'attempt', tostring(job.attempt))
-  redis.call('ZREM', KEYS[1], member)
+  redis.call('ZREM', KEY.due, member)
 end
 return #due
-"""
+""",
+)
+"""Moves due jobs to the stream; returns how many."""
 
 
 def _fields(job: Job) -> dict[Any, Any]:
@@ -65,11 +78,13 @@ def _job(fields: dict[str, str]) -> Job | None:
 class RedisJobQueue:
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
-        self.stream = f"{prefix}:jobs"
-        self.due = f"{prefix}:jobs:due"
+        keys = RedisKeys(prefix)
+        self.stream = keys.jobs
+        self.due = keys.jobs_due
+        self.dead = keys.jobs_dead
 
     async def enqueue(self, job: Job, delay: float = 0.0) -> None:
-        try:
+        async with redis_errors():
             if delay <= 0:
                 await self._redis.xadd(self.stream, _fields(job))
             else:
@@ -77,8 +92,6 @@ class RedisJobQueue:
                     {"step": job.step.value, "prompt_id": job.prompt_id, "attempt": job.attempt}
                 )
                 await self._redis.zadd(self.due, {member: time.time() + delay})
-        except REDIS_DOWN as exc:
-            raise DependencyUnavailable("redis") from exc
 
 
 def _messages(reply: Any, stream: str) -> list[tuple[str, dict[str, str]]]:
@@ -109,7 +122,7 @@ class JobWorker:
         self._max_deliveries = max_deliveries
         self._block_ms = int(block_seconds * 1000)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self._promote = redis.register_script(_PROMOTE)
+        self._promote = _PROMOTE.bind(redis)
         self._tasks: set[asyncio.Task[None]] = set()
         self._group_ready = False
 
@@ -124,7 +137,10 @@ class JobWorker:
         while not stop.is_set():
             try:
                 await self._ensure_group()
-                await self._promote(keys=[self._queue.due, self._queue.stream], args=[time.time()])
+                await self._promote(
+                    _PromoteKeys(due=self._queue.due, stream=self._queue.stream),
+                    _PromoteArgs(now=time.time()),
+                )
                 free = self._concurrency - len(self._tasks)
                 if free <= 0:
                     await asyncio.wait(self._tasks, timeout=1, return_when=asyncio.FIRST_COMPLETED)
@@ -184,7 +200,7 @@ class JobWorker:
         if job is not None:
             await self._on_dead(job)
         dead: dict[Any, Any] = {**fields, "deliveries": str(deliveries)}
-        await self._redis.xadd(f"{self._queue.stream}:dead", dead)
+        await self._redis.xadd(self._queue.dead, dead)
         await self._ack(msg_id)
 
     def _start(self, msg_id: str, fields: dict[str, str]) -> None:
@@ -231,23 +247,3 @@ class JobWorker:
             pipe.xack(self._queue.stream, GROUP, msg_id)
             pipe.xdel(self._queue.stream, msg_id)
             await pipe.execute()
-
-
-async def run_periodically(
-    redis: Redis,
-    key: str,
-    interval: float,
-    action: Callable[[], Awaitable[object]],
-    stop: asyncio.Event,
-) -> None:
-    """Runs ``action`` about every ``interval`` seconds on one worker at a time (a Redis lock)."""
-    while not stop.is_set():
-        try:
-            if await redis.set(key, "1", nx=True, px=int(interval * 1000)):
-                await action()
-        except REDIS_DOWN as exc:
-            logger.warning("periodic %s skipped: redis unavailable (%s)", key, exc)
-        except Exception:
-            logger.exception("periodic %s failed", key)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -5,22 +5,23 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.operations import Measurement
-from ai_gateway.integration.redis_prompt_repository import redis_errors
+from ai_gateway.integration.redis_errors import redis_errors
+from ai_gateway.integration.redis_keys import RedisKeys
 
 
 class RedisMetrics:
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
-        self._p = prefix
+        self._keys = RedisKeys(prefix)
 
     async def read(self) -> list[Measurement]:
-        p = self._p
+        keys = self._keys
         async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
-            pipe.xlen(f"{p}:outbox")
-            pipe.xlen(f"{p}:outbox:dead")
-            pipe.xlen(f"{p}:jobs")
-            pipe.zcard(f"{p}:jobs:due")
-            pipe.xlen(f"{p}:jobs:dead")
+            pipe.xlen(keys.outbox)
+            pipe.xlen(keys.outbox_dead)
+            pipe.xlen(keys.jobs)
+            pipe.zcard(keys.jobs_due)
+            pipe.xlen(keys.jobs_dead)
             backlog, dead_events, jobs, delayed, dead_jobs = await pipe.execute()
         return [
             Measurement(

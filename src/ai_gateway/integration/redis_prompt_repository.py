@@ -1,19 +1,11 @@
-"""The prompt store in Redis.
+"""The prompt store in Redis (ADR 0002).
 
-Layout, under a configurable key prefix ``P``:
-
-- ``P:prompt:{id}``  hash: ``d`` JSON record, ``v`` version, ``o`` owner, ``s`` status,
-  ``r`` request id, ``m`` index member, ``x`` retention deadline (ms) once settled
-- ``P:ix:all``, ``P:ix:o:{owner}``, ``P:ix:o:{owner}:s:{status}``, ``P:ix:s:{status}``,
-  ``P:ix:o:{owner}:r:{request_id}``, ``P:ix:r:{request_id}``  sorted sets (all scores 0) whose
-  members ``{sequence:016d}:{id}`` sort in creation order (``P:seq`` numbers the prompts), so a
-  listing is a ZRANGE BYLEX and a cursor is the last member seen: no KEYS or SCAN on any request
-- ``P:retention``  sorted set of settled prompt ids by deadline; due ones are removed, with their
-  index entries, a few at a time by every write
-- ``P:idem:{hash}``  Idempotency-Key records, with their own TTL
-
-Every write is one Lua script, so the record, its version check and its indexes change together.
-Owner and request ids are percent-encoded in key names so that no value can forge another key.
+A prompt is a hash (``d`` JSON record, ``v`` version, ``o`` owner, ``s`` status, ``r`` request
+id, ``m`` index member, ``x`` retention deadline in ms once settled), listed through sorted sets
+(all scores 0) whose members ``{sequence:016d}:{id}`` sort in creation order, so a listing is a
+ZRANGE BYLEX and a cursor is the last member seen: no KEYS or SCAN on any request. Settled prompts
+past their deadline are removed, with their index entries, a few at a time by every write. Key
+names are in ``redis_keys``; every write is one script of ``redis_prompt_scripts``.
 """
 
 from __future__ import annotations
@@ -22,15 +14,11 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
-from urllib.parse import quote
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavailable
 from ai_gateway.application.ports.prompts import (
@@ -43,89 +31,20 @@ from ai_gateway.application.ports.prompts import (
 from ai_gateway.domain.prompt import Prompt, PromptStatus, is_prompt_id
 from ai_gateway.integration.event_outbox import outbox_entries
 from ai_gateway.integration.prompt_codec import dump_prompt, load_prompt
+from ai_gateway.integration.redis_errors import redis_errors
+from ai_gateway.integration.redis_keys import RedisKeys, key_part
+from ai_gateway.integration.redis_prompt_scripts import (
+    CREATE,
+    OUTBOX_FULL,
+    SAVE,
+    CreateArgs,
+    CreateKeys,
+    SaveArgs,
+    SaveKeys,
+)
 
 MAX_SCAN: Final = 1000
 """Index members one listing call may look at before it returns a short page and a cursor."""
-
-_LUA_COMMON = """
-local function status_keys(P, o, s)
-  return {P..':ix:s:'..s, P..':ix:o:'..o..':s:'..s}
-end
-local function all_keys(P, o, s, r)
-  local keys = {P..':ix:all', P..':ix:o:'..o}
-  for _, k in ipairs(status_keys(P, o, s)) do table.insert(keys, k) end
-  if r ~= '' then
-    table.insert(keys, P..':ix:r:'..r)
-    table.insert(keys, P..':ix:o:'..o..':r:'..r)
-  end
-  return keys
-end
-local function publish(P, first, count)
-  for i = first, first + count - 1 do redis.call('XADD', P..':outbox', '*', 'e', ARGV[i]) end
-end
-local function sweep(P, now)
-  local due = redis.call('ZRANGEBYSCORE', P..':retention', '-inf', now, 'LIMIT', 0, 20)
-  for _, id in ipairs(due) do
-    local key = P..':prompt:'..id
-    local f = redis.call('HMGET', key, 'o', 's', 'r', 'm')
-    if f[1] then
-      for _, k in ipairs(all_keys(P, f[1], f[2], f[3])) do redis.call('ZREM', k, f[4]) end
-      redis.call('DEL', key)
-    end
-    redis.call('ZREM', P..':retention', id)
-  end
-end
-"""
-
-# KEYS: record [, idempotency key]
-# ARGV: prefix, json, owner, status, request id, id, now ms, outbox bound (0: none), n, n events
-#       [, idempotency value, ttl s]
-_CREATE = (
-    _LUA_COMMON
-    + """
-local P = ARGV[1]
-local n = tonumber(ARGV[9])
-if #KEYS == 2 then
-  local earlier = redis.call('GET', KEYS[2])
-  if earlier then return earlier end
-end
-local bound = tonumber(ARGV[8])
-if bound > 0 and redis.call('XLEN', P..':outbox') >= bound then return '!outbox-full' end
-if #KEYS == 2 then redis.call('SET', KEYS[2], ARGV[10 + n], 'EX', ARGV[11 + n]) end
-publish(P, 10, n)
-local member = string.format('%016d:%s', redis.call('INCR', P..':seq'), ARGV[6])
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', 1, 'o', ARGV[3], 's', ARGV[4], 'r', ARGV[5],
-           'm', member)
-for _, k in ipairs(all_keys(P, ARGV[3], ARGV[4], ARGV[5])) do redis.call('ZADD', k, 0, member) end
-sweep(P, ARGV[7])
-return false
-"""
-)
-
-# KEYS: record. ARGV: prefix, id, expected version, json, status, deadline ms or '', now ms,
-# n, n events. Returns the new version, 0 when the version moved on, -1 when the record is gone.
-_SAVE = (
-    _LUA_COMMON
-    + """
-local P = ARGV[1]
-local cur = redis.call('HMGET', KEYS[1], 'v', 'o', 's', 'm')
-if not cur[1] then return -1 end
-if cur[1] ~= ARGV[3] then return 0 end
-local version = tonumber(cur[1]) + 1
-redis.call('HSET', KEYS[1], 'd', ARGV[4], 'v', version, 's', ARGV[5])
-publish(P, 9, tonumber(ARGV[8]))
-if cur[3] ~= ARGV[5] then
-  for _, k in ipairs(status_keys(P, cur[2], cur[3])) do redis.call('ZREM', k, cur[4]) end
-  for _, k in ipairs(status_keys(P, cur[2], ARGV[5])) do redis.call('ZADD', k, 0, cur[4]) end
-end
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[1], 'x', ARGV[6])
-  redis.call('ZADD', P..':retention', ARGV[6], ARGV[2])
-end
-sweep(P, ARGV[7])
-return version
-"""
-)
 
 
 def _live_prompt(row: Sequence[object], now_ms: int) -> Prompt | None:
@@ -134,18 +53,6 @@ def _live_prompt(row: Sequence[object], now_ms: int) -> Prompt | None:
     if raw is None or (deadline is not None and int(str(deadline)) <= now_ms):
         return None
     return load_prompt(str(raw), int(str(version)))
-
-
-def _enc(value: str) -> str:
-    return quote(value, safe="")
-
-
-@asynccontextmanager
-async def redis_errors() -> AsyncIterator[None]:
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise DependencyUnavailable("redis") from exc
 
 
 class RedisPromptRepository:
@@ -163,58 +70,56 @@ class RedisPromptRepository:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """With ``publish_events``, each write also appends the prompt's new lifecycle events to
-        the outbox stream (``P:outbox``), in the same script; past ``outbox_bound`` waiting
+        the outbox stream, in the same script; past ``outbox_bound`` waiting
         events, new prompts are refused (DependencyUnavailable) rather than events dropped.
         Retention deadlines are reckoned by ``clock``, in seconds since the epoch."""
-        self._redis = redis
         self._clock = clock
+        self._redis = redis
         self._publish = publish_events
         self._outbox_bound = outbox_bound
-        self._prefix = prefix
+        self._keys = RedisKeys(prefix)
         self._retention_ms = retention_seconds * 1000
         self._idempotency_ttl = idempotency_ttl_seconds
-        self._create = redis.register_script(_CREATE)
-        self._save = redis.register_script(_SAVE)
+        self._create = CREATE.bind(redis)
+        self._save = SAVE.bind(redis)
 
-    def _entries(self, prompt: Prompt) -> list[str | int]:
-        """The count of the prompt's new events, then each as an outbox entry (none without
-        publishing: the events are consumed either way, so they are never sent twice)."""
+    def _entries(self, prompt: Prompt) -> list[str]:
+        """The prompt's new events as outbox entries (none without publishing: the events are
+        consumed either way, so they are never sent twice)."""
         events = prompt.pull_events()
-        entries = outbox_entries(prompt, events) if self._publish else []
-        return [len(entries), *entries]
+        return outbox_entries(prompt, events) if self._publish else []
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def _record_key(self, prompt_id: str) -> str:
-        return f"{self._prefix}:prompt:{prompt_id}"
-
     async def add(
         self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
     ) -> IdempotencyRecord | None:
-        keys = [self._record_key(prompt.id)]
-        args: list[str | int] = [
-            self._prefix,
-            dump_prompt(prompt),
-            _enc(prompt.owner),
-            prompt.status.value,
-            _enc(prompt.request_id or ""),
-            prompt.id,
-            self._now_ms(),
-            self._outbox_bound if self._publish else 0,
-            *self._entries(prompt),
-        ]
+        keys = CreateKeys(self._keys.prompt(prompt.id))
+        args = CreateArgs(
+            prefix=self._keys.prefix,
+            data=dump_prompt(prompt),
+            owner=key_part(prompt.owner),
+            status=prompt.status.value,
+            request_id=key_part(prompt.request_id or ""),
+            prompt_id=prompt.id,
+            now_ms=self._now_ms(),
+            outbox_bound=self._outbox_bound if self._publish else 0,
+            events=self._entries(prompt),
+        )
         if idempotency is not None:
-            keys.append(f"{self._prefix}:idem:{idempotency.key}")
+            keys = keys._replace(idempotency=self._keys.idempotency(idempotency.key))
             record = {
                 "prompt_id": prompt.id,
                 "fingerprint": idempotency.fingerprint,
                 "created_at": prompt.created_at.isoformat(),
             }
-            args += [json.dumps(record), self._idempotency_ttl]
+            args = args._replace(
+                idempotency_record=json.dumps(record), idempotency_ttl=self._idempotency_ttl
+            )
         async with redis_errors():
-            earlier = await self._create(keys=keys, args=args)
-        if earlier == "!outbox-full":
+            earlier = await self._create(keys, args)
+        if earlier == OUTBOX_FULL:
             raise DependencyUnavailable("event outbox")
         if earlier is None:
             prompt.version = 1
@@ -228,25 +133,25 @@ class RedisPromptRepository:
         if not is_prompt_id(prompt_id):
             return None
         async with redis_errors():
-            row = await self._redis.hmget(self._record_key(prompt_id), ["d", "v", "x"])
+            row = await self._redis.hmget(self._keys.prompt(prompt_id), ["d", "v", "x"])
         return _live_prompt(row, self._now_ms())
 
     async def save(self, prompt: Prompt) -> None:
         deadline = ""
         if prompt.is_terminal and self._retention_ms:
             deadline = str(self._now_ms() + self._retention_ms)
-        args: list[str | int] = [
-            self._prefix,
-            prompt.id,
-            prompt.version,
-            dump_prompt(prompt),
-            prompt.status.value,
-            deadline,
-            self._now_ms(),
-            *self._entries(prompt),
-        ]
+        args = SaveArgs(
+            prefix=self._keys.prefix,
+            prompt_id=prompt.id,
+            expected_version=prompt.version,
+            data=dump_prompt(prompt),
+            status=prompt.status.value,
+            deadline_ms=deadline,
+            now_ms=self._now_ms(),
+            events=self._entries(prompt),
+        )
         async with redis_errors():
-            version = int(await self._save(keys=[self._record_key(prompt.id)], args=args))
+            version = int(await self._save(SaveKeys(self._keys.prompt(prompt.id)), args))
         if version <= 0:
             raise ConcurrencyConflict(prompt.id)
         prompt.version = version
@@ -282,7 +187,7 @@ class RedisPromptRepository:
         return Page(tuple(p for _, p in found), _encode(upper[1:]))
 
     async def oldest(self, status: PromptStatus, limit: int) -> Sequence[Prompt]:
-        index = f"{self._prefix}:ix:s:{status.value}"
+        index = self._keys.index(status=status.value)
         async with redis_errors():
             members = [
                 str(m)
@@ -294,22 +199,19 @@ class RedisPromptRepository:
     async def _load_many(self, members: Sequence[str]) -> Sequence[Prompt | None]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for member in members:
-                pipe.hmget(self._record_key(member.partition(":")[2]), ["d", "v", "x"])
+                pipe.hmget(self._keys.prompt(member.partition(":")[2]), ["d", "v", "x"])
             rows = await pipe.execute()
         now = self._now_ms()
         return [_live_prompt(row, now) for row in rows]
 
     def _plan(self, c: PromptFilter) -> tuple[str, _Residual]:
         """Pick the narrowest index for the criteria; what it does not cover is filtered after."""
-        p = self._prefix
-        scope = f"{p}:ix:o:{_enc(c.owner)}" if c.owner is not None else f"{p}:ix"
         if c.request_id is not None:
-            index = f"{scope}:r:{_enc(c.request_id)}"
+            index = self._keys.index(owner=c.owner, request_id=c.request_id)
             return index, _Residual(status=c.status, kind=c.kind)
         if c.status is not None:
-            return f"{scope}:s:{c.status.value}", _Residual(kind=c.kind)
-        index = scope if c.owner is not None else f"{p}:ix:all"
-        return index, _Residual(kind=c.kind)
+            return self._keys.index(owner=c.owner, status=c.status.value), _Residual(kind=c.kind)
+        return self._keys.index(owner=c.owner), _Residual(kind=c.kind)
 
 
 class _Residual:
@@ -342,16 +244,3 @@ def _decode_cursor(cursor: str) -> str:
     if not (sep and len(stamp) == 16 and stamp.isdigit() and is_prompt_id(prompt_id)):
         raise InvalidCursor(cursor)
     return member
-
-
-class RedisHealth:
-    name = "redis"
-
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    async def check(self) -> bool:
-        try:
-            return bool(await self._redis.ping())
-        except (RedisConnectionError, RedisTimeoutError, OSError):
-            return False

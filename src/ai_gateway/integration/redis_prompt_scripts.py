@@ -1,0 +1,132 @@
+"""The prompt store's two writes, each one Lua script (ADR 0002).
+
+The record, its version check, its indexes and its lifecycle events (the outbox, ADR 0010) change
+together or not at all. Index keys are built inside Redis from the stored owner, status and
+request id (``LUA_INDEX_KEYS``), so a save need not be told where a prompt was indexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from ai_gateway.integration.redis_keys import LUA_INDEX_KEYS
+from ai_gateway.integration.redis_scripts import NamedScript
+
+OUTBOX_FULL = "!outbox-full"
+
+_HELPERS = (
+    LUA_INDEX_KEYS
+    + """
+local function publish(P, events)
+  for _, e in ipairs(events) do redis.call('XADD', outbox_key(P), '*', 'e', e) end
+end
+local function sweep(P, now)
+  local due = redis.call('ZRANGEBYSCORE', retention_key(P), '-inf', now, 'LIMIT', 0, 20)
+  for _, id in ipairs(due) do
+    local key = prompt_key(P, id)
+    local f = redis.call('HMGET', key, 'o', 's', 'r', 'm')
+    if f[1] then
+      for _, k in ipairs(index_keys(P, f[1], f[2], f[3])) do redis.call('ZREM', k, f[4]) end
+      redis.call('DEL', key)
+    end
+    redis.call('ZREM', retention_key(P), id)
+  end
+end
+"""
+)
+
+
+class CreateKeys(NamedTuple):
+    record: str  # the prompt's hash
+    idempotency: str | None = None  # the Idempotency-Key record, when the request has one
+
+
+class CreateArgs(NamedTuple):
+    prefix: str  # the key prefix, for the keys the script builds itself
+    data: str  # the prompt's JSON record
+    owner: str  # encoded with key_part
+    status: str
+    request_id: str  # encoded with key_part; '' when none
+    prompt_id: str
+    now_ms: int  # the clock for the retention sweep
+    outbox_bound: int  # refuse the prompt when this many events wait; 0: no outbox
+    idempotency_record: str = ""  # the JSON kept under KEY.idempotency
+    idempotency_ttl: int = 0  # seconds
+    events: Sequence[str] = ()  # outbox entries, appended in order
+
+
+CREATE: NamedScript[CreateKeys, CreateArgs] = NamedScript(
+    CreateKeys,
+    CreateArgs,
+    _HELPERS
+    + """
+local P = ARG.prefix
+if KEY.idempotency then
+  local earlier = redis.call('GET', KEY.idempotency)
+  if earlier then return earlier end
+end
+local bound = tonumber(ARG.outbox_bound)
+if bound > 0 and redis.call('XLEN', outbox_key(P)) >= bound then return '"""
+    + OUTBOX_FULL
+    + """' end
+if KEY.idempotency then
+  redis.call('SET', KEY.idempotency, ARG.idempotency_record, 'EX', ARG.idempotency_ttl)
+end
+publish(P, ARG.events)
+local member = string.format('%016d:%s', redis.call('INCR', sequence_key(P)), ARG.prompt_id)
+redis.call('HSET', KEY.record, 'd', ARG.data, 'v', 1, 'o', ARG.owner, 's', ARG.status,
+           'r', ARG.request_id, 'm', member)
+for _, k in ipairs(index_keys(P, ARG.owner, ARG.status, ARG.request_id)) do
+  redis.call('ZADD', k, 0, member)
+end
+sweep(P, ARG.now_ms)
+return false
+""",
+    variadic="events",
+)
+"""Returns the earlier idempotency record, ``OUTBOX_FULL``, or nil once stored."""
+
+
+class SaveKeys(NamedTuple):
+    record: str  # the prompt's hash
+
+
+class SaveArgs(NamedTuple):
+    prefix: str  # the key prefix, for the keys the script builds itself
+    prompt_id: str
+    expected_version: int  # the version the caller loaded: the compare-and-set
+    data: str  # the prompt's JSON record
+    status: str
+    deadline_ms: str  # retention deadline once settled; '' for none
+    now_ms: int  # the clock for the retention sweep
+    events: Sequence[str] = ()  # outbox entries, appended in order
+
+
+SAVE: NamedScript[SaveKeys, SaveArgs] = NamedScript(
+    SaveKeys,
+    SaveArgs,
+    _HELPERS
+    + """
+local P = ARG.prefix
+local cur = redis.call('HMGET', KEY.record, 'v', 'o', 's', 'm')
+if not cur[1] then return -1 end
+if cur[1] ~= ARG.expected_version then return 0 end
+local version = tonumber(cur[1]) + 1
+redis.call('HSET', KEY.record, 'd', ARG.data, 'v', version, 's', ARG.status)
+publish(P, ARG.events)
+if cur[3] ~= ARG.status then
+  local o, member = cur[2], cur[4]
+  for _, k in ipairs(status_index_keys(P, o, cur[3])) do redis.call('ZREM', k, member) end
+  for _, k in ipairs(status_index_keys(P, o, ARG.status)) do redis.call('ZADD', k, 0, member) end
+end
+if ARG.deadline_ms ~= '' then
+  redis.call('HSET', KEY.record, 'x', ARG.deadline_ms)
+  redis.call('ZADD', retention_key(P), ARG.deadline_ms, ARG.prompt_id)
+end
+sweep(P, ARG.now_ms)
+return version
+""",
+    variadic="events",
+)
+"""Returns the new version, 0 when the version moved on, -1 when the record is gone."""

@@ -1,0 +1,74 @@
+"""Lua scripts whose KEYS and ARGV are named, not numbered.
+
+A script declares its keys and its arguments as two ``NamedTuple`` classes (one documented field
+each). The Lua source starts with a prologue generated from those fields::
+
+    local KEY = {record = KEYS[1], idempotency = KEYS[2]}
+    local ARG = {prefix = ARGV[1], owner = ARGV[2], events = {unpack(ARGV, 3)}}
+
+so the body reads ``KEY.record`` and ``ARG.owner``, and a call site builds both tuples by keyword.
+The order lives in one place, the tuple, and the prologue and the call follow it: nothing is
+positional by hand, and the call is still one EVALSHA.
+
+- The last argument may be ``variadic``: it takes a list, and Lua gets every remaining ARGV entry.
+- Trailing keys may be None: they are left out and read as nil in Lua.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from redis.asyncio import Redis
+
+KeysT = TypeVar("KeysT", bound=NamedTuple)
+ArgsT = TypeVar("ArgsT", bound=NamedTuple)
+
+
+class NamedScript(Generic[KeysT, ArgsT]):
+    def __init__(
+        self, keys: type[KeysT], args: type[ArgsT], body: str, *, variadic: str | None = None
+    ) -> None:
+        if variadic is not None and args._fields[-1] != variadic:
+            raise ValueError(f"the variadic argument {variadic!r} must be the last one")
+        self.variadic = variadic is not None
+        self.source = _prologue(keys._fields, args._fields, variadic) + body
+
+    def bind(self, redis: Redis) -> BoundScript[KeysT, ArgsT]:
+        return BoundScript(self, redis)
+
+
+class BoundScript(Generic[KeysT, ArgsT]):
+    """A named script registered with one client (EVALSHA, loading it again if Redis lost it)."""
+
+    def __init__(self, script: NamedScript[KeysT, ArgsT], redis: Redis) -> None:
+        self._run = redis.register_script(script.source)
+        self._variadic = script.variadic
+
+    async def __call__(self, keys: KeysT, args: ArgsT) -> Any:
+        return await self._run(keys=_key_list(keys), args=self._arg_list(args))
+
+    def _arg_list(self, args: ArgsT) -> list[Any]:
+        values = list(args)
+        if self._variadic:
+            rest: Sequence[Any] = values.pop()
+            values.extend(rest)
+        return values
+
+
+def _key_list(keys: NamedTuple) -> list[str]:
+    names = list(keys)
+    while names and names[-1] is None:
+        names.pop()
+    if None in names:
+        raise ValueError("only trailing keys may be left out")
+    return names
+
+
+def _prologue(keys: Sequence[str], args: Sequence[str], variadic: str | None) -> str:
+    key_fields = ", ".join(f"{name} = KEYS[{i}]" for i, name in enumerate(keys, 1))
+    arg_fields = [
+        f"{name} = {{unpack(ARGV, {i})}}" if name == variadic else f"{name} = ARGV[{i}]"
+        for i, name in enumerate(args, 1)
+    ]
+    return f"local KEY = {{{key_fields}}}\nlocal ARG = {{{', '.join(arg_fields)}}}\n"
