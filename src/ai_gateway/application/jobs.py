@@ -1,10 +1,19 @@
-"""What every background step shares: the retry policy and how a failed step ends."""
+"""What every background step shares: the retry policy and how a failed step ends.
+
+The job boundary (``FailureSettler.run``) is where every failure of a step settles: adapters
+translate their own failures into the step failure tree, and whatever still arrives untranslated
+is settled here too, so that no job raises, crashes again on every delivery, or repeats its side
+effects. A step that overruns ``RetryPolicy.step_deadline`` is a transient ``step_timeout``; any
+other untranslated error is a defect, logged with its traceback and settled as a permanent
+``internal_error`` (retrying a defect would only repeat downloads and provider calls).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from ai_gateway.application.errors import (
@@ -31,20 +40,35 @@ class RetryPolicy:
     max_attempts: int = 6
     base_seconds: float = 2.0
     max_seconds: float = 300.0
+    step_deadline: float = 900.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         backoff = min(self.max_seconds, self.base_seconds * 2.0 ** (attempt - 1))
         jittered = backoff / 2 + random.uniform(0, backoff / 2)  # noqa: S311 - not for secrets
-        return max(jittered, min(retry_after or 0.0, self.max_seconds * 4))
+        return max(jittered, bounded_wait(retry_after, self.max_seconds * 4))
 
 
-def as_step_failure(exc: Exception) -> StepFailure:
-    """A dependency outage inside a step is worth retrying like any transient failure."""
+def bounded_wait(seconds: float | None, limit: float) -> float:
+    """A server's requested wait as a delay that can be scheduled: 0 for none, a negative or a
+    NaN, at most ``limit`` (a Retry-After of 10**400 is infinity once parsed)."""
+    if seconds is None or not seconds > 0:
+        return 0.0
+    return min(seconds, limit)
+
+
+def as_step_failure(exc: Exception, job: Job | None = None) -> StepFailure:
+    """Any failure of a step, as a step failure; never raises."""
     if isinstance(exc, StepFailure):
         return exc
     if isinstance(exc, DependencyUnavailable):
-        return TransientFailure(f"{exc.dependency.replace(' ', '_')}_unavailable", str(exc))
-    raise exc
+        code = exc.dependency.lower().replace(" ", "_")
+        return TransientFailure(f"{code}_unavailable", str(exc))
+    step = job.step.value if job is not None else "background"
+    if isinstance(exc, TimeoutError):
+        return TransientFailure("step_timeout", f"the {step} step did not finish in time")
+    logger.error("the %s step of %s failed inside the gateway", step,
+                 job.prompt_id if job else "?", exc_info=exc)  # fmt: skip
+    return PermanentFailure("internal_error", f"the {step} step failed inside the gateway")
 
 
 class FailureSettler:
@@ -57,6 +81,16 @@ class FailureSettler:
         self._queue = queue
         self._policy = policy
         self._clock = clock
+
+    async def run(self, job: Job, work: Awaitable[None]) -> None:
+        """The job boundary: ``work`` finishes within the step deadline, or its failure settles
+        ``job``. Only an unreachable store (the failure cannot be recorded) escapes, so that the
+        job is delivered again."""
+        try:
+            async with asyncio.timeout(self._policy.step_deadline):
+                await work
+        except Exception as exc:  # the boundary: every failure settles the job
+            await self.settle(job, as_step_failure(exc, job))
 
     async def settle(self, job: Job, failure: StepFailure) -> None:
         if isinstance(failure, TransientFailure) and job.attempt < self._policy.max_attempts:

@@ -1,4 +1,8 @@
-"""Object storage in a local folder: the embedded default. It cannot hand out links."""
+"""Object storage in a local folder: the embedded default. It cannot hand out links.
+
+A key outside the naming rule raises InvalidObjectKey; a failing disk (full, read-only, gone)
+DependencyUnavailable, as an unreachable S3 server does.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.objects import ObjectNotFound
 from ai_gateway.integration.object_keys import checked_key
+
+OBJECT_STORAGE = "object storage"
 
 
 class LocalObjectStore:
@@ -20,7 +27,11 @@ class LocalObjectStore:
         return self._root / checked_key(key)
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:  # noqa: ARG002 - a file has no type
-        await asyncio.to_thread(self._write, self._path(key), data)
+        path = self._path(key)
+        try:
+            await asyncio.to_thread(self._write, path, data)
+        except OSError as exc:
+            raise DependencyUnavailable(OBJECT_STORAGE) from exc
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -36,10 +47,13 @@ class LocalObjectStore:
             raise
 
     async def get(self, key: str) -> bytes:
+        path = self._path(key)
         try:
-            return await asyncio.to_thread(self._path(key).read_bytes)
-        except FileNotFoundError:
+            return await asyncio.to_thread(path.read_bytes)
+        except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
+        except OSError as exc:
+            raise DependencyUnavailable(OBJECT_STORAGE) from exc
 
     async def link(self, key: str, expires: timedelta) -> str | None:  # noqa: ARG002
         checked_key(key)

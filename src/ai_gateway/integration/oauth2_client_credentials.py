@@ -3,29 +3,39 @@
 A token is cached until ``refresh_margin`` seconds before it expires; under concurrency only one
 request goes to the token endpoint, the others wait for its answer. The client secret is never
 logged, repr'd or put in an error.
+
+An endpoint that cannot be reached, fails or does not answer within ``DEADLINE_SECONDS`` (a
+trickling body included) is DependencyUnavailable: worth retrying. An endpoint that refuses the
+client, or answers something that is not a token, is TokenRequestRefused, a PermanentFailure with
+the code ``token_refused``: retrying with the same credentials cannot help.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 
 import httpx
 
-from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.errors import DependencyUnavailable, PermanentFailure
 
 logger = logging.getLogger("ai_gateway.oauth2")
 
 _DEPENDENCY = "OAuth2 token endpoint"
+DEADLINE_SECONDS = 30.0
+# Bounds on a token's lifetime: a NaN, negative or absurd ``expires_in`` must not pin a token.
+_MIN_LIFETIME = 0.0
+_MAX_LIFETIME = 24 * 3600.0
 
 
-class TokenRequestRefused(Exception):
+class TokenRequestRefused(PermanentFailure):
     """The token endpoint refused the client (bad credentials, scope or audience)."""
 
     def __init__(self, status: int, error: str) -> None:
-        super().__init__(f"the token endpoint answered {status} {error}")
+        super().__init__("token_refused", f"the token endpoint answered {status} {error[:100]!r}")
         self.status = status
         self.error = error
 
@@ -77,26 +87,40 @@ class ClientCredentialsTokenSource:
 
     async def _request(self) -> str:
         try:
-            response = await self._http.post(
-                self._token_url,
-                auth=(self._client_id, self._secret),
-                data={"grant_type": "client_credentials", **self._form},
-                headers={"Accept": "application/json"},
-            )
-        except httpx.HTTPError as exc:
+            async with asyncio.timeout(DEADLINE_SECONDS):
+                response = await self._http.post(
+                    self._token_url,
+                    auth=(self._client_id, self._secret),
+                    data={"grant_type": "client_credentials", **self._form},
+                    headers={"Accept": "application/json"},
+                )
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise DependencyUnavailable(_DEPENDENCY) from exc
         if response.status_code >= 500:
             raise DependencyUnavailable(_DEPENDENCY)
         try:
             body = response.json()
         except ValueError:
+            body = None
+        if not isinstance(body, dict):
             body = {}
-        if response.status_code != 200 or not isinstance(body.get("access_token"), str):
-            error = body.get("error") if isinstance(body.get("error"), str) else "no token"
-            raise TokenRequestRefused(response.status_code, error)
-        expires_in = body.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 60.0
-        self._token = body["access_token"]
+        token = body.get("access_token")
+        if response.status_code != 200 or not isinstance(token, str) or not token:
+            error = body.get("error")
+            raise TokenRequestRefused(
+                response.status_code, error if isinstance(error, str) else "no token"
+            )
+        lifetime = _lifetime(body.get("expires_in"))
+        self._token = token
         self._expires_at = self._clock() + lifetime
         logger.debug("new access token for %s, valid %.0f s", self._client_id, lifetime)
-        return self._token
+        return token
+
+
+def _lifetime(expires_in: object) -> float:
+    """``expires_in`` as seconds within sane bounds; 60 s when it is missing or not a number."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return 60.0
+    if not math.isfinite(expires_in):
+        return 60.0
+    return min(max(float(expires_in), _MIN_LIFETIME), _MAX_LIFETIME)

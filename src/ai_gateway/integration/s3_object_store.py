@@ -18,9 +18,11 @@ from miniopy_async.error import MinioException, S3Error
 
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.objects import ObjectNotFound
-from ai_gateway.integration.object_keys import checked_key
+from ai_gateway.integration.object_keys import InvalidObjectKey, checked_key
 
 OBJECT_STORAGE = "object storage"
+# What a server answers for a name it will not keep, should its rule be stricter than ours.
+_NAME_REFUSED = {"KeyTooLongError", "InvalidObjectName", "XMinioInvalidObjectName"}
 
 
 @asynccontextmanager
@@ -30,6 +32,8 @@ async def _storage_errors(key: str) -> AsyncIterator[None]:
     except S3Error as exc:
         if exc.code in {"NoSuchKey", "NoSuchObject"}:
             raise ObjectNotFound(key) from exc
+        if exc.code in _NAME_REFUSED:
+            raise InvalidObjectKey(key, f"is refused by the server ({exc.code})") from exc
         raise DependencyUnavailable(OBJECT_STORAGE) from exc
     except (MinioException, aiohttp.ClientError, OSError, TimeoutError) as exc:
         raise DependencyUnavailable(OBJECT_STORAGE) from exc

@@ -102,10 +102,7 @@ class SafeHttp:
 
     async def vet(self, url: str | httpx.URL) -> _Target:
         """Where to connect for ``url``, or EgressRefused."""
-        try:
-            parsed = httpx.URL(url)
-        except (httpx.InvalidURL, TypeError) as exc:
-            raise EgressRefused(f"not a valid URL: {exc}") from None
+        parsed = _url(url)
         if parsed.scheme not in {"http", "https"}:
             raise EgressRefused(f"the scheme {parsed.scheme!r} is not allowed")
         if parsed.userinfo:
@@ -136,7 +133,9 @@ class SafeHttp:
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
+        except UnicodeError:  # a label over 63 characters or one IDNA cannot encode
+            raise EgressRefused(f"{host[:200]!r} is not a valid host name") from None
+        except OSError as exc:
             raise TransientFailure("dns_failed", f"{host} could not be resolved: {exc}") from None
         found: list[IPAddress] = []
         for *_, sockaddr in infos:
@@ -155,27 +154,37 @@ class SafeHttp:
         self, url: str, *, max_bytes: int, headers: Mapping[str, str] | None = None
     ) -> Fetched:
         """GET ``url``, following at most ``max_redirects`` redirects, each vetted again."""
-        async with asyncio.timeout(self._policy.total_timeout):
-            current = httpx.URL(url)
-            for _ in range(self._policy.max_redirects + 1):
-                target = await self.vet(current)
-                request = self._http.build_request(
-                    "GET",
-                    target.url,
-                    headers={**(headers or {}), **target.headers},
-                    extensions={**target.extensions, "timeout": self._timeout().as_dict()},
-                )
-                response = await self._send(request)
-                try:
-                    if response.status_code in REDIRECTS and "location" in response.headers:
-                        current = current.join(response.headers["location"])
-                        continue
-                    _raise_for_status(response, "download")
-                    content = await _read_capped(response, max_bytes)
-                finally:
-                    await response.aclose()
-                return Fetched(content, response.headers.get("content-type", ""), str(current))
-        raise EgressRefused(f"more than {self._policy.max_redirects} redirects")
+        try:
+            async with asyncio.timeout(self._policy.total_timeout):
+                return await self._follow(url, max_bytes, headers or {})
+        except TimeoutError:
+            raise TransientFailure(
+                "timeout", f"the download took longer than {self._policy.total_timeout:g} s"
+            ) from None
+
+    async def _follow(self, url: str, max_bytes: int, headers: Mapping[str, str]) -> Fetched:
+        current = _url(url)
+        for _ in range(self._policy.max_redirects + 1):
+            target = await self.vet(current)
+            request = self._http.build_request(
+                "GET",
+                target.url,
+                headers={**headers, **target.headers},
+                extensions={**target.extensions, "timeout": self._timeout().as_dict()},
+            )
+            response = await self._send(request)
+            try:
+                if response.status_code in REDIRECTS and "location" in response.headers:
+                    current = _url(current, response.headers["location"])
+                    continue
+                _raise_for_status(response, "download")
+                content = await _read_capped(response, max_bytes)
+            finally:
+                await response.aclose()
+            return Fetched(content, response.headers.get("content-type", ""), str(current))
+        raise PermanentFailure(
+            "too_many_redirects", f"more than {self._policy.max_redirects} redirects"
+        )
 
     async def post(
         self, url: str, *, content: bytes, headers: Mapping[str, str], timeout_seconds: float
@@ -189,13 +198,18 @@ class SafeHttp:
             headers={**headers, **target.headers},
             extensions={**target.extensions, "timeout": httpx.Timeout(timeout_seconds).as_dict()},
         )
-        async with asyncio.timeout(timeout_seconds + 1):
-            response = await self._send(request)
-            try:
-                with contextlib.suppress(PermanentFailure):  # only the status matters, not the body
-                    await _read_capped(response, 64 * 1024)
-            finally:
-                await response.aclose()
+        try:
+            async with asyncio.timeout(timeout_seconds + 1):
+                response = await self._send(request)
+                try:
+                    with contextlib.suppress(PermanentFailure):  # only the status matters
+                        await _read_capped(response, 64 * 1024)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise TransientFailure(
+                "timeout", f"{target.url.host} did not answer within {timeout_seconds:g} s"
+            ) from None
         return response
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
@@ -205,6 +219,15 @@ class SafeHttp:
             raise TransientFailure("timeout", f"{request.url.host} did not answer in time") from exc
         except httpx.HTTPError as exc:
             raise TransientFailure("connection_failed", f"{request.url.host}: {exc}") from exc
+
+
+def _url(url: str | httpx.URL, location: str | None = None) -> httpx.URL:
+    """``url``, or ``location`` resolved against it, or EgressRefused when either is no URL."""
+    try:
+        parsed = httpx.URL(url)
+        return parsed if location is None else parsed.join(location)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise EgressRefused(f"not a valid URL: {exc}") from None
 
 
 def _raise_for_status(response: httpx.Response, what: str) -> None:

@@ -1,9 +1,11 @@
 """Checking and extracting a zip before anything of it is used.
 
 Refused, each with its own fault code: not a zip, too many entries, a path that is absolute or
-climbs out with '..', a symbolic link or any entry that is not a plain file or folder, an encrypted
-entry, a declared total over the size limit, a compression ratio over the limit (a zip bomb). The
-declared sizes are not trusted: every entry is read with a cap of what it declared.
+climbs out with '..', a name the object stores cannot keep (the naming rule of ``object_keys``:
+control characters, '.', over-long segments or paths, a file and a folder of the same name), a
+symbolic link or any entry that is not a plain file or folder, an encrypted entry, a declared total
+over the size limit, a compression ratio over the limit (a zip bomb). The declared sizes are not
+trusted: every entry is read with a cap of what it declared.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from ai_gateway.application.errors import PermanentFailure
 from ai_gateway.application.ports.data import ArchiveFile
+from ai_gateway.integration.object_keys import MAX_PATH_BYTES, file_folder_clash, path_problem
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -51,7 +54,11 @@ def _checked_path(name: str) -> str:
         or "\x00" in name
     ):
         raise _refuse("zip_path_escape", f"entry {name[:200]!r} is absolute or leaves the archive")
-    return str(posix)
+    path = str(posix)
+    problem = path_problem(path, MAX_PATH_BYTES)
+    if problem is not None:
+        raise _refuse("zip_entry_name", f"entry {name[:200]!r} {problem}")
+    return path
 
 
 def _check_entry(info: zipfile.ZipInfo, limits: ZipLimits) -> None:
@@ -87,14 +94,26 @@ def extract_zip(data: bytes, limits: ZipLimits) -> list[ExtractedFile]:
                 "zip_too_large",
                 f"{declared} bytes uncompressed, the limit is {limits.max_total_bytes}",
             )
+        paths = [_checked_path(info.filename) for info in entries]
+        _check_clashes(paths, entries)
         files: list[ExtractedFile] = []
-        for info in entries:
-            path = _checked_path(info.filename)
+        for path, info in zip(paths, entries, strict=True):
             _check_entry(info, limits)
             if info.is_dir():
                 continue
             files.append(ExtractedFile(path, _read_capped(archive, info)))
         return files
+
+
+def _check_clashes(paths: list[str], entries: list[zipfile.ZipInfo]) -> None:
+    files = [p for p, i in zip(paths, entries, strict=True) if not i.is_dir()]
+    clash = file_folder_clash(files)
+    if clash is None:
+        listed = set(files)
+        clash = next((p for p, i in zip(paths, entries, strict=True) if i.is_dir() and p in listed),
+                     None)  # fmt: skip
+    if clash is not None:
+        raise _refuse("zip_name_clash", f"{clash[:200]!r} is a file twice, or a file and a folder")
 
 
 def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

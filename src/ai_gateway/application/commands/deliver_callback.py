@@ -4,10 +4,15 @@ Attempts follow a schedule (Svix-like by default: 5 s, 5 min, 30 min, 2 h, 5 h, 
 the first try); a receiver's Retry-After is honoured; 410 Gone, or a callback URL the egress guard
 refuses, stops at once. After the last attempt the delivery is dead-lettered; its owner can ask for
 it again (RedeliverCallback). The receiver sees the same ``webhook-id`` on every attempt.
+
+The attempt is this step's job boundary: whatever the sender raises (a refused token, a receiver
+slower than the step deadline, a defect) counts as a failed attempt with its code, permanent
+failures dead-letter at once, and a receiver's Retry-After is honoured up to a day.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Sequence
@@ -15,9 +20,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from ai_gateway.application.errors import FieldError, ValidationFailed
+from ai_gateway.application.errors import FieldError, PermanentFailure, ValidationFailed
+from ai_gateway.application.jobs import as_step_failure, bounded_wait
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports.callbacks import CallbackSender
+from ai_gateway.application.ports.callbacks import CallbackOutcome, CallbackSender
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
 from ai_gateway.application.ports.prompts import PromptRepository
@@ -30,6 +36,8 @@ from ai_gateway.domain.values import Delivery, DeliveryState
 logger = logging.getLogger("ai_gateway.callbacks")
 
 SVIX_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+ATTEMPT_DEADLINE = 120.0
+LONGEST_RETRY_AFTER = 86_400.0
 
 
 def webhook_id(prompt_id: str) -> str:
@@ -63,7 +71,7 @@ class DeliverCallbackHandler:
         delivery = prompt.delivery or Delivery(webhook_id(prompt.id))
         if delivery.state is not DeliveryState.PENDING:
             return
-        outcome = await self._sender.send(prompt, delivery.webhook_id)
+        outcome = await self._attempt(command.job, prompt, delivery.webhook_id)
         now = self._clock()
         delay = None
         if outcome.delivered:
@@ -74,7 +82,8 @@ class DeliverCallbackHandler:
                            prompt.id, delivery.attempts, outcome.status)  # fmt: skip
         else:
             planned = self._schedule[delivery.attempts]
-            delay = max(planned * random.uniform(0.9, 1.1), outcome.retry_after or 0.0)  # noqa: S311
+            jittered = planned * random.uniform(0.9, 1.1)  # noqa: S311 - not for secrets
+            delay = max(jittered, bounded_wait(outcome.retry_after, LONGEST_RETRY_AFTER))
             next_at = now + timedelta(seconds=delay)
             delivery = delivery.attempted(
                 outcome.status, now, state=DeliveryState.PENDING, next_at=next_at
@@ -82,6 +91,15 @@ class DeliverCallbackHandler:
         await self._save(prompt, delivery)
         if delay is not None:
             await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id, delivery.attempts + 1), delay)
+
+    async def _attempt(self, job: Job, prompt: Prompt, webhook_id: str) -> CallbackOutcome:
+        try:
+            async with asyncio.timeout(ATTEMPT_DEADLINE):
+                return await self._sender.send(prompt, webhook_id)
+        except Exception as exc:  # the boundary: a failed attempt, never a failed job
+            failure = as_step_failure(exc, job)
+            final = isinstance(failure, PermanentFailure)
+            return CallbackOutcome(delivered=False, status=failure.code, final=final)
 
     async def _save(self, prompt: Prompt, delivery: Delivery) -> None:
         async def record(fresh: Prompt) -> bool:

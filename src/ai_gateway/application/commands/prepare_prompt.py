@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from ai_gateway.application.errors import ConcurrencyConflict
-from ai_gateway.application.jobs import FailureSettler, as_step_failure
+from ai_gateway.application.jobs import FailureSettler
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.data import ArchiveReader, DataSource
@@ -53,11 +53,7 @@ class PreparePromptHandler:
         self._clock = clock
 
     async def handle(self, command: PreparePrompt) -> None:
-        job = command.job
-        try:
-            await self._prepare(job)
-        except Exception as exc:  # the job boundary: every failure settles the job
-            await self._settler.settle(job, as_step_failure(exc))
+        await self._settler.run(command.job, self._prepare(command.job))
 
     async def _prepare(self, job: Job) -> None:
         for _ in range(SAVE_ATTEMPTS):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ai_gateway.application.commands.record_response import keep_answer
-from ai_gateway.application.jobs import FailureSettler, as_step_failure
+from ai_gateway.application.jobs import FailureSettler
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.genai import GenAiProvider, GenAiRequest
@@ -49,11 +49,7 @@ class SubmitPromptHandler:
         self._link_lifetime = link_lifetime
 
     async def handle(self, command: SubmitPrompt) -> None:
-        job = command.job
-        try:
-            await self._submit(job)
-        except Exception as exc:  # the job boundary: every failure settles the job
-            await self._settler.settle(job, as_step_failure(exc))
+        await self._settler.run(command.job, self._submit(command.job))
 
     async def _submit(self, job: Job) -> None:
         prompt = await self._prompts.get(job.prompt_id)

@@ -7,7 +7,7 @@ import httpx
 
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.application.ports.identity import TokenSource
-from ai_gateway.integration.genai.http_errors import raise_for_answer, transport_failure
+from ai_gateway.integration.genai.http_errors import post_json, raise_for_answer
 
 
 class GenAiApiProvider:
@@ -35,10 +35,7 @@ class GenAiApiProvider:
             "Authorization": f"Bearer {await self._tokens.token()}",
             "Idempotency-Key": request.prompt_id,
         }
-        try:
-            response = await self._http.post(self._url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise transport_failure(exc) from exc
+        response = await post_json(self._http, self._url, body, headers)
         if response.status_code == 401:
             self._tokens.invalidate()  # a revoked or rotated token: the retry fetches a new one
         raise_for_answer(response)

@@ -1,11 +1,69 @@
-"""How a GenAI service's HTTP answer or failure becomes a step failure."""
+"""How a GenAI service is called over HTTP, and how its answer or failure becomes a step failure.
+
+Every call has one deadline for the whole exchange (the client's read timeout, so a trickling body
+cannot hold a worker), a byte cap on the answer, and a body that is strict JSON: a NaN or an
+infinity in a prompt's context is refused here, with its own code, instead of escaping the step.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
 
 import httpx
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.integration.retry_after import retry_after
+
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+_DEFAULT_DEADLINE = 120.0
+_FRAMING = {"content-encoding", "content-length", "transfer-encoding"}
+
+
+async def post_json(
+    http: httpx.AsyncClient, url: str, body: object, headers: Mapping[str, str]
+) -> httpx.Response:
+    """POSTs ``body`` as JSON; the response is read in full (at most MAX_ANSWER_BYTES)."""
+    try:
+        content = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+    except ValueError as exc:
+        raise PermanentFailure(
+            "genai_invalid_request", f"the prompt cannot be sent as JSON: {exc}"
+        ) from None
+    deadline = http.timeout.read or _DEFAULT_DEADLINE
+    request = http.build_request(
+        "POST", url, content=content, headers={**headers, "Content-Type": "application/json"}
+    )
+    try:
+        async with asyncio.timeout(deadline):
+            response = await http.send(request, stream=True)
+            try:
+                chunks, received = [], 0
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    if received > MAX_ANSWER_BYTES:
+                        raise PermanentFailure(
+                            "genai_invalid_answer", f"the answer is over {MAX_ANSWER_BYTES} bytes"
+                        )
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise TransientFailure(
+            "genai_unavailable", f"the GenAI service did not answer within {deadline:g} s"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise transport_failure(exc) from exc
+    # The body is decoded already: it must not be decoded again by the copy.
+    headers_kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in _FRAMING
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers_kept, content=b"".join(chunks), request=request
+    )
 
 
 def raise_for_answer(response: httpx.Response) -> None:

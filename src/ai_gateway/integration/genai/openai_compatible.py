@@ -9,7 +9,7 @@ import httpx
 from ai_gateway.application.errors import PermanentFailure
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.domain.values import JsonObject
-from ai_gateway.integration.genai.http_errors import raise_for_answer, transport_failure
+from ai_gateway.integration.genai.http_errors import post_json, raise_for_answer
 
 
 class OpenAiCompatibleProvider:
@@ -33,10 +33,7 @@ class OpenAiCompatibleProvider:
             "user": request.prompt_id,
         }
         headers = {**self._headers, "Idempotency-Key": request.prompt_id}
-        try:
-            response = await self._http.post(self._url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise transport_failure(exc) from exc
+        response = await post_json(self._http, self._url, body, headers)
         raise_for_answer(response)
         return self._answer(response)
 
