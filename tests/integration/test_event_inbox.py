@@ -14,6 +14,7 @@ from ai_gateway.application.commands.ingest_events import (
     RetryUnsettledEventsHandler,
 )
 from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.events.dispatcher import EventDispatcher
 from ai_gateway.application.ports.events import InboundEvent
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 
@@ -42,8 +43,9 @@ async def test_an_event_whose_handling_failed_is_retried_once_its_dependency_is_
 ) -> None:
     inbox = RedisEventInbox(redis_client, prefix=key_prefix)
     flaky = Flaky()
-    ingest = IngestEventsHandler(inbox, [flaky])
-    retry = RetryUnsettledEventsHandler(inbox, ingest)
+    dispatcher = EventDispatcher(inbox, [flaky])
+    ingest = IngestEventsHandler(inbox, dispatcher)
+    retry = RetryUnsettledEventsHandler(inbox, dispatcher)
 
     first = await ingest.handle(IngestEvents((inbound("e1"), inbound("e2"))))
     assert (first.accepted, first.pending) == (2, 2)

@@ -25,7 +25,7 @@ from ai_gateway.application.jobs import RetryPolicy
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.ports.callbacks import CallbackOutcome
 from ai_gateway.application.ports.data import FetchedData
-from ai_gateway.application.ports.genai import GenAiAnswer
+from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_mediator
 from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
@@ -432,4 +432,29 @@ async def test_an_answered_prompt_whose_delivery_was_never_queued_gets_it_queued
     p = Pipeline()
     prompt = await completed(p)
     await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
+    assert p.queue.steps() == [("deliver", prompt.id, 1)]
+
+
+class AnsweredMeanwhile(ScriptedProvider):
+    """A provider whose answer also arrives by itself while its reply is on the way back."""
+
+    mediator: Mediator
+
+    async def submit(self, request: GenAiRequest) -> GenAiAnswer | None:
+        early = RecordPromptResponse(prompt_id=request.prompt_id, content="Early.", metadata={})
+        await self.mediator.send(early)
+        return await super().submit(request)
+
+
+async def test_a_prompt_answered_during_its_submission_is_called_back_once() -> None:
+    provider = AnsweredMeanwhile()
+    p = Pipeline(provider=provider)
+    provider.mediator = p.mediator
+    prompt = await p.add(S.PREPARED, callback_url="https://mosaic.example/cb")
+
+    await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
+
+    stored = p.stored(prompt)
+    assert stored.response is not None
+    assert (stored.status, stored.response.content) == (S.COMPLETED, "Early.")
     assert p.queue.steps() == [("deliver", prompt.id, 1)]

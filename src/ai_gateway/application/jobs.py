@@ -16,6 +16,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from ai_gateway.application.callbacks import queue_delivery
 from ai_gateway.application.errors import (
     DependencyUnavailable,
     PermanentFailure,
@@ -118,8 +119,8 @@ class FailureSettler:
             return faulted
 
         prompt = await change_stored_prompt(self._prompts, prompt_id, fail)
-        if faulted and prompt is not None and prompt.callback_url:
-            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+        if faulted and prompt is not None:
+            await queue_delivery(self._queue, prompt)
 
 
 class JobDispatcher:

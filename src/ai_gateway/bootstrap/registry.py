@@ -37,6 +37,7 @@ from ai_gateway.application.commands.record_response import (
     RecordPromptResponseHandler,
 )
 from ai_gateway.application.commands.submit_prompt import SubmitPrompt, SubmitPromptHandler
+from ai_gateway.application.events.dispatcher import EventDispatcher
 from ai_gateway.application.events.genai_answer_received import GenAiAnswerReceived
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
 from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
@@ -49,6 +50,7 @@ from ai_gateway.application.ports.jobs import JobQueue, JobStep
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import HealthProbe
 from ai_gateway.application.ports.prompts import PromptRepository
+from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
@@ -88,32 +90,32 @@ def build_mediator(
     rules = rules or PipelineRules()
     p, clock = ports, ports.clock
     settler = settler or FailureSettler(p.prompts, p.queue, rules.retry, clock)
+    files = PromptFiles(p.store)
     mediator = Mediator([LoggingBehaviour(), ValidationBehaviour()])
-    create = CreatePromptHandler(p.prompts, p.queue, clock)
-    mediator.register(CreatePrompt, create)
-    mediator.register(CreateItemPrompt, CreateItemPromptHandler(create))
+    mediator.register(CreatePrompt, CreatePromptHandler(p.prompts, p.queue, clock))
+    mediator.register(CreateItemPrompt, CreateItemPromptHandler(mediator))
     mediator.register(CancelPrompt, CancelPromptHandler(p.prompts, clock))
     mediator.register(GetPrompt, GetPromptHandler(p.prompts))
     mediator.register(ListPrompts, ListPromptsHandler(p.prompts))
     mediator.register(CheckReadiness, CheckReadinessHandler(p.probes))
     mediator.register(
         PreparePrompt,
-        PreparePromptHandler(p.prompts, p.queue, p.source, p.archives, p.store, settler, clock),
+        PreparePromptHandler(p.prompts, p.queue, p.source, p.archives, files, settler, clock),
     )
     mediator.register(
         SubmitPrompt,
         SubmitPromptHandler(
-            p.prompts, p.queue, p.provider, p.store, settler, clock, rules.link_lifetime
+            p.prompts, p.queue, p.provider, files, settler, clock, rules.link_lifetime
         ),
     )
-    record = RecordPromptResponseHandler(p.prompts, p.queue, p.store, clock)
-    mediator.register(RecordPromptResponse, record)
+    mediator.register(
+        RecordPromptResponse, RecordPromptResponseHandler(p.prompts, p.queue, files, clock)
+    )
     if p.inbox is not None:
-        ingest = IngestEventsHandler(
-            p.inbox, [GenAiAnswerReceived(rules.genai_answer_event_type, record)]
-        )
-        mediator.register(IngestEvents, ingest)
-        mediator.register(RetryUnsettledEvents, RetryUnsettledEventsHandler(p.inbox, ingest))
+        answers = GenAiAnswerReceived(rules.genai_answer_event_type, mediator)
+        events = EventDispatcher(p.inbox, [answers])
+        mediator.register(IngestEvents, IngestEventsHandler(p.inbox, events))
+        mediator.register(RetryUnsettledEvents, RetryUnsettledEventsHandler(p.inbox, events))
     mediator.register(
         DeliverCallback,
         DeliverCallbackHandler(p.prompts, p.queue, p.callbacks, clock, rules.callback_schedule),

@@ -10,7 +10,7 @@ from ai_gateway.application.ports.clock import Clock, utc_now
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt
-from ai_gateway.application.queries.get_prompt import load_visible
+from ai_gateway.application.visibility import load_visible
 from ai_gateway.domain.prompt import Prompt
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ai_gateway.application.commands.create_prompt import (
-    CreatedPrompt,
-    CreatePrompt,
-    CreatePromptHandler,
-)
+from ai_gateway.application.commands.create_prompt import CreatedPrompt, CreatePrompt
 from ai_gateway.application.errors import FieldError
-from ai_gateway.application.mediator import Command
+from ai_gateway.application.mediator import Command, Mediator
 from ai_gateway.application.principal import Principal
 from ai_gateway.domain.item_review import ItemReview
 from ai_gateway.domain.prompt import ITEM_KIND
@@ -44,8 +40,10 @@ class CreateItemPrompt(Command[CreatedPrompt]):
 
 
 class CreateItemPromptHandler:
-    def __init__(self, create: CreatePromptHandler) -> None:
-        self._create = create
+    """An item prompt is a prompt of the item kind: it is created as any other, by CreatePrompt."""
+
+    def __init__(self, mediator: Mediator) -> None:
+        self._mediator = mediator
 
     async def handle(self, command: CreateItemPrompt) -> CreatedPrompt:
-        return await self._create.handle(command.to_prompt())
+        return await self._mediator.send(command.to_prompt())

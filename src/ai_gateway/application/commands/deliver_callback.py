@@ -29,7 +29,7 @@ from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt, change_stored_prompt
-from ai_gateway.application.queries.get_prompt import load_visible
+from ai_gateway.application.visibility import load_visible
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Delivery, DeliveryState
 

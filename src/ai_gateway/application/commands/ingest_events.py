@@ -7,16 +7,12 @@ A handler that finds a dependency down leaves its event unsettled; the reconcile
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ai_gateway.application.errors import ApplicationError, DependencyUnavailable
+from ai_gateway.application.events.dispatcher import UNKNOWN_TYPE, EventDispatcher
 from ai_gateway.application.mediator import Command
-from ai_gateway.application.ports.events import EventInbox, InboundEvent, IntegrationEventHandler
-from ai_gateway.domain.errors import DomainError
-
-logger = logging.getLogger("ai_gateway.events")
+from ai_gateway.application.ports.events import EventInbox, InboundEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +34,9 @@ class Ingested:
 
 
 class IngestEventsHandler:
-    def __init__(self, inbox: EventInbox, handlers: Iterable[IntegrationEventHandler]) -> None:
+    def __init__(self, inbox: EventInbox, dispatcher: EventDispatcher) -> None:
         self._inbox = inbox
-        self._handlers = {h.event_type: h for h in handlers}
+        self._dispatcher = dispatcher
 
     async def handle(self, command: IngestEvents) -> Ingested:
         accepted = duplicates = unknown = pending = 0
@@ -49,34 +45,16 @@ class IngestEventsHandler:
                 duplicates += 1
                 continue
             accepted += 1
-            outcome = await self.dispatch(event)
-            unknown += outcome == "unknown type"
+            outcome = await self._dispatcher.dispatch(event)
+            unknown += outcome == UNKNOWN_TYPE
             pending += outcome is None
         return Ingested(accepted, duplicates, unknown, pending)
 
-    async def dispatch(self, event: InboundEvent) -> str | None:
-        """Handles and settles the event; None when it stays unsettled, to be tried again."""
-        handler = self._handlers.get(event.type)
-        if handler is None:
-            outcome = "unknown type"
-        else:
-            try:
-                await handler.handle(event)
-                outcome = "handled"
-            except DependencyUnavailable as exc:
-                logger.warning("event %s from %s not handled yet: %s", event.id, event.source, exc)
-                return None
-            except (ApplicationError, DomainError) as exc:
-                logger.info("event %s from %s refused: %s", event.id, event.source, exc)
-                outcome = f"refused: {exc}"
-        await self._inbox.settle(event, outcome)
-        return outcome
-
 
 class RetryUnsettledEventsHandler:
-    def __init__(self, inbox: EventInbox, ingest: IngestEventsHandler) -> None:
+    def __init__(self, inbox: EventInbox, dispatcher: EventDispatcher) -> None:
         self._inbox = inbox
-        self._ingest = ingest
+        self._dispatcher = dispatcher
 
     async def handle(self, command: RetryUnsettledEvents) -> Ingested:
         events: Sequence[InboundEvent] = await self._inbox.unsettled(
@@ -84,5 +62,5 @@ class RetryUnsettledEventsHandler:
         )
         pending = 0
         for event in events:
-            pending += await self._ingest.dispatch(event) is None
+            pending += await self._dispatcher.dispatch(event) is None
         return Ingested(accepted=len(events) - pending, pending=pending)

@@ -15,9 +15,9 @@ from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.data import ArchiveReader, DataSource
 from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
-from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
+from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import ObjectRef
 
@@ -29,10 +29,6 @@ class PreparePrompt(Command[None]):
     job: Job
 
 
-def object_prefix(prompt_id: str) -> str:
-    return f"prompts/{prompt_id}"
-
-
 class PreparePromptHandler:
     def __init__(
         self,
@@ -40,7 +36,7 @@ class PreparePromptHandler:
         queue: JobQueue,
         source: DataSource,
         archives: ArchiveReader,
-        store: ObjectStore,
+        files: PromptFiles,
         settler: FailureSettler,
         clock: Clock,
     ) -> None:
@@ -48,7 +44,7 @@ class PreparePromptHandler:
         self._queue = queue
         self._source = source
         self._archives = archives
-        self._store = store
+        self._files = files
         self._settler = settler
         self._clock = clock
 
@@ -79,21 +75,9 @@ class PreparePromptHandler:
         if not prompt.data_url:
             return ()
         data = await self._source.fetch(prompt.data_url)
-        files = self._archives.files(data.content, data.content_type)
-        prefix = object_prefix(prompt.id)
-        original = ObjectRef("original", f"{prefix}/data/original", len(data.content),
-                             data.content_type or "application/octet-stream")  # fmt: skip
-        await self._store.put(original.key, data.content, original.content_type)
-        refs = [original]
-        for file in files or ():
-            ref = ObjectRef("file", f"{prefix}/data/files/{file.path}", len(file.data),
-                            "application/octet-stream")  # fmt: skip
-            await self._store.put(ref.key, file.data, ref.content_type)
-            refs.append(ref)
+        files = self._archives.files(data.content, data.content_type) or ()
+        refs = await self._files.keep_data(prompt.id, data, files)
         logger.info(
-            "prompt %s: %d bytes of data kept, %d files",
-            prompt.id,
-            len(data.content),
-            len(refs) - 1,
+            "prompt %s: %d bytes of data kept, %d files", prompt.id, len(data.content), len(files)
         )
-        return tuple(refs)
+        return refs

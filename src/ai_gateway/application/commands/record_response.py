@@ -6,27 +6,18 @@ for a prompt still PREPARED proves its submission, which is recorded first.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from ai_gateway.application.commands.prepare_prompt import object_prefix
+from ai_gateway.application.callbacks import queue_delivery
 from ai_gateway.application.errors import NotFound
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
-from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
-from ai_gateway.application.ports.objects import ObjectStore
+from ai_gateway.application.ports.jobs import JobQueue
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_prompt
+from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, PromptResponse
-
-
-async def keep_answer(store: ObjectStore, prompt_id: str, response: PromptResponse) -> None:
-    """The answer as a JSON object next to the prompt's data."""
-    body = {"prompt_id": prompt_id, **response.to_json()}
-    await store.put(
-        f"{object_prefix(prompt_id)}/response.json", json.dumps(body).encode(), "application/json"
-    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,11 +37,11 @@ class RecordedResponse:
 
 class RecordPromptResponseHandler:
     def __init__(
-        self, prompts: PromptRepository, queue: JobQueue, store: ObjectStore, clock: Clock
+        self, prompts: PromptRepository, queue: JobQueue, files: PromptFiles, clock: Clock
     ) -> None:
         self._prompts = prompts
         self._queue = queue
-        self._store = store
+        self._files = files
         self._clock = clock
 
     async def handle(self, command: RecordPromptResponse) -> RecordedResponse:
@@ -70,10 +61,10 @@ class RecordPromptResponseHandler:
                 prompt.mark_submitted(self._clock())
             duplicate = not prompt.record_response(response)
             if not duplicate:
-                await keep_answer(self._store, prompt.id, response)
+                await self._files.keep_answer(prompt.id, response)
             return not duplicate
 
         prompt = await change_prompt(self._prompts, load, record)
-        if not duplicate and prompt.callback_url:
-            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+        if not duplicate:
+            await queue_delivery(self._queue, prompt)
         return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=duplicate)

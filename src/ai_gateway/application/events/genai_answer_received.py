@@ -6,18 +6,16 @@ The prompt id is the event's ``subject``, or ``data.prompt_id``; ``data.content`
 
 from __future__ import annotations
 
-from ai_gateway.application.commands.record_response import (
-    RecordPromptResponse,
-    RecordPromptResponseHandler,
-)
+from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.errors import FieldError, ValidationFailed
+from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.ports.events import InboundEvent
 
 
 class GenAiAnswerReceived:
-    def __init__(self, event_type: str, record: RecordPromptResponseHandler) -> None:
+    def __init__(self, event_type: str, mediator: Mediator) -> None:
         self.event_type = event_type
-        self._record = record
+        self._mediator = mediator
 
     async def handle(self, event: InboundEvent) -> None:
         data = event.data if isinstance(event.data, dict) else {}
@@ -31,6 +29,6 @@ class GenAiAnswerReceived:
             raise ValidationFailed(
                 [FieldError("data", "needs a prompt id (subject), content and metadata")]
             )
-        await self._record.handle(
+        await self._mediator.send(
             RecordPromptResponse(prompt_id=prompt_id, content=content, metadata=metadata)
         )

@@ -1,0 +1,41 @@
+"""Hands each received event to the handler of its type and settles it in the inbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from ai_gateway.application.errors import ApplicationError, DependencyUnavailable
+from ai_gateway.application.ports.events import EventInbox, InboundEvent, IntegrationEventHandler
+from ai_gateway.domain.errors import DomainError
+
+logger = logging.getLogger("ai_gateway.events")
+
+UNKNOWN_TYPE = "unknown type"
+
+
+class EventDispatcher:
+    """An event of a type no handler knows is settled as such. A handler that finds a dependency
+    down leaves its event unsettled, to be tried again; one that refuses it settles it refused."""
+
+    def __init__(self, inbox: EventInbox, handlers: Iterable[IntegrationEventHandler]) -> None:
+        self._inbox = inbox
+        self._handlers = {h.event_type: h for h in handlers}
+
+    async def dispatch(self, event: InboundEvent) -> str | None:
+        """Handles and settles the event, returning how; None when it stays unsettled."""
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            outcome = UNKNOWN_TYPE
+        else:
+            try:
+                await handler.handle(event)
+                outcome = "handled"
+            except DependencyUnavailable as exc:
+                logger.warning("event %s from %s not handled yet: %s", event.id, event.source, exc)
+                return None
+            except (ApplicationError, DomainError) as exc:
+                logger.info("event %s from %s refused: %s", event.id, event.source, exc)
+                outcome = f"refused: {exc}"
+        await self._inbox.settle(event, outcome)
+        return outcome
