@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ import httpx
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.integration.retry_after import retry_after
+
+logger = logging.getLogger("ai_gateway.egress")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -114,7 +117,10 @@ class SafeHttp:
         addresses = await self._resolve(host, port)
         refused = [a for a in addresses if not self.permitted(a)]
         if refused:
-            raise EgressRefused(f"{host} resolves to an address that is not allowed ({refused[0]})")
+            logger.warning("egress refused: %s resolves to %s", host, refused[0])
+            raise EgressRefused(
+                f"{host} is not a public host; give a URL that is reachable from the internet"
+            )
         chosen = addresses[0]
         target = _Target(parsed.copy_with(host=str(chosen)))
         if parsed.host != str(chosen):
@@ -136,14 +142,17 @@ class SafeHttp:
         except UnicodeError:  # a label over 63 characters or one IDNA cannot encode
             raise EgressRefused(f"{host[:200]!r} is not a valid host name") from None
         except OSError as exc:
-            raise TransientFailure("dns_failed", f"{host} could not be resolved: {exc}") from None
+            logger.warning("egress: %s could not be resolved: %s", host, exc)
+            raise TransientFailure(
+                "dns_failed", f"the name {host} could not be resolved; check the URL"
+            ) from None
         found: list[IPAddress] = []
         for *_, sockaddr in infos:
             address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
             if address not in found:
                 found.append(address)
         if not found:
-            raise TransientFailure("dns_failed", f"{host} has no address")
+            raise TransientFailure("dns_failed", f"the name {host} has no address; check the URL")
         return found
 
     def _timeout(self) -> httpx.Timeout:
@@ -213,12 +222,20 @@ class SafeHttp:
         return response
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
+        # the URL holds the vetted address; the caller knows the host by the name it gave
+        name = request.headers.get("host", request.url.host)
         try:
             return await self._http.send(request, stream=True, follow_redirects=False)
         except httpx.TimeoutException as exc:
-            raise TransientFailure("timeout", f"{request.url.host} did not answer in time") from exc
+            raise TransientFailure(
+                "timeout", f"{name} did not answer in time; the gateway tries again later"
+            ) from exc
         except httpx.HTTPError as exc:
-            raise TransientFailure("connection_failed", f"{request.url.host}: {exc}") from exc
+            logger.warning("egress: connecting to %s (%s) failed: %s", name, request.url.host, exc)
+            raise TransientFailure(
+                "connection_failed",
+                f"{name} could not be reached; the gateway tries again later",
+            ) from exc
 
 
 def _url(url: str | httpx.URL, location: str | None = None) -> httpx.URL:
@@ -255,5 +272,7 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     except httpx.TimeoutException as exc:
         raise TransientFailure("timeout", "the server stopped sending") from exc
     except httpx.HTTPError as exc:
-        raise TransientFailure("connection_failed", f"the transfer broke off: {exc}") from exc
+        raise TransientFailure(
+            "connection_failed", "the transfer broke off; the gateway tries again later"
+        ) from exc
     return b"".join(chunks)

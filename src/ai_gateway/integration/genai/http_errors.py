@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 
 import httpx
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.integration.retry_after import retry_after
+
+logger = logging.getLogger("ai_gateway.genai")
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 _DEFAULT_DEADLINE = 120.0
@@ -84,4 +87,8 @@ def raise_for_answer(response: httpx.Response) -> None:
 def transport_failure(exc: httpx.HTTPError) -> TransientFailure:
     if isinstance(exc, httpx.TimeoutException):
         return TransientFailure("genai_unavailable", "the GenAI service did not answer in time")
-    return TransientFailure("genai_unavailable", f"the GenAI service could not be reached: {exc}")
+    # the exception names the service's internal host and resolver: for the log, not the caller
+    logger.warning("the GenAI service could not be reached: %s", exc)
+    return TransientFailure(
+        "genai_unavailable", "the GenAI service could not be reached; the gateway tries again later"
+    )
