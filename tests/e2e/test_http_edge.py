@@ -139,3 +139,26 @@ def test_the_access_log_hides_query_credentials_and_cannot_be_forged(edge: Gatew
         assert secret not in access
     assert not any(line.startswith("FORGED") for line in log.splitlines())
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/api/prompts", "application/json"),
+        ("/api/prompts/item", "application/json"),
+        ("/api/events", "application/cloudevents+json"),
+        ("/api/events", "application/cloudevents-batch+json"),
+        ("/api/events", None),
+    ],
+)
+def test_nested_json_and_nan_are_400_from_the_real_process(
+    edge: Gateway, path: str, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {"ce-id": "e-1"}
+    with edge.client() as client:
+        for body in (b"[" * 50_000 + b"]" * 50_000, b'{"content": "x", "score": NaN}'):
+            response = client.post(path, content=body, headers=headers)
+            assert response.status_code == 400, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+        assert client.get("/api/app/health").status_code == 200
+    assert "Traceback" not in edge.log.read_text()
