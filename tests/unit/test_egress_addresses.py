@@ -67,5 +67,5 @@ def test_the_allow_list_applies_to_the_embedded_address(address: str) -> None:
 
 async def test_a_url_naming_an_embedded_private_address_is_refused() -> None:
     async with httpx.AsyncClient() as http:
-        with pytest.raises(Exception, match="not allowed"):
+        with pytest.raises(Exception, match="not a public host"):
             await SafeHttp(http, EgressPolicy()).vet("http://[64:ff9b::a9fe:a9fe]/latest/")
