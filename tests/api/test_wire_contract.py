@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import fields
 from typing import Any
 
 import httpx
 import pytest
 from pydantic.alias_generators import to_camel
 
+from ai_gateway.api.schemas.prompts import (
+    CreatePromptBody,
+    DeliveryBody,
+    FaultBody,
+    ObjectRefBody,
+    PromptBody,
+    ResponseBody,
+)
+from ai_gateway.application.commands.create_prompt import CreatePrompt
 from ai_gateway.domain.item_review import ITEM_FIELDS, ReviewFlag
-from ai_gateway.domain.values import KIND_MAX_LENGTH, KIND_PATTERN
+from ai_gateway.domain.prompt import Prompt
+from ai_gateway.domain.values import (
+    KIND_MAX_LENGTH,
+    KIND_PATTERN,
+    Delivery,
+    Fault,
+    ObjectRef,
+    PromptResponse,
+)
 
 
 @pytest.fixture
@@ -46,3 +65,27 @@ async def test_item_flags_left_out_ask_for_every_review(client: httpx.AsyncClien
     created = await client.post("/api/prompts/item", json={"itemId": "I-1", "reviewGrammar": False})
     flags = (await client.get(created.headers["location"])).json()["context"]["flags"]
     assert flags == {flag.value: flag is not ReviewFlag.REVIEW_GRAMMAR for flag in ReviewFlag}
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [
+        (FaultBody, Fault),
+        (ResponseBody, PromptResponse),
+        (ObjectRefBody, ObjectRef),
+        (DeliveryBody, Delivery),
+    ],
+)
+def test_each_published_value_has_the_domains_fields(body: Any, value: Any) -> None:
+    assert set(body.model_fields) == {f.name for f in fields(value)}
+
+
+def test_a_published_prompt_has_every_public_field_of_the_entity() -> None:
+    public = {f.name for f in fields(Prompt) if not f.name.startswith("_")}
+    assert set(PromptBody.model_fields) == public | {"created_at", "updated_at"}
+
+
+def test_a_new_prompt_takes_the_same_inputs_at_every_layer() -> None:
+    entity = set(inspect.signature(Prompt.create).parameters) - {"owner", "at", "prompt_id"}
+    command = {f.name for f in fields(CreatePrompt)} - {"principal", "idempotency_key"}
+    assert set(CreatePromptBody.model_fields) == command == entity

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from ai_gateway.domain.errors import InvalidPromptData
 
@@ -56,6 +57,10 @@ class Fault:
     def to_json(self) -> JsonObject:
         return {"code": self.code, "detail": self.detail}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fault:
+        return cls(data["code"], data["detail"])
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectRef:
@@ -65,6 +70,18 @@ class ObjectRef:
     key: str
     size: int
     content_type: str
+
+    def to_json(self) -> JsonObject:
+        return {
+            "role": self.role,
+            "key": self.key,
+            "size": self.size,
+            "content_type": self.content_type,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ObjectRef:
+        return cls(data["role"], data["key"], data["size"], data["content_type"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +105,12 @@ class PromptResponse:
             "content": self.content,
             "metadata": self.metadata,
             "sha256": self.sha256,
-            "created_at": None if self.created_at is None else self.created_at.isoformat(),
+            "created_at": _iso(self.created_at),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PromptResponse:
+        return cls(data["content"], data["metadata"], data["sha256"], _time(data["created_at"]))
 
 
 class DeliveryState(StrEnum):
@@ -116,3 +137,32 @@ class Delivery:
 
     def restarted(self) -> Delivery:
         return Delivery(self.webhook_id)
+
+    def to_json(self) -> JsonObject:
+        return {
+            "webhook_id": self.webhook_id,
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "last_status": self.last_status,
+            "last_attempt_at": _iso(self.last_attempt_at),
+            "next_attempt_at": _iso(self.next_attempt_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Delivery:
+        return cls(
+            data["webhook_id"],
+            DeliveryState(data["state"]),
+            data["attempts"],
+            data["last_status"],
+            _time(data["last_attempt_at"]),
+            _time(data["next_attempt_at"]),
+        )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

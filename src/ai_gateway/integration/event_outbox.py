@@ -9,27 +9,32 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from ai_gateway.domain.events import PromptEvent
 from ai_gateway.domain.prompt import Prompt
+from ai_gateway.integration.prompt_codec import prompt_json
+
+_SUMMARY_FIELDS: Final = (
+    "kind",
+    "status",
+    "owner",
+    "request_id",
+    "timestamps",
+    "fault",
+    "response",
+)
 
 
 def public_summary(prompt: Prompt) -> dict[str, Any]:
-    response = prompt.response
-    return {
+    summary = {
         "prompt_id": prompt.id,
-        "kind": prompt.kind,
-        "status": prompt.status.value,
-        "owner": prompt.owner,
-        "request_id": prompt.request_id,
-        "timestamps": {s.value: t.isoformat() for s, t in prompt.timestamps.items()},
-        "fault": None if prompt.fault is None else prompt.fault.to_json(),
-        "response": None
-        if response is None
-        else {"sha256": response.sha256, "created_at": response.to_json()["created_at"]},
+        **prompt_json(prompt, _SUMMARY_FIELDS),
         "version": prompt.version + 1,
     }
+    if response := summary["response"]:  # which answer, never its text
+        summary["response"] = {"sha256": response["sha256"], "created_at": response["created_at"]}
+    return summary
 
 
 def outbox_entries(prompt: Prompt, events: Sequence[PromptEvent]) -> list[str]:

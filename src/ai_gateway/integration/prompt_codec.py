@@ -1,104 +1,58 @@
-"""Explicit mapping between the Prompt entity and its stored JSON form."""
+"""The one JSON form of a prompt: what the store keeps, and what the public views pick from.
+
+Every stored field of ``Prompt`` keeps its own name. Only the fields whose values are not JSON
+already have an encoder here; the others are taken as they are, so a new plain field is stored
+without a change here, and a new typed one fails loudly (``json`` cannot encode it) until it
+gets one. The value objects own their JSON forms (``to_json`` / ``from_json``).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from ai_gateway.domain.prompt import Prompt, PromptStatus
-from ai_gateway.domain.values import Delivery, DeliveryState, Fault, ObjectRef, PromptResponse
+from ai_gateway.domain.values import Delivery, Fault, ObjectRef, PromptResponse
+
+# The version is kept beside the record (the store compares and sets it); events go to the outbox.
+_NOT_STORED = frozenset({"version", "_events"})
+STORED_FIELDS: Final = tuple(f.name for f in fields(Prompt) if f.name not in _NOT_STORED)
+
+_ENCODERS: Final[Mapping[str, Callable[[Prompt], Any]]] = {
+    "status": lambda p: p.status.value,
+    "timestamps": lambda p: {s.value: at.isoformat() for s, at in p.timestamps.items()},
+    "fault": lambda p: None if p.fault is None else p.fault.to_json(),
+    "response": lambda p: None if p.response is None else p.response.to_json(),
+    "objects": lambda p: [o.to_json() for o in p.objects],
+    "delivery": lambda p: None if p.delivery is None else p.delivery.to_json(),
+}
+
+
+def prompt_json(prompt: Prompt, names: Iterable[str] = STORED_FIELDS) -> dict[str, Any]:
+    """The named fields of the prompt as JSON values (all stored fields by default)."""
+    return {n: _ENCODERS[n](prompt) if n in _ENCODERS else getattr(prompt, n) for n in names}
 
 
 def dump_prompt(prompt: Prompt) -> str:
-    response = prompt.response
-    return json.dumps(
-        {
-            "id": prompt.id,
-            "kind": prompt.kind,
-            "content": prompt.content,
-            "context": prompt.context,
-            "owner": prompt.owner,
-            "callback_url": prompt.callback_url,
-            "data_url": prompt.data_url,
-            "request_id": prompt.request_id,
-            "metadata": prompt.metadata,
-            "status": prompt.status.value,
-            "timestamps": {s.value: t.isoformat() for s, t in prompt.timestamps.items()},
-            "fault": None if prompt.fault is None else prompt.fault.to_json(),
-            "response": None if response is None else response.to_json(),
-            "delivery": None if prompt.delivery is None else _dump_delivery(prompt.delivery),
-            "objects": [
-                {"role": o.role, "key": o.key, "size": o.size, "content_type": o.content_type}
-                for o in prompt.objects
-            ],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    return json.dumps(prompt_json(prompt), separators=(",", ":"), ensure_ascii=False)
 
 
 def load_prompt(raw: str, version: int) -> Prompt:
     data: dict[str, Any] = json.loads(raw)
-    fault, response = data["fault"], data["response"]
+    fault, response, delivery = data["fault"], data["response"], data.get("delivery")
+    plain = {n: data[n] for n in STORED_FIELDS if n in data and n not in _ENCODERS}
     return Prompt(
-        id=data["id"],
-        kind=data["kind"],
-        content=data["content"],
-        context=data["context"],
-        owner=data["owner"],
-        callback_url=data["callback_url"],
-        data_url=data["data_url"],
-        request_id=data["request_id"],
-        metadata=data["metadata"],
+        **plain,
         status=PromptStatus(data["status"]),
         timestamps={
-            PromptStatus(s): datetime.fromisoformat(t) for s, t in data["timestamps"].items()
+            PromptStatus(s): datetime.fromisoformat(at) for s, at in data["timestamps"].items()
         },
-        fault=None if fault is None else Fault(fault["code"], fault["detail"]),
-        response=None
-        if response is None
-        else PromptResponse(
-            content=response["content"],
-            metadata=response["metadata"],
-            sha256=response["sha256"],
-            created_at=None
-            if response["created_at"] is None
-            else datetime.fromisoformat(response["created_at"]),
-        ),
-        objects=tuple(ObjectRef(**o) for o in data["objects"]),
-        delivery=_load_delivery(data.get("delivery")),
+        fault=None if fault is None else Fault.from_json(fault),
+        response=None if response is None else PromptResponse.from_json(response),
+        objects=tuple(ObjectRef.from_json(o) for o in data["objects"]),
+        delivery=None if delivery is None else Delivery.from_json(delivery),
         version=version,
-    )
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _dump_delivery(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "webhook_id": delivery.webhook_id,
-        "state": delivery.state.value,
-        "attempts": delivery.attempts,
-        "last_status": delivery.last_status,
-        "last_attempt_at": _time(delivery.last_attempt_at),
-        "next_attempt_at": _time(delivery.next_attempt_at),
-    }
-
-
-def _load_delivery(data: dict[str, Any] | None) -> Delivery | None:
-    if data is None:
-        return None
-    return Delivery(
-        webhook_id=data["webhook_id"],
-        state=DeliveryState(data["state"]),
-        attempts=data["attempts"],
-        last_status=data["last_status"],
-        last_attempt_at=_parse_time(data["last_attempt_at"]),
-        next_attempt_at=_parse_time(data["next_attempt_at"]),
     )

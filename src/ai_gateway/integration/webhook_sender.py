@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
@@ -22,21 +22,22 @@ from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.application.ports.callbacks import CallbackOutcome
 from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.integration.prompt_codec import prompt_json
 from ai_gateway.integration.retry_after import retry_after
 from ai_gateway.integration.safe_http import SafeHttp
 
 _FORMAT = JSONFormat()
 
 
+_CALLBACK_FIELDS: Final = ("kind", "status", "request_id", "response", "fault")
+
+
 def callback_payload(prompt: Prompt) -> dict[str, Any]:
-    response = prompt.response
     return {
         "prompt_id": prompt.id,
-        "kind": prompt.kind,
+        **prompt_json(prompt, _CALLBACK_FIELDS),
+        # A redelivery finds the prompt RESPONDED; the receiver is told the outcome it receives.
         "status": PromptStatus.FAULTED.value if prompt.fault else PromptStatus.COMPLETED.value,
-        "request_id": prompt.request_id,
-        "response": None if response is None else response.to_json(),
-        "fault": None if prompt.fault is None else prompt.fault.to_json(),
         "links": {"self": f"/api/prompts/{prompt.id}"},
     }
 

@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from ai_gateway.domain.item_review import ITEM_FIELDS, ItemReview, ReviewFlag
 from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
-from ai_gateway.domain.values import KIND_PATTERN, Delivery, DeliveryState
+from ai_gateway.domain.values import KIND_PATTERN, DeliveryState
 
 HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])]
 ShortText = Annotated[str, Field(max_length=256)]
@@ -149,50 +149,8 @@ class PromptPageBody(BaseModel):
 
 
 def prompt_body(prompt: Prompt) -> PromptBody:
-    response = prompt.response
-    return PromptBody(
-        id=prompt.id,
-        kind=prompt.kind,
-        status=prompt.status,
-        owner=prompt.owner,
-        content=prompt.content,
-        context=prompt.context,
-        callback_url=prompt.callback_url,
-        data_url=prompt.data_url,
-        request_id=prompt.request_id,
-        metadata=prompt.metadata,
-        timestamps=dict(prompt.timestamps),
-        fault=None
-        if prompt.fault is None
-        else FaultBody(code=prompt.fault.code, detail=prompt.fault.detail),
-        response=None
-        if response is None
-        else ResponseBody(
-            content=response.content,
-            metadata=response.metadata,
-            sha256=response.sha256,
-            created_at=response.created_at,
-        ),
-        objects=[
-            ObjectRefBody(role=o.role, key=o.key, size=o.size, content_type=o.content_type)
-            for o in prompt.objects
-        ],
-        delivery=None if prompt.delivery is None else delivery_body(prompt.delivery),
-        version=prompt.version,
-        created_at=prompt.created_at,
-        updated_at=prompt.updated_at,
-    )
-
-
-def delivery_body(delivery: Delivery) -> DeliveryBody:
-    return DeliveryBody(
-        webhook_id=delivery.webhook_id,
-        state=delivery.state,
-        attempts=delivery.attempts,
-        last_status=delivery.last_status,
-        last_attempt_at=delivery.last_attempt_at,
-        next_attempt_at=delivery.next_attempt_at,
-    )
+    """Read from the entity's attributes: every field, nested ones too, keeps the domain's name."""
+    return PromptBody.model_validate(prompt, from_attributes=True)
 
 
 def prompt_summary(prompt: Prompt) -> PromptSummaryBody:

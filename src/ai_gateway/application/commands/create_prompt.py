@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from ai_gateway.application.errors import FieldError, IdempotencyKeyReused
@@ -17,6 +17,7 @@ from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, canonical_json
 
 MAX_IDEMPOTENCY_KEY = 255
+_NOT_CONTENT = frozenset({"principal", "idempotency_key"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,15 +42,10 @@ class CreatePrompt(Command["CreatedPrompt"]):
         return errors
 
     def fingerprint(self) -> str:
-        """Identifies the request's content, for telling a retry from a different request."""
+        """Identifies the request's content, for telling a retry from a different request: every
+        field but who asks and the key itself, so a new input joins the fingerprint by itself."""
         body: JsonObject = {
-            "kind": self.kind,
-            "content": self.content,
-            "context": self.context,
-            "callback_url": self.callback_url,
-            "data_url": self.data_url,
-            "request_id": self.request_id,
-            "metadata": self.metadata,
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_CONTENT
         }
         return hashlib.sha256(canonical_json(body)).hexdigest()
 
