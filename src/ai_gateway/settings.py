@@ -161,6 +161,8 @@ class Settings(BaseSettings):
     mosaic_client_id: str | None = None
     mosaic_client_secret: SecretStr | None = None
     mosaic_scope: str | None = None
+    mosaic_data_paths: Annotated[tuple[str, ...], NoDecode] = ("/api/genai/download/**",)
+    mosaic_callback_paths: Annotated[tuple[str, ...], NoDecode] = ("/api/item/*/ai_response/*",)
 
     callback_signing_secret: SecretStr | None = None
     callback_secrets: SecretStr = SecretStr("{}")
@@ -190,6 +192,25 @@ class Settings(BaseSettings):
             return tuple(
                 parse_api_key(i) for i in items if not (isinstance(i, str) and not i.strip())
             )
+        return value
+
+    @field_validator("mosaic_data_paths", "mosaic_callback_paths", mode="before")
+    @classmethod
+    def _parse_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(p.strip() for p in value.split(",") if p.strip())
+        if isinstance(value, tuple | list):
+            for pattern in value:
+                segments = str(pattern).split("/")
+                if (
+                    segments[0]
+                    or any(s in {"", ".", ".."} for s in segments[1:])
+                    or ("**" in segments[1:-1])
+                ):
+                    raise ValueError(
+                        f"{pattern!r}: a path pattern starts with /, has no empty or dot "
+                        "segments, and only its last segment may be **"
+                    )
         return value
 
     @field_validator("jwt_algorithms", mode="before")

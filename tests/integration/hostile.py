@@ -25,6 +25,7 @@ from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject
 from ai_gateway.integration.data_source import GuardedDataSource
 from ai_gateway.integration.genai.echo import EchoProvider
+from ai_gateway.integration.mosaic_access import MosaicAccess
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
@@ -56,6 +57,12 @@ def refused_tokens(http: httpx.AsyncClient, idp: IdpServer) -> TokenSource:
     )  # fmt: skip
 
 
+def refused_mosaic(base_url: str, http: httpx.AsyncClient, idp: IdpServer) -> MosaicAccess:
+    """Mosaic under ``base_url``, every path of it earning a token that is refused."""
+    tokens = refused_tokens(http, idp)
+    return MosaicAccess(base_url, tokens, data_paths=["/mosaic/**"], callback_paths=["/mosaic/**"])
+
+
 class WatchedQueue(RedisJobQueue):
     """The Redis queue, noting what was queued and with which delay."""
 
@@ -75,8 +82,7 @@ class Gateway:
     http: httpx.AsyncClient
     store: ObjectStore
     provider: GenAiProvider = field(default_factory=EchoProvider)
-    mosaic_base_url: str | None = None
-    mosaic_tokens: TokenSource | None = None
+    mosaic: MosaicAccess | None = None
     max_attempts: int = 1
     max_bytes: int = 64 * 1024
 
@@ -85,12 +91,12 @@ class Gateway:
         self.queue = WatchedQueue(self.redis, prefix=self.prefix)
         source: DataSource = GuardedDataSource(
             SafeHttp(self.http, IMPATIENT), max_bytes=self.max_bytes,
-            mosaic_base_url=self.mosaic_base_url, mosaic_tokens=self.mosaic_tokens,
+            mosaic=self.mosaic,
         )  # fmt: skip
         callbacks = SignedWebhookSender(
             SafeHttp(self.http, IMPATIENT), default_secret=SECRET, secrets={},
             source="/ai-gateway", type_prefix="ai-gateway", timeout_seconds=0.5,
-            mosaic_base_url=self.mosaic_base_url, mosaic_tokens=self.mosaic_tokens,
+            mosaic=self.mosaic,
         )  # fmt: skip
         ports = Ports(self.prompts, self.queue, self.store, source,
                       ZipArchiveReader(ZipLimits()), self.provider, callbacks)  # fmt: skip

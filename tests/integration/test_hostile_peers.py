@@ -32,6 +32,7 @@ from tests.integration.hostile import (
     Gateway,
     fault_code,
     granted_tokens,
+    refused_mosaic,
     refused_tokens,
 )
 from tests.servers import free_port
@@ -125,7 +126,7 @@ async def test_a_token_endpoint_that_refuses_faults_the_download(
     build: Callable[..., Gateway], http: httpx.AsyncClient, peer: RecordingServer, idp: IdpServer
 ) -> None:
     peer.routes["/mosaic/item.zip"] = lambda _: Reply(body=zip_of("item.json"))
-    gateway = build(mosaic_base_url=peer.url("/mosaic"), mosaic_tokens=refused_tokens(http, idp))
+    gateway = build(mosaic=refused_mosaic(peer.url("/mosaic"), http, idp))
     prompt = await gateway.add(data_url=peer.url("/mosaic/item.zip"))
     assert fault_code(await gateway.run(JobStep.PREPARE, prompt)) == "token_refused"
     assert peer.hits_on("/mosaic/item.zip") == []
@@ -137,7 +138,7 @@ async def test_a_token_endpoint_that_refuses_faults_the_download(
         ("/stall", "genai_unavailable"),
         ("/trickle", "genai_unavailable"),
         ("/flood", "genai_invalid_answer"),
-        ("/loop", "genai_rejected"),
+        ("/loop", "genai_redirected"),
         ("/bad-length", "genai_unavailable"),
         (None, "genai_unavailable"),
     ],
@@ -230,7 +231,7 @@ async def test_a_callback_whose_token_is_refused_is_dead_lettered_at_once(
     build: Callable[..., Gateway], http: httpx.AsyncClient, peer: RecordingServer, idp: IdpServer
 ) -> None:
     peer.routes["/mosaic/cb"] = lambda _: Reply(204)
-    gateway = build(mosaic_base_url=peer.url("/mosaic"), mosaic_tokens=refused_tokens(http, idp))
+    gateway = build(mosaic=refused_mosaic(peer.url("/mosaic"), http, idp))
     prompt = await gateway.completed(peer.url("/mosaic/cb"))
 
     settled = await gateway.run(JobStep.DELIVER, prompt)

@@ -12,9 +12,11 @@ import pytest
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import PromptResponse
 from ai_gateway.integration.data_source import GuardedDataSource
+from ai_gateway.integration.mosaic_access import MosaicAccess
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
+from ai_gateway.settings import Settings
 from tests.factories import walk
 from tests.http_servers import RecordingServer, Reply, recording_server
 from tests.idp_server import CLIENTS, RESOURCE, IdpServer, claims_of
@@ -48,6 +50,17 @@ def tokens(http: httpx.AsyncClient, idp: IdpServer) -> ClientCredentialsTokenSou
     )  # fmt: skip
 
 
+def access(http: httpx.AsyncClient, idp: IdpServer, mosaic: RecordingServer) -> MosaicAccess:
+    """The seed's Mosaic paths, as configured by default."""
+    defaults = Settings.model_fields
+    return MosaicAccess(
+        mosaic.url("/api"),
+        tokens(http, idp),
+        data_paths=defaults["mosaic_data_paths"].default,
+        callback_paths=defaults["mosaic_callback_paths"].default,
+    )
+
+
 def bearer_client(hit_headers: dict[str, str]) -> str:
     token = hit_headers["Authorization"].removeprefix("Bearer ")
     return str(claims_of(token)["client_id"])
@@ -57,10 +70,7 @@ async def test_data_from_the_mosaic_api_is_fetched_with_its_token(
     http: httpx.AsyncClient, idp: IdpServer, mosaic: RecordingServer, elsewhere: RecordingServer
 ) -> None:
     source = GuardedDataSource(
-        SafeHttp(http, LOOPBACK),
-        max_bytes=10_000,
-        mosaic_base_url=mosaic.url("/api"),
-        mosaic_tokens=tokens(http, idp),
+        SafeHttp(http, LOOPBACK), max_bytes=10_000, mosaic=access(http, idp, mosaic)
     )
 
     await source.fetch(mosaic.url("/api/genai/download/item/1/module/2"))
@@ -75,7 +85,7 @@ async def test_a_callback_to_the_mosaic_api_carries_its_token(
 ) -> None:
     sender = SignedWebhookSender(
         SafeHttp(http, LOOPBACK), default_secret="whsec_" + "a" * 44, secrets={}, source="/s",
-        type_prefix="p", mosaic_base_url=mosaic.url("/api"), mosaic_tokens=tokens(http, idp),
+        type_prefix="p", mosaic=access(http, idp, mosaic),
     )  # fmt: skip
     now = datetime.now(UTC)
     prompt = Prompt.create(

@@ -80,6 +80,10 @@ def test_production_refuses_the_embedded_defaults(monkeypatch: pytest.MonkeyPatc
         ("S3_ENDPOINT", "http://127.0.0.1:9000", "S3_ACCESS_KEY, S3_SECRET_KEY"),
         ("S3_BUCKET", "Bad_Bucket", "bucket"),
         ("EGRESS_ALLOW_CIDRS", "10.0.0.0/33", "10.0.0.0/33"),
+        ("MOSAIC_DATA_PATHS", "api/genai/download/**", "starts with /"),
+        ("MOSAIC_DATA_PATHS", "/api/**/download", "only its last segment"),
+        ("MOSAIC_CALLBACK_PATHS", "/api/item/../admin", "dot"),
+        ("MOSAIC_CALLBACK_PATHS", "/api//item", "empty"),
     ],
 )
 def test_inconsistent_pipeline_settings_are_refused_at_start(
@@ -130,3 +134,10 @@ def test_a_jwt_authority_must_be_an_http_url(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("JWT_AUTHORITY", "keycloak/realms/mozart")
     with pytest.raises(ValidationError, match="http"):
         Settings()
+
+
+def test_mosaic_paths_are_comma_separated_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOSAIC_DATA_PATHS", "/api/genai/download/**, /files/*")
+    settings = Settings()
+    assert settings.mosaic_data_paths == ("/api/genai/download/**", "/files/*")
+    assert settings.mosaic_callback_paths == ("/api/item/*/ai_response/*",)

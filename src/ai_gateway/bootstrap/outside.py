@@ -16,11 +16,11 @@ from pydantic import SecretStr
 from ai_gateway.application.ports.callbacks import CallbackSender
 from ai_gateway.application.ports.data import ArchiveReader, DataSource
 from ai_gateway.application.ports.genai import GenAiProvider
-from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.integration.data_source import GuardedDataSource
 from ai_gateway.integration.genai.echo import EchoProvider
 from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
+from ai_gateway.integration.mosaic_access import MosaicAccess
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp, parse_networks
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
@@ -32,10 +32,11 @@ logger = logging.getLogger("ai_gateway")
 
 @dataclass(frozen=True, slots=True)
 class MosaicTokens:
-    """The Mosaic API's client-credentials tokens, shared by downloads and callbacks so that
-    one token is fetched and cached for both; ``source`` is None when no client is configured."""
+    """The Mosaic API's client-credentials tokens and where they may go, shared by downloads and
+    callbacks so that one token is fetched and cached for both; ``access`` is None when no
+    client is configured."""
 
-    source: TokenSource | None
+    access: MosaicAccess | None
 
 
 class OutsideProvider(Provider):
@@ -44,17 +45,24 @@ class OutsideProvider(Provider):
     @provide
     async def mosaic_tokens(self, settings: Settings) -> AsyncIterator[MosaicTokens]:
         secret = settings.mosaic_client_secret
-        if not (settings.mosaic_client_id and settings.mosaic_token_url and secret):
+        base_url = settings.mosaic_base_url
+        if not (base_url and settings.mosaic_client_id and settings.mosaic_token_url and secret):
             yield MosaicTokens(None)
             return
         async with httpx.AsyncClient(follow_redirects=False) as http:
+            tokens = ClientCredentialsTokenSource(
+                http,
+                token_url=settings.mosaic_token_url,
+                client_id=settings.mosaic_client_id,
+                client_secret=secret.get_secret_value(),
+                scope=settings.mosaic_scope,
+            )
             yield MosaicTokens(
-                ClientCredentialsTokenSource(
-                    http,
-                    token_url=settings.mosaic_token_url,
-                    client_id=settings.mosaic_client_id,
-                    client_secret=secret.get_secret_value(),
-                    scope=settings.mosaic_scope,
+                MosaicAccess(
+                    base_url,
+                    tokens,
+                    data_paths=settings.mosaic_data_paths,
+                    callback_paths=settings.mosaic_callback_paths,
                 )
             )
 
@@ -69,8 +77,7 @@ class OutsideProvider(Provider):
             yield GuardedDataSource(
                 SafeHttp(http, policy),
                 max_bytes=settings.data_max_bytes,
-                mosaic_base_url=settings.mosaic_base_url,
-                mosaic_tokens=mosaic.source,
+                mosaic=mosaic.access,
             )
 
     @provide
@@ -101,8 +108,7 @@ class OutsideProvider(Provider):
                 source=settings.cloud_event_source,
                 type_prefix=settings.cloud_event_type_prefix,
                 timeout_seconds=settings.callback_timeout_seconds,
-                mosaic_base_url=settings.mosaic_base_url,
-                mosaic_tokens=mosaic.source,
+                mosaic=mosaic.access,
             )
 
     @provide

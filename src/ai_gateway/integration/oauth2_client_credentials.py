@@ -93,6 +93,7 @@ class ClientCredentialsTokenSource:
                     auth=(self._client_id, self._secret),
                     data={"grant_type": "client_credentials", **self._form},
                     headers={"Accept": "application/json"},
+                    follow_redirects=False,  # the client secret goes to the token URL only
                 )
         except (httpx.HTTPError, TimeoutError) as exc:
             raise DependencyUnavailable(_DEPENDENCY) from exc

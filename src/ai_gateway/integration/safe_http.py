@@ -9,6 +9,9 @@ For every URL, and again for every redirect:
 - the connection goes to the vetted address itself; the name travels in the Host header and in
   TLS SNI, so the certificate is still checked against the name;
 - connect and read timeouts, an overall deadline, a byte cap on the streamed body.
+
+A credential the gateway adds is asked for on every hop, and only while the hop stays on the origin
+of the URL first named: a redirect to another origin is followed without it, never with it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -33,6 +36,15 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+Credentials = Callable[[httpx.URL], Awaitable[Mapping[str, str]]]
+"""The headers that authenticate a request to this URL; empty where the credential does not go."""
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port, the default port written out, so equal origins compare equal."""
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
 
 
 class EgressRefused(PermanentFailure):
@@ -160,25 +172,29 @@ class SafeHttp:
         return httpx.Timeout(p.read_timeout, connect=p.connect_timeout)
 
     async def get(
-        self, url: str, *, max_bytes: int, headers: Mapping[str, str] | None = None
+        self, url: str, *, max_bytes: int, credentials: Credentials | None = None
     ) -> Fetched:
         """GET ``url``, following at most ``max_redirects`` redirects, each vetted again."""
         try:
             async with asyncio.timeout(self._policy.total_timeout):
-                return await self._follow(url, max_bytes, headers or {})
+                return await self._follow(url, max_bytes, credentials)
         except TimeoutError:
             raise TransientFailure(
                 "timeout", f"the download took longer than {self._policy.total_timeout:g} s"
             ) from None
 
-    async def _follow(self, url: str, max_bytes: int, headers: Mapping[str, str]) -> Fetched:
-        current = _url(url)
+    async def _follow(self, url: str, max_bytes: int, credentials: Credentials | None) -> Fetched:
+        first = current = _url(url)
         for _ in range(self._policy.max_redirects + 1):
             target = await self.vet(current)
+            authenticated = origin(first) == origin(current)
             request = self._http.build_request(
                 "GET",
                 target.url,
-                headers={**headers, **target.headers},
+                headers={
+                    **(await credentials(current) if credentials and authenticated else {}),
+                    **target.headers,
+                },
                 extensions={**target.extensions, "timeout": self._timeout().as_dict()},
             )
             response = await self._send(request)
@@ -196,15 +212,26 @@ class SafeHttp:
         )
 
     async def post(
-        self, url: str, *, content: bytes, headers: Mapping[str, str], timeout_seconds: float
+        self,
+        url: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        timeout_seconds: float,
+        credentials: Credentials | None = None,
     ) -> httpx.Response:
         """POST without following redirects (a 3xx is the answer); the body is read in full."""
-        target = await self.vet(url)
+        parsed = _url(url)
+        target = await self.vet(parsed)
         request = self._http.build_request(
             "POST",
             target.url,
             content=content,
-            headers={**headers, **target.headers},
+            headers={
+                **headers,
+                **(await credentials(parsed) if credentials else {}),
+                **target.headers,
+            },
             extensions={**target.extensions, "timeout": httpx.Timeout(timeout_seconds).as_dict()},
         )
         try:

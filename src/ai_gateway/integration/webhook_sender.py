@@ -4,6 +4,7 @@ The body is ``application/cloudevents+json``; its ``id`` is the ``webhook-id``, 
 attempt, so a receiver de-duplicates on either. ``webhook-signature`` is HMAC-SHA256 (``v1``) over
 ``{webhook-id}.{webhook-timestamp}.{body}`` with the secret of the prompt's owner, or the default.
 The request goes through the egress guard, follows no redirect, and waits at most ``timeout``.
+Only a URL on a configured Mosaic callback path carries the Mosaic API's token.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from standardwebhooks import Webhook
 from ai_gateway import __version__
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.application.ports.callbacks import CallbackOutcome
-from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.integration.mosaic_access import MosaicAccess
 from ai_gateway.integration.prompt_codec import prompt_json
 from ai_gateway.integration.retry_after import retry_after
 from ai_gateway.integration.safe_http import SafeHttp
@@ -52,8 +53,7 @@ class SignedWebhookSender:
         source: str,
         type_prefix: str,
         timeout_seconds: float = 15.0,
-        mosaic_base_url: str | None = None,
-        mosaic_tokens: TokenSource | None = None,
+        mosaic: MosaicAccess | None = None,
     ) -> None:
         self._http = http
         self._default = Webhook(default_secret)
@@ -61,8 +61,7 @@ class SignedWebhookSender:
         self._source = source
         self._prefix = type_prefix
         self._timeout = timeout_seconds
-        self._mosaic = mosaic_base_url.rstrip("/") + "/" if mosaic_base_url else None
-        self._mosaic_tokens = mosaic_tokens
+        self._mosaic = mosaic
 
     def __repr__(self) -> str:
         return f"SignedWebhookSender(source={self._source!r}, own secrets={len(self._by_owner)})"
@@ -95,11 +94,13 @@ class SignedWebhookSender:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": signer.sign(webhook_id, now, body.decode()),
         }
-        if self._mosaic and prompt.callback_url.startswith(self._mosaic) and self._mosaic_tokens:
-            headers["Authorization"] = f"Bearer {await self._mosaic_tokens.token()}"
         try:
             response = await self._http.post(
-                prompt.callback_url, content=body, headers=headers, timeout_seconds=self._timeout
+                prompt.callback_url,
+                content=body,
+                headers=headers,
+                timeout_seconds=self._timeout,
+                credentials=self._mosaic.callback_headers if self._mosaic else None,
             )
         except PermanentFailure as refused:  # the URL itself is refused: retrying cannot help
             return CallbackOutcome(delivered=False, status=refused.code, final=True)

@@ -40,7 +40,8 @@ async def post_json(
     )
     try:
         async with asyncio.timeout(deadline):
-            response = await http.send(request, stream=True)
+            # A redirect would carry the key or token elsewhere: the configured URL is the target.
+            response = await http.send(request, stream=True, follow_redirects=False)
             try:
                 chunks, received = [], 0
                 async for chunk in response.aiter_bytes():
@@ -73,6 +74,11 @@ def raise_for_answer(response: httpx.Response) -> None:
     status = response.status_code
     if status < 300:
         return
+    if status < 400:  # a redirect: never followed with the gateway's credential
+        raise PermanentFailure(
+            "genai_redirected",
+            f"the GenAI service answered with a redirect (HTTP {status}); configure its final URL",
+        )
     if status in {401, 408, 409, 425, 429} or status >= 500:
         raise TransientFailure(
             "genai_unavailable",
