@@ -197,20 +197,16 @@ class Settings(BaseSettings):
     @field_validator("mosaic_data_paths", "mosaic_callback_paths", mode="before")
     @classmethod
     def _parse_paths(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = tuple(p.strip() for p in value.split(",") if p.strip())
-        if isinstance(value, tuple | list):
-            for pattern in value:
-                segments = str(pattern).split("/")
-                if (
-                    segments[0]
-                    or any(s in {"", ".", ".."} for s in segments[1:])
-                    or ("**" in segments[1:-1])
-                ):
-                    raise ValueError(
-                        f"{pattern!r}: a path pattern starts with /, has no empty or dot "
-                        "segments, and only its last segment may be **"
-                    )
+        value = (
+            tuple(p.strip() for p in value.split(",") if p.strip())
+            if isinstance(value, str)
+            else value
+        )
+        for path in value if isinstance(value, tuple | list) else ():
+            head, *segments = str(path).split("/")
+            if head or {"", ".", ".."} & set(segments) or "**" in segments[:-1]:
+                raise ValueError(f"{path!r}: a path pattern starts with /, has no empty or dot "
+                                 "segments, and only its last segment may be **")  # fmt: skip
         return value
 
     @field_validator("jwt_algorithms", mode="before")
