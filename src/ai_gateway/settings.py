@@ -169,6 +169,7 @@ class Settings(BaseSettings):
     callback_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     callback_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
     genai_answer_event_type: str | None = None
+    genai_service_identities: Annotated[frozenset[str], NoDecode] = frozenset()
     events_allowed_rate: str = Field(default="120", pattern=r"^(\*|[0-9]{1,6})$")
     cloud_event_sink: str | None = None
     cloud_event_mode: Literal["structured", "binary"] = "structured"
@@ -209,6 +210,22 @@ class Settings(BaseSettings):
                                  "segments, and only its last segment may be **")  # fmt: skip
         return value
 
+    @field_validator("genai_service_identities", mode="before")
+    @classmethod
+    def _parse_identities(cls, value: object) -> object:
+        value = (
+            frozenset(i.strip() for i in value.split(",") if i.strip())
+            if isinstance(value, str)
+            else value
+        )
+        names = value if isinstance(value, frozenset | set | tuple | list) else ()
+        refused = [i for i in names if not str(i).startswith(("jwt:", "client:", "apikey:"))]
+        if refused:
+            raise ValueError(
+                f"{refused[0]!r}: name jwt:<subject>, client:<client id> or apikey:<key name>"
+            )
+        return value
+
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
     def _parse_algorithms(cls, value: object) -> object:
@@ -242,6 +259,7 @@ class Settings(BaseSettings):
                 "GENAI_API_CLIENT_ID": self.genai_api_client_id,
                 "GENAI_API_CLIENT_SECRET": self.genai_api_client_secret,
                 "GATEWAY_PUBLIC_URL": self.gateway_public_url,
+                "GENAI_SERVICE_IDENTITIES": self.genai_service_identities,
             },
         }
         needed = dict(by_provider.get(self.genai_provider, {}))

@@ -27,6 +27,7 @@ def make_settings(redis_url: str, prefix: str, **overrides: object) -> Settings:
             parse_api_key(f"other:{OTHER_KEY}"),
         ),
         "redis_timeout_seconds": 1.0,
+        "genai_service_identities": frozenset({"client:genai-service"}),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

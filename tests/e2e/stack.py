@@ -305,6 +305,7 @@ def deployment_env(
         "GENAI_API_SCOPE": "internal",
         "GENAI_API_RESOURCE": RESOURCE,
         "GATEWAY_PUBLIC_URL": "http://127.0.0.1:1",
+        "GENAI_SERVICE_IDENTITIES": "client:genai-service",
         "CLOUD_EVENT_SINK": services.sink_url,
     })  # fmt: skip
     env.update(overrides)

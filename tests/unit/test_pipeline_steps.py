@@ -16,6 +16,7 @@ from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.commands.submit_prompt import SubmitPrompt
 from ai_gateway.application.errors import (
     DependencyUnavailable,
+    Forbidden,
     NotFound,
     PermanentFailure,
     TransientFailure,
@@ -48,7 +49,9 @@ RULES = PipelineRules(
     stuck_after=timedelta(minutes=5),
     answer_timeout=timedelta(hours=1),
     callback_schedule=(10.0, 60.0),
+    genai_service_identities=frozenset({"client:genai"}),
 )
+GENAI = frozenset({"jwt:svc-account", "client:genai"})
 
 
 class Pipeline:
@@ -263,7 +266,9 @@ async def test_a_refused_prompt_faults_and_a_busy_provider_is_retried() -> None:
 async def test_an_asynchronous_answer_is_recorded_once() -> None:
     p = Pipeline()
     prompt = await p.add(S.SUBMITTED, callback_url="https://mosaic.example/cb")
-    answer = RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={"model": "x"})
+    answer = RecordPromptResponse(
+        prompt_id=prompt.id, content="Done.", metadata={"model": "x"}, answerer=GENAI
+    )
 
     first = await p.mediator.send(answer)
     again = await p.mediator.send(answer)
@@ -275,14 +280,16 @@ async def test_an_asynchronous_answer_is_recorded_once() -> None:
     assert p.queue.steps() == [("deliver", prompt.id, 1)]
     with pytest.raises(ResponseAlreadyRecorded):
         await p.mediator.send(
-            RecordPromptResponse(prompt_id=prompt.id, content="Other.", metadata={})
+            RecordPromptResponse(prompt_id=prompt.id, content="Other.", metadata={}, answerer=GENAI)
         )
 
 
 async def test_an_answer_for_a_prepared_prompt_proves_its_submission() -> None:
     p = Pipeline()
     prompt = await p.add(S.PREPARED)
-    await p.mediator.send(RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={}))
+    await p.mediator.send(
+        RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={}, answerer=GENAI)
+    )
     assert {S.SUBMITTED, S.COMPLETED} <= set(p.stored(prompt).timestamps)
 
 
@@ -290,11 +297,37 @@ async def test_an_answer_for_an_unknown_or_settled_prompt_is_refused() -> None:
     p = Pipeline()
     cancelled = await p.add(S.CANCELLED)
     with pytest.raises(NotFound):
-        await p.mediator.send(RecordPromptResponse(prompt_id="0" * 32, content="x", metadata={}))
+        await p.mediator.send(
+            RecordPromptResponse(prompt_id="0" * 32, content="x", metadata={}, answerer=GENAI)
+        )
     with pytest.raises(InvalidTransition):
         await p.mediator.send(
-            RecordPromptResponse(prompt_id=cancelled.id, content="x", metadata={})
+            RecordPromptResponse(prompt_id=cancelled.id, content="x", metadata={}, answerer=GENAI)
         )
+
+
+async def test_only_the_genai_service_may_answer_and_only_within_the_size_limit() -> None:
+    p = Pipeline()
+    prompt = await p.add(S.SUBMITTED)
+    with pytest.raises(Forbidden):
+        await p.mediator.send(
+            RecordPromptResponse(
+                prompt_id=prompt.id, content="x", metadata={}, answerer=frozenset({"jwt:other"})
+            )
+        )
+    with pytest.raises(Forbidden):  # no identity at all (an event kept before senders were)
+        await p.mediator.send(
+            RecordPromptResponse(
+                prompt_id=prompt.id, content="x", metadata={}, answerer=frozenset()
+            )
+        )
+    with pytest.raises(ValidationFailed):
+        await p.mediator.send(
+            RecordPromptResponse(
+                prompt_id=prompt.id, content="x" * 1_000_001, metadata={}, answerer=GENAI
+            )
+        )
+    assert p.stored(prompt).status is S.SUBMITTED
 
 
 async def test_the_reconciler_redrives_stuck_prompts_and_times_out_silent_providers() -> None:
@@ -324,7 +357,9 @@ async def test_the_reconciler_redrives_stuck_prompts_and_times_out_silent_provid
 
 async def completed(p: Pipeline, **fields: object) -> Prompt:
     prompt = await p.add(S.SUBMITTED, callback_url="https://mosaic.example/cb", **fields)
-    await p.mediator.send(RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={}))
+    await p.mediator.send(
+        RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={}, answerer=GENAI)
+    )
     p.queue.jobs.clear()
     return prompt
 
@@ -441,7 +476,9 @@ class AnsweredMeanwhile(ScriptedProvider):
     mediator: Mediator
 
     async def submit(self, request: GenAiRequest) -> GenAiAnswer | None:
-        early = RecordPromptResponse(prompt_id=request.prompt_id, content="Early.", metadata={})
+        early = RecordPromptResponse(
+            prompt_id=request.prompt_id, content="Early.", metadata={}, answerer=GENAI
+        )
         await self.mediator.send(early)
         return await super().submit(request)
 

@@ -77,6 +77,8 @@ def test_production_refuses_the_embedded_defaults(monkeypatch: pytest.MonkeyPatc
         ("CALLBACK_SECRETS", "[1, 2]", "JSON object"),
         ("CALLBACK_RETRY_SCHEDULE", "5,soon", "seconds"),
         ("GENAI_PROVIDER", "openai", "OPENAI_BASE_URL"),
+        ("GENAI_PROVIDER", "genai-api", "GENAI_SERVICE_IDENTITIES"),
+        ("GENAI_SERVICE_IDENTITIES", "client:genai, genai-service", "client:<client id>"),
         ("S3_ENDPOINT", "http://127.0.0.1:9000", "S3_ACCESS_KEY, S3_SECRET_KEY"),
         ("S3_BUCKET", "Bad_Bucket", "bucket"),
         ("EGRESS_ALLOW_CIDRS", "10.0.0.0/33", "10.0.0.0/33"),
@@ -141,3 +143,11 @@ def test_mosaic_paths_are_comma_separated_patterns(monkeypatch: pytest.MonkeyPat
     settings = Settings()
     assert settings.mosaic_data_paths == ("/api/genai/download/**", "/files/*")
     assert settings.mosaic_callback_paths == ("/api/item/*/ai_response/*",)
+
+
+def test_genai_service_identities_are_a_comma_separated_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GENAI_SERVICE_IDENTITIES", "client:genai, jwt:svc-1,apikey:genai")
+    expected = {"client:genai", "jwt:svc-1", "apikey:genai"}
+    assert Settings().genai_service_identities == expected

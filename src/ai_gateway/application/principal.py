@@ -25,5 +25,12 @@ class Principal:
     def owner(self) -> str:
         return f"{self.method.value}:{self.subject}"
 
+    @property
+    def identities(self) -> frozenset[str]:
+        """The names a setting may give this caller: its owner id, and ``client:<id>`` for a
+        token issued to an OAuth2 client."""
+        client = {f"client:{self.client_id}"} if self.client_id else set()
+        return frozenset({self.owner, *client})
+
     def may_access(self, owner: str) -> bool:
         return self.is_admin or owner == self.owner

@@ -37,6 +37,7 @@ class MessagingProvider(Provider):
             callback_schedule=settings.callback_schedule(),
             genai_answer_event_type=settings.genai_answer_event_type
             or f"{settings.cloud_event_type_prefix}.genai.prompt.response.v1",
+            genai_service_identities=settings.genai_service_identities,
         )
 
     @provide

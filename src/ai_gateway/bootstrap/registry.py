@@ -80,6 +80,7 @@ class PipelineRules:
     answer_timeout: timedelta = timedelta(hours=1)
     callback_schedule: tuple[float, ...] = SVIX_SCHEDULE
     genai_answer_event_type: str = "ai-gateway.genai.prompt.response.v1"
+    genai_service_identities: frozenset[str] = frozenset()
 
 
 def build_mediator(
@@ -108,9 +109,10 @@ def build_mediator(
             p.prompts, p.queue, p.provider, files, settler, clock, rules.link_lifetime
         ),
     )
-    mediator.register(
-        RecordPromptResponse, RecordPromptResponseHandler(p.prompts, p.queue, files, clock)
+    record = RecordPromptResponseHandler(
+        p.prompts, p.queue, files, clock, rules.genai_service_identities
     )
+    mediator.register(RecordPromptResponse, record)
     if p.inbox is not None:
         answers = GenAiAnswerReceived(rules.genai_answer_event_type, mediator)
         events = EventDispatcher(p.inbox, [answers])

@@ -57,6 +57,7 @@ def _dump(event: InboundEvent) -> str:
     return json.dumps({
         "id": event.id, "source": event.source, "type": event.type, "subject": event.subject,
         "time": None if event.time is None else event.time.isoformat(), "data": event.data,
+        "sender": sorted(event.sender),
     })  # fmt: skip
 
 
@@ -64,8 +65,9 @@ def _load(raw: str) -> InboundEvent:
     data: dict[str, Any] = json.loads(raw)
     when = None if data["time"] is None else datetime.fromisoformat(data["time"])
     return InboundEvent(
-        data["id"], data["source"], data["type"], data["subject"], when, data["data"]
-    )
+        data["id"], data["source"], data["type"], data["subject"], when, data["data"],
+        frozenset(data.get("sender", ())),
+    )  # fmt: skip
 
 
 class RedisEventInbox:

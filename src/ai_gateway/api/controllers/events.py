@@ -52,12 +52,12 @@ class IngestedBody(BaseModel):
     ),
 )
 async def ingest(
-    request: Request, _caller: FromDishka[EventsCaller], mediator: FromDishka[Mediator]
+    request: Request, caller: FromDishka[EventsCaller], mediator: FromDishka[Mediator]
 ) -> IngestedBody:
     """Accept CloudEvents (structured, binary or batch mode). Each is kept before the answer; a
     (source, id) already received is counted as a duplicate and not handled again."""
     events = read_events(request.headers, await request.body())
-    result = await mediator.send(IngestEvents(tuple(events)))
+    result = await mediator.send(IngestEvents(tuple(events), sender=caller.identities))
     return IngestedBody(
         accepted=result.accepted, duplicates=result.duplicates, unknown=result.unknown
     )

@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field, JsonValue
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import INTERNAL_ROUTES, InternalCaller
 from ai_gateway.api.errors import problem_responses
-from ai_gateway.application.commands.record_response import RecordPromptResponse
+from ai_gateway.application.commands.record_response import (
+    MAX_ANSWER_CHARACTERS,
+    RecordPromptResponse,
+)
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.domain.prompt import PromptStatus
 
@@ -23,7 +26,7 @@ router = APIRouter(
 
 
 class AnswerBody(BaseModel):
-    content: Annotated[str, Field(max_length=1_000_000)]
+    content: Annotated[str, Field(max_length=MAX_ANSWER_CHARACTERS)]
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
 
 
@@ -37,7 +40,7 @@ class RecordedBody(BaseModel):
     "/prompts/{prompt_id}/response",
     responses=problem_responses(
         _401="Missing or invalid token",
-        _403="The token lacks the internal scope",
+        _403="The token lacks the internal scope, or is not the GenAI service's",
         _404="No such prompt",
         _409="Another answer is already recorded, or the prompt is settled",
     ),
@@ -45,13 +48,19 @@ class RecordedBody(BaseModel):
 async def record_response(
     prompt_id: str,
     body: AnswerBody,
-    _caller: FromDishka[InternalCaller],
+    caller: FromDishka[InternalCaller],
     mediator: FromDishka[Mediator],
     response: Response,
 ) -> RecordedBody:
-    """Record the GenAI answer to a prompt. Posting the same answer again is a harmless 200."""
+    """Record the GenAI answer to a prompt. Posting the same answer again is a harmless 200.
+    Only the identities of GENAI_SERVICE_IDENTITIES may answer."""
     recorded = await mediator.send(
-        RecordPromptResponse(prompt_id=prompt_id, content=body.content, metadata=body.metadata)
+        RecordPromptResponse(
+            prompt_id=prompt_id,
+            content=body.content,
+            metadata=body.metadata,
+            answerer=caller.identities,
+        )
     )
     if recorded.duplicate:
         response.headers["Idempotent-Replayed"] = "true"

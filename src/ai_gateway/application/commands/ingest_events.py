@@ -3,12 +3,14 @@
 An event is kept before the caller is answered. A (source, id) pair seen before is not handled
 again. An event of a type no handler knows is kept and settled as such: it does not fail the batch.
 A handler that finds a dependency down leaves its event unsettled; the reconciler tries it again.
+Each event is kept with the identities of its sender, so a handler, now or on a retry, can tell
+whether that sender may cause what the event asks for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ai_gateway.application.events.dispatcher import UNKNOWN_TYPE, EventDispatcher
 from ai_gateway.application.mediator import Command
@@ -18,6 +20,7 @@ from ai_gateway.application.ports.events import EventInbox, InboundEvent
 @dataclass(frozen=True, slots=True)
 class IngestEvents(Command["Ingested"]):
     events: tuple[InboundEvent, ...]
+    sender: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,8 @@ class IngestEventsHandler:
 
     async def handle(self, command: IngestEvents) -> Ingested:
         accepted = duplicates = unknown = pending = 0
-        for event in command.events:
+        for received in command.events:
+            event = replace(received, sender=command.sender)
             if not await self._inbox.store(event):
                 duplicates += 1
                 continue

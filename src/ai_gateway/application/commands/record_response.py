@@ -2,6 +2,10 @@
 
 The same answer twice is a harmless no-op; another answer after COMPLETED is a conflict. An answer
 for a prompt still PREPARED proves its submission, which is recorded first.
+
+Only the GenAI service answers: the caller must bear one of the identities configured for it
+(``GENAI_SERVICE_IDENTITIES``), whether it posts to the internal endpoint or sends an event; a
+route's scope alone is not enough. Every way in has the same size limit.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ai_gateway.application.callbacks import queue_delivery
-from ai_gateway.application.errors import NotFound
+from ai_gateway.application.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.jobs import JobQueue
@@ -19,12 +23,16 @@ from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, PromptResponse
 
+MAX_ANSWER_CHARACTERS = 1_000_000
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordPromptResponse(Command["RecordedResponse"]):
     prompt_id: str
     content: str
     metadata: JsonObject
+    answerer: frozenset[str]
+    """The identities of the caller that brought the answer (``Principal.identities``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +45,29 @@ class RecordedResponse:
 
 class RecordPromptResponseHandler:
     def __init__(
-        self, prompts: PromptRepository, queue: JobQueue, files: PromptFiles, clock: Clock
+        self,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        files: PromptFiles,
+        clock: Clock,
+        answerers: frozenset[str],
     ) -> None:
+        """``answerers``: the GenAI service's identities; empty, nobody may answer."""
         self._prompts = prompts
         self._queue = queue
         self._files = files
         self._clock = clock
+        self._answerers = answerers
 
     async def handle(self, command: RecordPromptResponse) -> RecordedResponse:
-        """Raises NotFound, ResponseAlreadyRecorded or InvalidTransition (the prompt settled)."""
+        """Raises Forbidden (not the GenAI service), ValidationFailed (too long), NotFound,
+        ResponseAlreadyRecorded or InvalidTransition (the prompt settled)."""
+        if not command.answerer & self._answerers:
+            raise Forbidden("only the GenAI service may answer prompts")
+        if len(command.content) > MAX_ANSWER_CHARACTERS:
+            raise ValidationFailed(
+                [FieldError("content", f"at most {MAX_ANSWER_CHARACTERS} characters")]
+            )
         response = PromptResponse.of(command.content, command.metadata, self._clock())
         duplicate = False
 

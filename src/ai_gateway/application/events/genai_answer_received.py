@@ -1,7 +1,8 @@
 """A GenAI answer delivered as a CloudEvent: recorded exactly as the internal endpoint records it.
 
 The prompt id is the event's ``subject``, or ``data.prompt_id``; ``data.content`` is the answer,
-``data.metadata`` (an object) goes with it.
+``data.metadata`` (an object) goes with it. The event's sender must be the GenAI service, as for
+the endpoint.
 """
 
 from __future__ import annotations
@@ -30,5 +31,7 @@ class GenAiAnswerReceived:
                 [FieldError("data", "needs a prompt id (subject), content and metadata")]
             )
         await self._mediator.send(
-            RecordPromptResponse(prompt_id=prompt_id, content=content, metadata=metadata)
+            RecordPromptResponse(
+                prompt_id=prompt_id, content=content, metadata=metadata, answerer=event.sender
+            )
         )

@@ -20,6 +20,8 @@ class InboundEvent:
     subject: str | None
     time: datetime | None
     data: JsonValue
+    sender: frozenset[str] = frozenset()
+    """The identities of the caller that posted it (``Principal.identities``)."""
 
 
 class EventInbox(Protocol):
