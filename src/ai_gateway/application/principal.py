@@ -33,4 +33,10 @@ class Principal:
         return frozenset({self.owner, *client})
 
     def may_access(self, owner: str) -> bool:
+        """May read a prompt of ``owner``: its own, or any with the admin scope."""
         return self.is_admin or owner == self.owner
+
+    def may_change(self, owner: str) -> bool:
+        """May cancel a prompt of ``owner`` or redeliver its callback: its own only. Admin
+        reads every caller's prompts but does not act on them (ADR 0017)."""
+        return owner == self.owner

@@ -47,7 +47,7 @@ IdempotencyKey = Annotated[
 ]
 _PROBLEMS = problem_responses(
     _401="Missing or invalid credentials",
-    _403="The caller lacks the prompt scope",
+    _403="The caller lacks the prompt scope, or may only read this prompt (admin)",
     _404="No such prompt (or not yours)",
     _409="The prompt's status forbids this",
     _413="Body too large",
@@ -169,7 +169,7 @@ async def get_prompt(
 async def cancel_prompt(
     prompt_id: str, principal: FromDishka[PromptCaller], mediator: FromDishka[Mediator]
 ) -> PromptBody:
-    """Cancel a prompt that has no answer yet; 409 once it is settled."""
+    """Cancel a prompt that has no answer yet; 409 once it is settled. Only its owner may."""
     prompt = await mediator.send(CancelPrompt(principal=principal, prompt_id=prompt_id))
     return prompt_body(prompt)
 
@@ -180,6 +180,7 @@ async def cancel_prompt(
 async def redeliver_callback(
     prompt_id: str, principal: FromDishka[PromptCaller], mediator: FromDishka[Mediator]
 ) -> PromptBody:
-    """Call the client back again (e.g. after a dead-lettered delivery), from a first attempt."""
+    """Call the client back again (e.g. after a dead-lettered delivery), from a first attempt.
+    Only the prompt's owner may."""
     prompt = await mediator.send(RedeliverCallback(principal=principal, prompt_id=prompt_id))
     return prompt_body(prompt)

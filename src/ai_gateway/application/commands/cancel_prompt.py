@@ -10,7 +10,7 @@ from ai_gateway.application.ports.clock import Clock, utc_now
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt
-from ai_gateway.application.visibility import load_visible
+from ai_gateway.application.visibility import load_own
 from ai_gateway.domain.prompt import Prompt
 
 
@@ -23,7 +23,8 @@ class CancelPrompt(Command[Prompt]):
 class CancelPromptHandler:
     """Moves the prompt to CANCELLED.
 
-    Raises NotFound (absent or another caller's), InvalidTransition (already settled). A race with
+    Raises NotFound (absent or another caller's), Forbidden (another caller's, seen with the admin
+    scope), InvalidTransition (already settled). A race with
     a worker is retried on the fresh state, so the cancel lands unless the prompt settled meanwhile.
     """
 
@@ -36,5 +37,5 @@ class CancelPromptHandler:
             prompt.cancel(self._clock())
             return True
 
-        load = partial(load_visible, self._prompts, command.principal, command.prompt_id)
+        load = partial(load_own, self._prompts, command.principal, command.prompt_id)
         return await change_prompt(self._prompts, load, cancel)

@@ -29,7 +29,7 @@ from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt, change_stored_prompt
-from ai_gateway.application.visibility import load_visible
+from ai_gateway.application.visibility import load_own
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Delivery, DeliveryState
 
@@ -130,7 +130,7 @@ class RedeliverCallbackHandler:
             prompt.delivery = (prompt.delivery or Delivery(webhook_id(prompt.id))).restarted()
             return True
 
-        load = partial(load_visible, self._prompts, command.principal, command.prompt_id)
+        load = partial(load_own, self._prompts, command.principal, command.prompt_id)
         prompt = await change_prompt(self._prompts, load, restart)
         await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
         return prompt

@@ -1,0 +1,68 @@
+"""``admin`` reads every caller's prompts and acts on none but its own, with an API key or a JWT."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from ai_gateway.bootstrap import create_app
+from ai_gateway.settings import parse_api_key
+from tests.api.conftest import MOSAIC_KEY, client_for, make_settings
+from tests.api.internal_helpers import submitted_prompt
+from tests.api.test_prompts_api import assert_problem
+from tests.idp_server import IdpServer
+from tests.servers import RedisServer
+
+pytestmark = pytest.mark.integration
+
+OPS_KEY = "ops-key-0123456789abcdef"
+OWNER = {"X-API-Key": MOSAIC_KEY}
+
+
+@pytest.fixture
+async def client(
+    redis_server: RedisServer, key_prefix: str, idp: IdpServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    keys = (
+        parse_api_key(f"mosaic:{MOSAIC_KEY}"),
+        parse_api_key({"name": "ops", "key": OPS_KEY, "scopes": ["api", "admin"]}),
+    )
+    settings = make_settings(
+        redis_server.url, key_prefix, jwt_authority=idp.issuer, mosaic_api_keys=keys
+    )
+    async for c in client_for(create_app(settings)):
+        yield c
+
+
+@pytest.mark.parametrize("admin", ["key", "jwt"])
+async def test_admin_reads_other_callers_prompts_but_cannot_cancel_or_redeliver_them(
+    client: httpx.AsyncClient, redis_client: Redis, key_prefix: str, idp: IdpServer, admin: str
+) -> None:
+    headers = (
+        {"X-API-Key": OPS_KEY}
+        if admin == "key"
+        else {"Authorization": f"Bearer {idp.token(scope='api admin')}"}
+    )
+    prompt_id = await submitted_prompt(
+        client, redis_client, key_prefix, callback_url="https://mosaic.example/cb"
+    )
+
+    read = await client.get(f"/api/prompts/{prompt_id}", headers=headers)
+    listed = await client.get("/api/prompts", headers=headers)
+    cancel = await client.post(f"/api/prompts/{prompt_id}/cancel", headers=headers)
+    redeliver = await client.post(f"/api/prompts/{prompt_id}/callback/redeliver", headers=headers)
+    still = await client.get(f"/api/prompts/{prompt_id}", headers=OWNER)
+    own = await client.post("/api/prompts", json={"content": "x"}, headers=headers)
+    own_cancel = await client.post(f"{own.headers['location']}/cancel", headers=headers)
+    by_owner = await client.post(f"/api/prompts/{prompt_id}/cancel", headers=OWNER)
+
+    assert read.status_code == 200
+    assert prompt_id in [p["id"] for p in listed.json()["items"]]
+    assert "admin scope only reads" in assert_problem(cancel, 403, "forbidden")["detail"]
+    assert_problem(redeliver, 403, "forbidden")
+    assert still.json()["status"] == "submitted"
+    assert own_cancel.json()["status"] == "cancelled"
+    assert by_owner.json()["status"] == "cancelled"
