@@ -30,29 +30,38 @@ def key() -> SigningKey:
 
 
 def authenticator(
-    provider: Provider, clock: ManualClock, **kwargs: float
+    provider: Provider, clock: ManualClock, *, max_age: float = 0, **kwargs: float
 ) -> tuple[JwtAuthenticator, httpx.AsyncClient]:
+    """``max_age`` 0: the key set is fetched again on every lookup."""
     http = httpx.AsyncClient(transport=httpx.MockTransport(provider))
-    keys = OidcKeys(http, authority=ISSUER, issuer=ISSUER, max_age=0, cooldown=0)  # always fresh
+    keys = OidcKeys(http, authority=ISSUER, issuer=ISSUER, max_age=max_age, cooldown=0)
     rules = TokenRules(ISSUER, "ai-gateways", frozenset({"RS256"}), leeway_seconds=0)
     return JwtAuthenticator(keys, rules, admin_scope="admin", clock=clock, **kwargs), http  # type: ignore[arg-type]
 
 
-async def test_a_cached_token_is_accepted_after_its_key_is_withdrawn_until_the_cache_ends(
-    key: SigningKey,
-) -> None:
+async def test_a_cached_token_is_refused_once_its_key_is_withdrawn(key: SigningKey) -> None:
     provider, clock = Provider(key), ManualClock(time.time())
-    auth, http = authenticator(provider, clock, cache_seconds=60)
-    token, fresh = mint(key, scope="api"), mint(key, scope="api admin")
+    auth, http = authenticator(provider, clock, cache_seconds=3600)
+    token = mint(key, scope="api")
     async with http:
-        assert (await auth.authenticate(token)).scopes == {"api"}
-        provider.keys = [SigningKey("k2")]  # withdrawn; fetched again on the next miss
-        assert (await auth.authenticate(token)).subject == "gw-client"
-        with pytest.raises(Unauthenticated):
-            await auth.authenticate(fresh)
-        clock.now += 61
-        with pytest.raises(Unauthenticated):
+        first = await auth.authenticate(token)
+        assert await auth.authenticate(token) is first  # remembered, not verified again
+        provider.keys = [SigningKey("k2")]  # withdrawn: the next key-set fetch drops it
+        with pytest.raises(Unauthenticated, match="does not publish"):
             await auth.authenticate(token)
+        provider.keys = [key]  # published again: the token is verified afresh
+        assert await auth.authenticate(token) is not first
+
+
+async def test_a_cached_token_is_verified_again_when_the_cache_ends(key: SigningKey) -> None:
+    provider, clock = Provider(key), ManualClock(time.time())
+    auth, http = authenticator(provider, clock, max_age=3600, cache_seconds=60)
+    token = mint(key, scope="api")
+    async with http:
+        first = await auth.authenticate(token)
+        assert await auth.authenticate(token) is first
+        clock.now += 61
+        assert await auth.authenticate(token) is not first
 
 
 async def test_a_cached_token_is_dropped_at_its_expiry_within_the_cache_time(
@@ -60,30 +69,25 @@ async def test_a_cached_token_is_dropped_at_its_expiry_within_the_cache_time(
 ) -> None:
     # The token must be unexpired by the wall clock, which the signature check reads.
     provider, clock = Provider(key), ManualClock(time.time())
-    auth, http = authenticator(provider, clock, cache_seconds=3600)
+    auth, http = authenticator(provider, clock, max_age=3600, cache_seconds=3600)
     expires = int(clock.now) + 120
     token = mint(key, scope="api", exp=expires)
     async with http:
-        await auth.authenticate(token)
-        provider.keys = [SigningKey("k2")]  # from now on only the cache can accept the token
+        first = await auth.authenticate(token)
         clock.now = expires - 1
-        assert (await auth.authenticate(token)).subject == "gw-client"
+        assert await auth.authenticate(token) is first
         clock.now = expires
-        with pytest.raises(Unauthenticated):
-            await auth.authenticate(token)
+        assert await auth.authenticate(token) is not first  # dropped, verified again
 
 
 async def test_the_cache_is_bounded(key: SigningKey) -> None:
     provider, clock = Provider(key), ManualClock(time.time())
-    auth, http = authenticator(provider, clock, cache_seconds=60, cache_size=2)
+    auth, http = authenticator(provider, clock, max_age=3600, cache_seconds=60, cache_size=2)
     tokens = [mint(key, jti=str(i)) for i in range(3)]
     async with http:
-        for token in tokens:
-            await auth.authenticate(token)
-        provider.keys = [SigningKey("k2")]
-        assert (await auth.authenticate(tokens[2])).subject == "gw-client"  # still cached
-        with pytest.raises(Unauthenticated):
-            await auth.authenticate(tokens[0])  # evicted, and its key is gone
+        principals = [await auth.authenticate(token) for token in tokens]
+        assert await auth.authenticate(tokens[2]) is principals[2]  # still cached
+        assert await auth.authenticate(tokens[0]) is not principals[0]  # evicted: verified again
 
 
 def test_only_asymmetric_algorithms_can_be_configured() -> None:

@@ -8,8 +8,10 @@ not well-formed or that marks extensions ``crit`` is refused like a bad signatur
 
 A client reuses its access token for many requests, so a token that passed every check is
 remembered (by its SHA-256, in a bounded LRU) until its ``exp`` but at most ``cache_seconds``:
-the same token is then accepted without being parsed and verified again. A token whose key the
-issuer withdraws is thus accepted for at most ``cache_seconds`` more.
+the same token is then accepted without being parsed and verified again, as long as the key that
+verified it is still the issuer's. The key set is fetched again once it is older than its
+``max_age``, so a withdrawn key, and every remembered token it verified, is refused at most
+``max_age`` (plus the refresh cooldown) after the issuer withdraws it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 
 from ai_gateway.application.errors import Unauthenticated
 from ai_gateway.application.principal import AuthMethod, Principal
@@ -59,6 +62,14 @@ class TokenRules:
         allowed_jwt_algorithms(self.algorithms)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    until: float
+    kid: str | None
+    key: PyJWK
+
+
 class JwtAuthenticator:
     def __init__(
         self,
@@ -76,26 +87,32 @@ class JwtAuthenticator:
         self._cache_seconds = cache_seconds
         self._cache_size = cache_size
         self._clock = clock
-        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
 
     async def authenticate(self, token: str) -> Principal:
         digest = hashlib.sha256(token.encode()).digest()
-        cached = self._verified.get(digest)
-        if cached is not None:
-            principal, until = cached
-            if self._clock() < until:
-                self._verified.move_to_end(digest)
-                return principal
-            del self._verified[digest]
-        principal, expires = await self._verify(token)
+        cached = self._verified.pop(digest, None)
+        if cached is not None and self._clock() < cached.until and await self._current(cached):
+            self._verified[digest] = cached
+            return cached.principal
+        principal, expires, kid, key = await self._verify(token)
         if self._cache_seconds > 0:
-            self._verified[digest] = (principal, min(expires, self._clock() + self._cache_seconds))
+            until = min(expires, self._clock() + self._cache_seconds)
+            self._verified[digest] = _Verified(principal, until, kid, key)
             if len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
         return principal
 
-    async def _verify(self, token: str) -> tuple[Principal, float]:
-        """The token's principal and its expiry time, or Unauthenticated."""
+    async def _current(self, verified: _Verified) -> bool:
+        """Whether the key that verified a remembered token is still the one published."""
+        try:
+            return await self._keys.get(verified.kid) is verified.key
+        except UnknownSigningKey:
+            return False
+
+    async def _verify(self, token: str) -> tuple[Principal, float, str | None, PyJWK]:
+        """The token's principal, its expiry time and the key that verified it; or
+        Unauthenticated."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:  # also a non-string kid, or an extension PyJWT lacks
@@ -129,7 +146,7 @@ class JwtAuthenticator:
             is_admin=self._admin_scope in scopes,
             client_id=client_id if isinstance(client_id, str) else None,
         )
-        return principal, float(claims["exp"])
+        return principal, float(claims["exp"]), kid, key
 
     def _decode(self, token: str, key: Any, alg: str) -> dict[str, Any]:
         try:

@@ -7,6 +7,8 @@
   turns every request into a call to the provider.
 - When a refresh fails, the last good key set keeps serving; with no key set at all the caller gets
   DependencyUnavailable (a 503), never a 500.
+- A key the refresh finds unchanged stays the same object, so whoever remembers which key verified
+  a token can tell by identity whether that key is still published.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class OidcKeys:
         self._cooldown = cooldown
         self._clock = clock
         self._keys: dict[str | None, PyJWK] = {}
+        self._published: dict[str, tuple[dict[str, Any], PyJWK]] = {}
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
         self._lock = asyncio.Lock()
@@ -115,10 +118,21 @@ class OidcKeys:
             key_set = PyJWKSet.from_dict({"keys": signing})
         except PyJWKSetError as exc:
             raise KeySetError(f"the key set has no usable signing key: {exc}") from exc
+        published = {str(k["kid"]): k for k in signing if isinstance(k.get("kid"), str)}
         # A key is found by its kid; a token without kid may use the issuer's only key.
-        keys: dict[str | None, PyJWK] = {k.key_id: k for k in key_set.keys if k.key_id}
+        keys: dict[str | None, PyJWK] = {}
+        for key in key_set.keys:
+            if key.key_id:
+                known = self._published.get(key.key_id)
+                unchanged = known is not None and known[0] == published.get(key.key_id)
+                keys[key.key_id] = known[1] if known is not None and unchanged else key
+        self._published = {
+            kid: (published[kid], key)
+            for kid, key in keys.items()
+            if kid is not None and kid in published
+        }
         if len(key_set.keys) == 1:
-            keys[None] = key_set.keys[0]
+            keys[None] = keys.get(key_set.keys[0].key_id) or key_set.keys[0]
         return keys
 
     async def _json(self, url: str) -> dict[str, Any]:
