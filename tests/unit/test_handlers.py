@@ -18,11 +18,13 @@ from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.application.queries.check_readiness import CheckReadiness
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
+from ai_gateway.bootstrap.messaging import pipeline_rules
 from ai_gateway.bootstrap.registry import Ports, build_mediator
 from ai_gateway.domain.errors import InvalidTransition
 from ai_gateway.domain.item_review import ALL_REVIEWS, ItemReview, ReviewFlag
 from ai_gateway.domain.prompt import ITEM_KIND, PromptStatus
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
+from ai_gateway.settings import Settings
 from tests.factories import StepClock, principal
 from tests.fakes import (
     FixedProbe,
@@ -37,6 +39,9 @@ from tests.fakes import (
 MOSAIC = principal("mosaic")
 OTHER = principal("other")
 ADMIN = principal("ops", admin=True)
+
+
+RULES = pipeline_rules(Settings(_env_file=None))
 
 
 @pytest.fixture
@@ -55,7 +60,9 @@ def ports(repo: InMemoryPromptRepository, queue: RecordingQueue, **overrides: ob
         "queue": queue,
         "store": MemoryObjectStore(),
         "source": ScriptedSource(),
-        "archives": ZipArchiveReader(ZipLimits()),
+        "archives": ZipArchiveReader(
+            ZipLimits(max_entries=100, max_total_bytes=1024 * 1024, max_ratio=100)
+        ),
         "provider": ScriptedProvider(),
         "callbacks": ScriptedCallbacks(),
         "probes": [FixedProbe("redis", up=True)],
@@ -67,7 +74,7 @@ def ports(repo: InMemoryPromptRepository, queue: RecordingQueue, **overrides: ob
 
 @pytest.fixture
 def mediator(repo: InMemoryPromptRepository, queue: RecordingQueue) -> Mediator:
-    return build_mediator(ports(repo, queue))
+    return build_mediator(ports(repo, queue), RULES)
 
 
 def create(content: str = "Review this", **fields: object) -> CreatePrompt:
@@ -257,7 +264,9 @@ async def test_a_cancel_that_keeps_losing_gives_up_with_a_conflict(
 
 async def test_readiness_reports_each_probe() -> None:
     probes = [FixedProbe("redis", up=True), FixedProbe("s3", up=False)]
-    mediator = build_mediator(ports(InMemoryPromptRepository(), RecordingQueue(), probes=probes))
+    mediator = build_mediator(
+        ports(InMemoryPromptRepository(), RecordingQueue(), probes=probes), RULES
+    )
     readiness = await mediator.send(CheckReadiness())
     assert readiness.checks == {"redis": True, "s3": False}
     assert readiness.ready is False

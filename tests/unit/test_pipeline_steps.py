@@ -46,9 +46,11 @@ from tests.fakes import (
 S = PromptStatus
 RULES = PipelineRules(
     retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=10),
+    link_lifetime=timedelta(days=1),
     stuck_after=timedelta(minutes=5),
     answer_timeout=timedelta(hours=1),
     callback_schedule=(10.0, 60.0),
+    genai_answer_event_type="ai-gateway.genai.prompt.response.v1",
     genai_service_identities=frozenset({"client:genai"}),
 )
 GENAI = frozenset({"jwt:svc-account", "client:genai"})
@@ -75,7 +77,9 @@ class Pipeline:
                 self.queue,
                 self.store,
                 self.source,
-                ZipArchiveReader(ZipLimits()),
+                ZipArchiveReader(
+                    ZipLimits(max_entries=100, max_total_bytes=1024 * 1024, max_ratio=100)
+                ),
                 self.provider,
                 self.callbacks,
                 clock=self.clock,

@@ -14,7 +14,6 @@ from ai_gateway.domain.values import (
     ObjectRef,
     PromptResponse,
     canonical_json,
-    validate_bucket_name,
 )
 from tests.factories import T0, prompt_in
 
@@ -154,19 +153,6 @@ def test_preparing_records_the_stored_objects() -> None:
 def test_a_malformed_kind_is_refused(kind: str) -> None:
     with pytest.raises(InvalidPromptData):
         Prompt.create(owner="o", content="c", at=T0, kind=kind)
-
-
-@pytest.mark.parametrize(
-    "name", ["ab", "A-bucket", "bucket-", "a..b", "a.-b", "192.168.1.1", "x" * 64]
-)
-def test_a_bucket_name_against_s3_rules_is_refused(name: str) -> None:
-    with pytest.raises(InvalidPromptData):
-        validate_bucket_name(name)
-
-
-def test_a_prompt_id_is_a_valid_bucket_name() -> None:
-    prompt = Prompt.create(owner="o", content="c", at=T0)
-    assert validate_bucket_name(prompt.id) == prompt.id
 
 
 def test_timestamps_are_timezone_aware() -> None:

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from ai_gateway.domain.prompt import Prompt
 from ai_gateway.settings import Settings, parse_api_key
+from ai_gateway.settings.values import bucket_name
+from tests.factories import T0
 
 KEY = "mosaic-key-0123456789"
 
@@ -151,3 +155,44 @@ def test_genai_service_identities_are_a_comma_separated_set(
     monkeypatch.setenv("GENAI_SERVICE_IDENTITIES", "client:genai, jwt:svc-1,apikey:genai")
     expected = {"client:genai", "jwt:svc-1", "apikey:genai"}
     assert Settings().genai_service_identities == expected
+
+
+@pytest.mark.parametrize(
+    "name", ["ab", "A-bucket", "bucket-", "a..b", "a.-b", "192.168.1.1", "x" * 64]
+)
+def test_a_bucket_name_against_s3_rules_is_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="bucket name"):
+        bucket_name(name)
+
+
+def test_a_prompt_id_is_a_valid_bucket_name() -> None:
+    prompt = Prompt.create(owner="o", content="c", at=T0)
+    assert bucket_name(prompt.id) == prompt.id
+
+
+def test_text_settings_are_parsed_once_into_typed_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "whsec_" + base64.b64encode(b"s" * 32).decode()
+    monkeypatch.setenv("EGRESS_ALLOW_CIDRS", "127.0.0.0/8, ::1/128,")
+    monkeypatch.setenv("CALLBACK_RETRY_SCHEDULE", "1, 2.5")
+    monkeypatch.setenv("CALLBACK_SECRETS", f'{{"apikey:batch": "{secret}"}}')
+
+    settings = Settings()
+
+    assert settings.egress_allow_cidrs == (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
+    assert settings.callback_retry_schedule == (1.0, 2.5)
+    assert {o: s.get_secret_value() for o, s in settings.callback_secrets.items()} == {
+        "apikey:batch": secret
+    }
+    assert secret not in repr(settings)
+
+
+def test_the_answer_event_type_follows_the_type_prefix_unless_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLOUD_EVENT_TYPE_PREFIX", "acme")
+    assert Settings().answer_event_type == "acme.genai.prompt.response.v1"
+    monkeypatch.setenv("GENAI_ANSWER_EVENT_TYPE", "genai.answer")
+    assert Settings().answer_event_type == "genai.answer"

@@ -38,9 +38,9 @@ logger = logging.getLogger("ai_gateway.jobs")
 class RetryPolicy:
     """Exponential backoff with jitter, honouring a server's Retry-After, up to a limit."""
 
-    max_attempts: int = 6
-    base_seconds: float = 2.0
-    max_seconds: float = 300.0
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
     step_deadline: float = 900.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:

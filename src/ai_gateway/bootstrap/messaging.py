@@ -22,23 +22,26 @@ from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_dispatcher
 from ai_gateway.settings import Settings
 
 
+def pipeline_rules(settings: Settings) -> PipelineRules:
+    return PipelineRules(
+        retry=RetryPolicy(
+            settings.step_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+        ),
+        link_lifetime=timedelta(days=settings.s3_expiration_delta_days),
+        stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+        answer_timeout=timedelta(seconds=settings.genai_answer_timeout_seconds),
+        callback_schedule=settings.callback_retry_schedule,
+        genai_answer_event_type=settings.answer_event_type,
+        genai_service_identities=settings.genai_service_identities,
+    )
+
+
 class MessagingProvider(Provider):
     scope = Scope.APP
 
     @provide
     def rules(self, settings: Settings) -> PipelineRules:
-        return PipelineRules(
-            retry=RetryPolicy(
-                settings.step_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
-            ),
-            link_lifetime=timedelta(days=settings.s3_expiration_delta_days),
-            stuck_after=timedelta(seconds=settings.stuck_after_seconds),
-            answer_timeout=timedelta(seconds=settings.genai_answer_timeout_seconds),
-            callback_schedule=settings.callback_schedule(),
-            genai_answer_event_type=settings.genai_answer_event_type
-            or f"{settings.cloud_event_type_prefix}.genai.prompt.response.v1",
-            genai_service_identities=settings.genai_service_identities,
-        )
+        return pipeline_rules(settings)
 
     @provide
     def ports(  # noqa: PLR0913, PLR0917 - dishka injects each port as a parameter

@@ -22,7 +22,7 @@ from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
 from ai_gateway.integration.mosaic_access import MosaicAccess
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
-from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp, parse_networks
+from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
 from ai_gateway.settings import Settings
@@ -69,7 +69,7 @@ class OutsideProvider(Provider):
     @provide
     async def source(self, settings: Settings, mosaic: MosaicTokens) -> AsyncIterator[DataSource]:
         policy = EgressPolicy(
-            allow_networks=parse_networks(settings.egress_allow_cidrs),
+            allow_networks=settings.egress_allow_cidrs,
             read_timeout=settings.download_timeout_seconds,
             total_timeout=settings.download_total_seconds,
         )
@@ -92,7 +92,7 @@ class OutsideProvider(Provider):
     async def callbacks(
         self, settings: Settings, mosaic: MosaicTokens
     ) -> AsyncIterator[CallbackSender]:
-        policy = EgressPolicy(allow_networks=parse_networks(settings.egress_allow_cidrs))
+        policy = EgressPolicy(allow_networks=settings.egress_allow_cidrs)
         secret = settings.callback_signing_secret
         if secret is None:
             logger.warning("CALLBACK_SIGNING_SECRET is not set: callbacks are signed with a secret "
@@ -102,9 +102,7 @@ class OutsideProvider(Provider):
             yield SignedWebhookSender(
                 SafeHttp(http, policy),
                 default_secret=secret.get_secret_value(),
-                secrets={
-                    o: s.get_secret_value() for o, s in settings.owner_callback_secrets().items()
-                },
+                secrets={o: s.get_secret_value() for o, s in settings.callback_secrets.items()},
                 source=settings.cloud_event_source,
                 type_prefix=settings.cloud_event_type_prefix,
                 timeout_seconds=settings.callback_timeout_seconds,

@@ -5,7 +5,7 @@ Tests build a mediator here from fakes; the container builds the same one from a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
@@ -15,7 +15,6 @@ from ai_gateway.application.commands.create_item_prompt import (
 )
 from ai_gateway.application.commands.create_prompt import CreatePrompt, CreatePromptHandler
 from ai_gateway.application.commands.deliver_callback import (
-    SVIX_SCHEDULE,
     DeliverCallback,
     DeliverCallbackHandler,
     RedeliverCallback,
@@ -74,21 +73,22 @@ class Ports:
 
 @dataclass(frozen=True, slots=True)
 class PipelineRules:
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    link_lifetime: timedelta = timedelta(days=1)
-    stuck_after: timedelta = timedelta(minutes=5)
-    answer_timeout: timedelta = timedelta(hours=1)
-    callback_schedule: tuple[float, ...] = SVIX_SCHEDULE
-    genai_answer_event_type: str = "ai-gateway.genai.prompt.response.v1"
-    genai_service_identities: frozenset[str] = frozenset()
+    """How the pipeline paces itself; built from settings, which hold every default."""
+
+    retry: RetryPolicy
+    link_lifetime: timedelta
+    stuck_after: timedelta
+    answer_timeout: timedelta
+    callback_schedule: tuple[float, ...]
+    genai_answer_event_type: str
+    genai_service_identities: frozenset[str]
 
 
 def build_mediator(
-    ports: Ports, rules: PipelineRules | None = None, *, settler: FailureSettler | None = None
+    ports: Ports, rules: PipelineRules, *, settler: FailureSettler | None = None
 ) -> Mediator:
     """Every handler, behind logging and validation. ``settler`` is the one the worker shares
     for jobs that die; without it the mediator gets its own, from ``rules.retry``."""
-    rules = rules or PipelineRules()
     p, clock = ports, ports.clock
     settler = settler or FailureSettler(p.prompts, p.queue, rules.retry, clock)
     files = PromptFiles(p.store)

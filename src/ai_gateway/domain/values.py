@@ -20,8 +20,6 @@ KIND_MAX_LENGTH: Final = 64
 KIND_PATTERN: Final = rf"^[a-z][a-z0-9_.-]{{0,{KIND_MAX_LENGTH - 1}}}$"
 """A kind is a short lowercase identifier; the API schema declares this very pattern."""
 _KIND = re.compile(KIND_PATTERN)
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
-_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 
 def canonical_json(value: JsonValue) -> bytes:
@@ -36,15 +34,6 @@ def validate_kind(kind: str) -> str:
             "kind", f"must be 1-{KIND_MAX_LENGTH} lowercase letters, digits, '_', '.' or '-'"
         )
     return kind
-
-
-def validate_bucket_name(name: str) -> str:
-    """S3 bucket naming rules, as the original sample checked them (with AWS's minimum of 3)."""
-    if not 3 <= len(name) <= 63 or not _BUCKET.fullmatch(name):
-        raise InvalidPromptData("bucket", "must be 3-63 lowercase letters, digits, '.' or '-'")
-    if ".." in name or ".-" in name or "-." in name or _IPV4.fullmatch(name):
-        raise InvalidPromptData("bucket", "must not contain '..', '.-', '-.' or look like an IP")
-    return name
 
 
 @dataclass(frozen=True, slots=True)

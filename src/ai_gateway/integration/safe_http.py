@@ -95,10 +95,6 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
     return None
 
 
-def parse_networks(text: str) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
-
-
 class SafeHttp:
     def __init__(self, http: httpx.AsyncClient, policy: EgressPolicy) -> None:
         self._http = http

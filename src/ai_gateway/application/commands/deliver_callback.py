@@ -1,9 +1,10 @@
 """Call the client back with a settled prompt's result (or its fault).
 
-Attempts follow a schedule (Svix-like by default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after
-the first try); a receiver's Retry-After is honoured; 410 Gone, or a callback URL the egress guard
-refuses, stops at once. After the last attempt the delivery is dead-lettered; its owner can ask for
-it again (RedeliverCallback). The receiver sees the same ``webhook-id`` on every attempt.
+Attempts follow a schedule given by the composition root (Svix-like by default: 5 s, 5 min,
+30 min, 2 h, 5 h, 10 h, 10 h after the first try); a receiver's Retry-After is honoured; 410 Gone,
+or a callback URL the egress guard refuses, stops at once. After the last attempt the delivery is
+dead-lettered; its owner can ask for it again (RedeliverCallback). The receiver sees the same
+``webhook-id`` on every attempt.
 
 The attempt is this step's job boundary: whatever the sender raises (a refused token, a receiver
 slower than the step deadline, a defect) counts as a failed attempt with its code, permanent
@@ -35,7 +36,6 @@ from ai_gateway.domain.values import Delivery, DeliveryState
 
 logger = logging.getLogger("ai_gateway.callbacks")
 
-SVIX_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 ATTEMPT_DEADLINE = 120.0
 LONGEST_RETRY_AFTER = 86_400.0
 
@@ -56,7 +56,7 @@ class DeliverCallbackHandler:
         queue: JobQueue,
         sender: CallbackSender,
         clock: Clock,
-        schedule: Sequence[float] = SVIX_SCHEDULE,
+        schedule: Sequence[float],
     ) -> None:
         self._prompts = prompts
         self._queue = queue

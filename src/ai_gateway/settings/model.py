@@ -1,73 +1,39 @@
-"""Settings, read from the environment and ``.env``, with the seed's names."""
+"""The ``Settings`` model: every setting with its one default; ``docs/configuration.md`` describes
+each one. Text from the environment becomes a typed value here, once."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from standardwebhooks import Webhook
 
-from ai_gateway.domain.errors import InvalidPromptData
 from ai_gateway.domain.token_signing import allowed_jwt_algorithms
-from ai_gateway.domain.values import validate_bucket_name
-from ai_gateway.integration.safe_http import parse_networks
-
-MIN_KEY_LENGTH = 16
-_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+from ai_gateway.settings.values import (
+    ApiKeyEntry,
+    IPNetwork,
+    bucket_name,
+    parse_api_keys,
+    parse_networks,
+    parse_owner_secrets,
+    parse_schedule,
+    webhook_secret,
+)
 
 _SCOPE = r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$"  # RFC 6749 scope-token characters
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKeyEntry:
-    """A named API key, held only as the SHA-256 of the key; ``scopes`` None means the default."""
-
-    name: str
-    sha256: str
-    scopes: tuple[str, ...] | None = None
-
-    def __repr__(self) -> str:
-        return f"ApiKeyEntry(name={self.name!r}, sha256=<hidden>, scopes={self.scopes!r})"
+def _from_text(parse: Callable[[str], object]) -> BeforeValidator:
+    """Parses the environment's text; a value given already typed (by code) passes through."""
+    return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
 
 
-def _digest(name: str, secret: str) -> str:
-    algo, sep, digest = secret.partition(":")
-    if sep and algo == "sha256":
-        if not _HEX64.fullmatch(digest):
-            raise ValueError(f"API key {name}: a sha256 hash is 64 lowercase hex digits")
-        return digest
-    if len(secret) < MIN_KEY_LENGTH:
-        raise ValueError(f"API key {name}: keys must be at least {MIN_KEY_LENGTH} characters")
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def parse_api_key(entry: str | dict[str, object]) -> ApiKeyEntry:
-    """``name:key``, ``name:sha256:<64 hex>``, or ``{"name", "key" | "sha256", "scopes"}``."""
-    if not isinstance(entry, str | dict):
-        raise ValueError("each API key is a 'name:key' string or an object")
-    if isinstance(entry, dict):
-        name, scopes = entry.get("name"), entry.get("scopes")
-        secret = entry.get("key") or (f"sha256:{entry['sha256']}" if "sha256" in entry else None)
-        if not isinstance(name, str) or not isinstance(secret, str):
-            raise ValueError("an API key object needs a 'name' and a 'key' or 'sha256'")
-        if scopes is not None and not (
-            isinstance(scopes, list) and all(isinstance(s, str) and s for s in scopes)
-        ):
-            raise ValueError(f"API key {name}: 'scopes' is a list of scope names")
-        entry = f"{name}:{secret}"
-    else:
-        scopes = None
-    name, sep, secret = entry.strip().partition(":")
-    if not sep or not _NAME.fullmatch(name):
-        raise ValueError("each API key must be 'name:key' with a name of letters, digits, . _ -")
-    return ApiKeyEntry(name, _digest(name, secret), None if scopes is None else tuple(scopes))
+def _signing_secret(value: object) -> object:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return webhook_secret(value) if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -86,7 +52,7 @@ class Settings(BaseSettings):
     redis_max_connections: int = Field(default=50, ge=1)
     redis_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    mosaic_api_keys: Annotated[tuple[ApiKeyEntry, ...], NoDecode] = ()
+    mosaic_api_keys: Annotated[tuple[ApiKeyEntry, ...], NoDecode, _from_text(parse_api_keys)] = ()
 
     jwt_authority: str | None = None
     jwt_issuer: str | None = None
@@ -127,7 +93,7 @@ class Settings(BaseSettings):
     stuck_after_seconds: float = Field(default=300.0, gt=0)
     genai_answer_timeout_seconds: float = Field(default=3600.0, gt=0)
 
-    egress_allow_cidrs: str = ""
+    egress_allow_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode, _from_text(parse_networks)] = ()
     data_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     download_timeout_seconds: float = Field(default=30.0, gt=0)
     download_total_seconds: float = Field(default=300.0, gt=0)
@@ -140,7 +106,7 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
     s3_secure: bool | None = None
     s3_region: str = "us-east-1"
-    s3_bucket: str = "ai-gateway"
+    s3_bucket: Annotated[str, _from_text(bucket_name)] = "ai-gateway"
     s3_expiration_delta_days: float = Field(default=1.0, gt=0, le=7)
 
     genai_provider: Literal["echo", "openai", "genai-api"] = "echo"
@@ -164,9 +130,13 @@ class Settings(BaseSettings):
     mosaic_data_paths: Annotated[tuple[str, ...], NoDecode] = ("/api/genai/download/**",)
     mosaic_callback_paths: Annotated[tuple[str, ...], NoDecode] = ("/api/item/*/ai_response/*",)
 
-    callback_signing_secret: SecretStr | None = None
-    callback_secrets: SecretStr = SecretStr("{}")
-    callback_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    callback_signing_secret: Annotated[SecretStr | None, BeforeValidator(_signing_secret)] = None
+    callback_secrets: Annotated[dict[str, SecretStr], NoDecode, _from_text(parse_owner_secrets)] = (
+        Field(default_factory=dict)
+    )
+    callback_retry_schedule: Annotated[tuple[float, ...], NoDecode, _from_text(parse_schedule)] = (
+        5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0,
+    )  # fmt: skip
     callback_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
     genai_answer_event_type: str | None = None
     genai_service_identities: Annotated[frozenset[str], NoDecode] = frozenset()
@@ -181,19 +151,6 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     access_log: bool = True
     otel_enabled: bool = False
-
-    @field_validator("mosaic_api_keys", mode="before")
-    @classmethod
-    def _parse_api_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            items = json.loads(text) if text.startswith("[") else text.split(",")
-            if not isinstance(items, list):
-                raise ValueError("MOSAIC_API_KEYS is a comma-separated list or a JSON list")
-            return tuple(
-                parse_api_key(i) for i in items if not (isinstance(i, str) and not i.strip())
-            )
-        return value
 
     @field_validator("mosaic_data_paths", "mosaic_callback_paths", mode="before")
     @classmethod
@@ -271,42 +228,19 @@ class Settings(BaseSettings):
         missing = sorted(name for name, value in needed.items() if not value)
         if missing:
             raise ValueError(f"these settings are needed by the others: {', '.join(missing)}")
-        try:
-            validate_bucket_name(self.s3_bucket)
-        except InvalidPromptData as exc:
-            raise ValueError(f"S3_BUCKET: the bucket name {exc.message}") from None
-        parse_networks(self.egress_allow_cidrs)
-        self.callback_schedule()
-        for secret in [self.callback_signing_secret, *self.owner_callback_secrets().values()]:
-            if secret is not None:
-                Webhook(secret.get_secret_value())  # refuses what is not a base64 secret
         if self.app_env == "production" and self.callback_signing_secret is None:
             raise ValueError("APP_ENV=production needs CALLBACK_SIGNING_SECRET (whsec_...)")
         if self.stuck_after_seconds <= self.job_claim_idle_seconds:
             raise ValueError("STUCK_AFTER_SECONDS must exceed JOB_CLAIM_IDLE_SECONDS")
 
-    def callback_schedule(self) -> tuple[float, ...]:
-        """Seconds between callback attempts, after the first."""
-        try:
-            schedule = tuple(float(s) for s in self.callback_retry_schedule.split(",") if s.strip())
-        except ValueError:
-            raise ValueError(
-                "CALLBACK_RETRY_SCHEDULE is a comma-separated list of seconds"
-            ) from None
-        if any(s < 0 for s in schedule):
-            raise ValueError("CALLBACK_RETRY_SCHEDULE cannot go back in time")
-        return schedule
-
-    def owner_callback_secrets(self) -> dict[str, SecretStr]:
-        """CALLBACK_SECRETS: a JSON object from prompt owner (``apikey:<name>``, ``jwt:<sub>``) to
-        that client's signing secret."""
-        try:
-            table = json.loads(self.callback_secrets.get_secret_value())
-        except ValueError:
-            raise ValueError("CALLBACK_SECRETS is a JSON object of owner to secret") from None
-        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-            raise ValueError("CALLBACK_SECRETS is a JSON object of owner to secret")
-        return {owner: SecretStr(secret) for owner, secret in table.items()}
+    @property
+    def answer_event_type(self) -> str:
+        """The CloudEvent type carrying a GenAI answer: GENAI_ANSWER_EVENT_TYPE, else one under
+        CLOUD_EVENT_TYPE_PREFIX."""
+        return (
+            self.genai_answer_event_type
+            or f"{self.cloud_event_type_prefix}.genai.prompt.response.v1"
+        )
 
     @property
     def trusted_issuer(self) -> str | None:

@@ -1,0 +1,119 @@
+"""Parsers that turn the environment's text into typed values, once, when settings are read.
+
+They import nothing of the gateway: a rule the settings check lives here or in a library."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+from standardwebhooks import Webhook
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MIN_KEY_LENGTH = 16
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyEntry:
+    """A named API key, held only as the SHA-256 of the key; ``scopes`` None means the default."""
+
+    name: str
+    sha256: str
+    scopes: tuple[str, ...] | None = None
+
+    def __repr__(self) -> str:
+        return f"ApiKeyEntry(name={self.name!r}, sha256=<hidden>, scopes={self.scopes!r})"
+
+
+def _digest(name: str, secret: str) -> str:
+    algo, sep, digest = secret.partition(":")
+    if sep and algo == "sha256":
+        if not _HEX64.fullmatch(digest):
+            raise ValueError(f"API key {name}: a sha256 hash is 64 lowercase hex digits")
+        return digest
+    if len(secret) < MIN_KEY_LENGTH:
+        raise ValueError(f"API key {name}: keys must be at least {MIN_KEY_LENGTH} characters")
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_api_key(entry: str | dict[str, object]) -> ApiKeyEntry:
+    """``name:key``, ``name:sha256:<64 hex>``, or ``{"name", "key" | "sha256", "scopes"}``."""
+    if not isinstance(entry, str | dict):
+        raise ValueError("each API key is a 'name:key' string or an object")
+    if isinstance(entry, dict):
+        name, scopes = entry.get("name"), entry.get("scopes")
+        secret = entry.get("key") or (f"sha256:{entry['sha256']}" if "sha256" in entry else None)
+        if not isinstance(name, str) or not isinstance(secret, str):
+            raise ValueError("an API key object needs a 'name' and a 'key' or 'sha256'")
+        if scopes is not None and not (
+            isinstance(scopes, list) and all(isinstance(s, str) and s for s in scopes)
+        ):
+            raise ValueError(f"API key {name}: 'scopes' is a list of scope names")
+        entry = f"{name}:{secret}"
+    else:
+        scopes = None
+    name, sep, secret = entry.strip().partition(":")
+    if not sep or not _NAME.fullmatch(name):
+        raise ValueError("each API key must be 'name:key' with a name of letters, digits, . _ -")
+    return ApiKeyEntry(name, _digest(name, secret), None if scopes is None else tuple(scopes))
+
+
+def parse_api_keys(text: str) -> tuple[ApiKeyEntry, ...]:
+    """MOSAIC_API_KEYS: a comma-separated list, or a JSON list of strings and objects."""
+    text = text.strip()
+    items = json.loads(text) if text.startswith("[") else text.split(",")
+    if not isinstance(items, list):
+        raise ValueError("MOSAIC_API_KEYS is a comma-separated list or a JSON list")
+    return tuple(parse_api_key(i) for i in items if not (isinstance(i, str) and not i.strip()))
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """EGRESS_ALLOW_CIDRS: comma-separated networks, host bits clear."""
+    return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
+
+
+def parse_schedule(text: str) -> tuple[float, ...]:
+    """CALLBACK_RETRY_SCHEDULE: comma-separated seconds between attempts."""
+    try:
+        schedule = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise ValueError("CALLBACK_RETRY_SCHEDULE is a comma-separated list of seconds") from None
+    if any(s < 0 for s in schedule):
+        raise ValueError("CALLBACK_RETRY_SCHEDULE cannot go back in time")
+    return schedule
+
+
+def parse_owner_secrets(text: str) -> dict[str, SecretStr]:
+    """CALLBACK_SECRETS: a JSON object from prompt owner (``apikey:<name>``, ``jwt:<sub>``) to
+    that client's signing secret."""
+    try:
+        table = json.loads(text)
+    except ValueError:
+        raise ValueError("CALLBACK_SECRETS is a JSON object of owner to secret") from None
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise ValueError("CALLBACK_SECRETS is a JSON object of owner to secret")
+    return {owner: webhook_secret(secret) for owner, secret in table.items()}
+
+
+def webhook_secret(secret: str) -> SecretStr:
+    """A Standard Webhooks signing secret (``whsec_<base64>``), refused when it is not one."""
+    Webhook(secret)
+    return SecretStr(secret)
+
+
+def bucket_name(name: str) -> str:
+    """S3 bucket naming rules, as the original sample checked them (with AWS's minimum of 3)."""
+    if not 3 <= len(name) <= 63 or not _BUCKET.fullmatch(name):
+        raise ValueError("the bucket name must be 3-63 lowercase letters, digits, '.' or '-'")
+    if ".." in name or ".-" in name or "-." in name or _IPV4.fullmatch(name):
+        raise ValueError("the bucket name must not contain '..', '.-', '-.' or look like an IP")
+    return name
