@@ -85,7 +85,7 @@ async def test_a_callback_to_the_mosaic_api_carries_its_token(
 ) -> None:
     sender = SignedWebhookSender(
         SafeHttp(http, LOOPBACK), default_secret="whsec_" + "a" * 44, secrets={}, source="/s",
-        type_prefix="p", mosaic=access(http, idp, mosaic),
+        type_prefix="p", timeout_seconds=5, mosaic=access(http, idp, mosaic),
     )  # fmt: skip
     now = datetime.now(UTC)
     prompt = Prompt.create(

@@ -49,6 +49,7 @@ async def sender() -> AsyncIterator[SignedWebhookSender]:
             secrets={"apikey:mosaic": MOSAIC},
             source="/ai-gateway/test",
             type_prefix="ai-gateway",
+            timeout_seconds=5,
         )
 
 
@@ -136,6 +137,7 @@ async def test_a_refused_callback_url_is_final_and_never_contacted(
             secrets={},
             source="/s",
             type_prefix="p",
+            timeout_seconds=5,
         )
         outcome = await guarded.send(answered("apikey:x", receiver.url("/cb")), "msg_1")
     assert (outcome.delivered, outcome.final, outcome.status) == (False, True, "url_refused")

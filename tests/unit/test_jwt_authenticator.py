@@ -36,6 +36,7 @@ def authenticator(
     http = httpx.AsyncClient(transport=httpx.MockTransport(provider))
     keys = OidcKeys(http, authority=ISSUER, issuer=ISSUER, max_age=max_age, cooldown=0)
     rules = TokenRules(ISSUER, "ai-gateways", frozenset({"RS256"}), leeway_seconds=0)
+    kwargs.setdefault("cache_seconds", 60)
     return JwtAuthenticator(keys, rules, admin_scope="admin", clock=clock, **kwargs), http  # type: ignore[arg-type]
 
 
@@ -92,15 +93,15 @@ async def test_the_cache_is_bounded(key: SigningKey) -> None:
 
 def test_only_asymmetric_algorithms_can_be_configured() -> None:
     with pytest.raises(ValueError, match="asymmetric"):
-        TokenRules(ISSUER, "aud", frozenset({"RS256", "HS256"}))
+        TokenRules(ISSUER, "aud", frozenset({"RS256", "HS256"}), leeway_seconds=0)
     with pytest.raises(ValueError, match="asymmetric"):
-        TokenRules(ISSUER, "aud", frozenset())
+        TokenRules(ISSUER, "aud", frozenset(), leeway_seconds=0)
 
 
 @pytest.mark.parametrize("algorithm", sorted(ASYMMETRIC_JWT_ALGORITHMS))
 def test_settings_and_authenticator_accept_the_same_algorithms(algorithm: str) -> None:
     settings = Settings(_env_file=None, jwt_algorithms=algorithm)
-    rules = TokenRules(ISSUER, "aud", frozenset(settings.jwt_algorithms))
+    rules = TokenRules(ISSUER, "aud", frozenset(settings.jwt_algorithms), leeway_seconds=0)
     assert rules.algorithms == {algorithm}
 
 
@@ -109,4 +110,4 @@ def test_settings_and_authenticator_refuse_the_same_algorithms(algorithm: str) -
     with pytest.raises(ValueError, match=algorithm):
         Settings(_env_file=None, jwt_algorithms=algorithm)
     with pytest.raises(ValueError, match=algorithm):
-        TokenRules(ISSUER, "aud", frozenset({algorithm}))
+        TokenRules(ISSUER, "aud", frozenset({algorithm}), leeway_seconds=0)

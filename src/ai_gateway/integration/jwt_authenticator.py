@@ -56,7 +56,7 @@ class TokenRules:
     issuer: str
     audience: str
     algorithms: frozenset[str]
-    leeway_seconds: float = 30.0
+    leeway_seconds: float
 
     def __post_init__(self) -> None:
         allowed_jwt_algorithms(self.algorithms)
@@ -77,7 +77,7 @@ class JwtAuthenticator:
         rules: TokenRules,
         *,
         admin_scope: str,
-        cache_seconds: float = 60.0,
+        cache_seconds: float,
         cache_size: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -45,8 +45,8 @@ class OidcKeys:
         *,
         authority: str,
         issuer: str,
-        max_age: float = 3600.0,
-        cooldown: float = 30.0,
+        max_age: float,
+        cooldown: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http

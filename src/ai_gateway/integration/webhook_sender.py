@@ -52,7 +52,7 @@ class SignedWebhookSender:
         secrets: Mapping[str, str],
         source: str,
         type_prefix: str,
-        timeout_seconds: float = 15.0,
+        timeout_seconds: float,
         mosaic: MosaicAccess | None = None,
     ) -> None:
         self._http = http

@@ -25,9 +25,9 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 @dataclass(frozen=True, slots=True)
 class ZipLimits:
-    max_entries: int = 1_000
-    max_total_bytes: int = 200 * 1024 * 1024
-    max_ratio: float = 100.0
+    max_entries: int
+    max_total_bytes: int
+    max_ratio: float
 
 
 @dataclass(frozen=True, slots=True)
