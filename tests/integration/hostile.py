@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from redis.asyncio import Redis
@@ -39,6 +39,7 @@ IMPATIENT = EgressPolicy(
     allow_networks=LOOPBACK, connect_timeout=0.5, read_timeout=0.5, total_timeout=1.5
 )
 SECRET = "whsec_" + base64.b64encode(b"hostile-peers-secret-0123456789a").decode()
+LIMITS = ZipLimits(max_entries=1000, max_total_bytes=200 * 1024 * 1024, max_ratio=100)
 MAX_RETRY_WAIT = 40.0  # four times the policy's longest backoff
 
 
@@ -99,10 +100,14 @@ class Gateway:
             mosaic=self.mosaic,
         )  # fmt: skip
         ports = Ports(self.prompts, self.queue, self.store, source,
-                      ZipArchiveReader(ZipLimits()), self.provider, callbacks)  # fmt: skip
+                      ZipArchiveReader(LIMITS), self.provider, callbacks)  # fmt: skip
         rules = PipelineRules(
             retry=RetryPolicy(max_attempts=self.max_attempts, base_seconds=1, max_seconds=10),
+            link_lifetime=timedelta(days=1),
+            stuck_after=timedelta(minutes=5),
+            answer_timeout=timedelta(hours=1),
             callback_schedule=(0.1, 0.1),
+            genai_answer_event_type="ai-gateway.genai.prompt.response.v1",
         )
         self.dispatch: JobDispatcher = build_dispatcher(build_mediator(ports, rules))
 

@@ -9,7 +9,7 @@ from ai_gateway.integration.object_keys import InvalidObjectKey, checked_key
 from ai_gateway.integration.zip_archive import ZipLimits, extract_zip
 from tests.object_names import CLASHES, KEPT, REFUSED, zip_named
 
-LIMITS = ZipLimits()
+LIMITS = ZipLimits(max_entries=1000, max_total_bytes=200 * 1024 * 1024, max_ratio=100)
 PREFIX = "prompts/" + "0" * 32 + "/data/files/"
 
 
