@@ -108,6 +108,7 @@ class Gateway:
             answer_timeout=timedelta(hours=1),
             callback_schedule=(0.1, 0.1),
             genai_answer_event_type="ai-gateway.genai.prompt.response.v1",
+            genai_service_identities=frozenset(),
         )
         self.dispatch: JobDispatcher = build_dispatcher(build_mediator(ports, rules))
 

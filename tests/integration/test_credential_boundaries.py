@@ -162,7 +162,7 @@ def answered(callback_url: str) -> Prompt:
 def sender(http: httpx.AsyncClient, access: MosaicAccess) -> SignedWebhookSender:
     return SignedWebhookSender(
         SafeHttp(http, LOOPBACK), default_secret="whsec_" + "a" * 44, secrets={}, source="/s",
-        type_prefix="p", mosaic=access,
+        type_prefix="p", timeout_seconds=5, mosaic=access,
     )  # fmt: skip
 
 
