@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.settings import Settings, parse_api_key
@@ -196,3 +196,46 @@ def test_the_answer_event_type_follows_the_type_prefix_unless_given(
     assert Settings().answer_event_type == "acme.genai.prompt.response.v1"
     monkeypatch.setenv("GENAI_ANSWER_EVENT_TYPE", "genai.answer")
     assert Settings().answer_event_type == "genai.answer"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "secure", "expected"),
+    [
+        ("http://127.0.0.1:9000", None, ("127.0.0.1:9000", False)),
+        ("https://s3.example:443", None, ("s3.example:443", True)),
+        ("minio:9000", None, ("minio:9000", False)),
+        ("minio:9000", True, ("minio:9000", True)),
+        ("https://s3.example", False, ("s3.example", False)),
+    ],
+)
+def test_the_s3_endpoint_is_read_once_into_an_address(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str, secure: bool | None, expected: tuple[str, bool]
+) -> None:
+    monkeypatch.setenv("S3_ENDPOINT", endpoint)
+    monkeypatch.setenv("S3_ACCESS_KEY", "gateway")
+    monkeypatch.setenv("S3_SECRET_KEY", "gateway-secret")
+    if secure is not None:
+        monkeypatch.setenv("S3_SECURE", str(secure).lower())
+
+    server = Settings().s3_server
+
+    assert server is not None
+    assert (server.netloc, server.secure) == expected
+
+
+def test_without_an_s3_endpoint_objects_stay_in_the_data_folder() -> None:
+    assert Settings(_env_file=None).s3_server is None
+
+
+def test_values_given_by_code_obey_the_same_rules_as_the_environment() -> None:
+    with pytest.raises(ValidationError, match="starts with /"):
+        Settings(_env_file=None, mosaic_data_paths=("files/**",))
+    with pytest.raises(ValidationError, match="client:<client id>"):
+        Settings(_env_file=None, genai_service_identities=frozenset({"genai"}))
+    with pytest.raises(ValidationError, match="S3_ENDPOINT"):
+        Settings(
+            _env_file=None,
+            s3_endpoint="http://",
+            s3_access_key="gateway",
+            s3_secret_key=SecretStr("gateway-secret"),
+        )

@@ -4,7 +4,6 @@ event inbox, and the readiness probes of each."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from urllib.parse import urlsplit
 
 from dishka import Provider, Scope, provide
 from miniopy_async.api import Minio
@@ -77,16 +76,17 @@ class StorageProvider(Provider):
 
     @provide
     async def store(self, settings: Settings) -> AsyncIterator[ObjectStore]:
-        if not settings.s3_endpoint:
+        server = settings.s3_server
+        if server is None:
             yield LocalObjectStore(settings.data_dir.resolve() / "objects")
             return
-        split = urlsplit(
-            settings.s3_endpoint if "://" in settings.s3_endpoint else f"//{settings.s3_endpoint}"
-        )
-        secure = settings.s3_secure if settings.s3_secure is not None else split.scheme == "https"
         secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
         async with Minio(
-            split.netloc, settings.s3_access_key, secret, secure=secure, region=settings.s3_region
+            server.netloc,
+            settings.s3_access_key,
+            secret,
+            secure=server.secure,
+            region=settings.s3_region,
         ) as client:
             yield S3ObjectStore(client, settings.s3_bucket)
 

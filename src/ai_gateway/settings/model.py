@@ -14,11 +14,16 @@ from ai_gateway.domain.token_signing import allowed_jwt_algorithms
 from ai_gateway.settings.values import (
     ApiKeyEntry,
     IPNetwork,
+    S3Address,
     bucket_name,
+    names,
     parse_api_keys,
     parse_networks,
     parse_owner_secrets,
     parse_schedule,
+    path_patterns,
+    s3_address,
+    service_identities,
     webhook_secret,
 )
 
@@ -127,8 +132,12 @@ class Settings(BaseSettings):
     mosaic_client_id: str | None = None
     mosaic_client_secret: SecretStr | None = None
     mosaic_scope: str | None = None
-    mosaic_data_paths: Annotated[tuple[str, ...], NoDecode] = ("/api/genai/download/**",)
-    mosaic_callback_paths: Annotated[tuple[str, ...], NoDecode] = ("/api/item/*/ai_response/*",)
+    mosaic_data_paths: Annotated[tuple[str, ...], NoDecode, BeforeValidator(path_patterns)] = (
+        "/api/genai/download/**",
+    )
+    mosaic_callback_paths: Annotated[tuple[str, ...], NoDecode, BeforeValidator(path_patterns)] = (
+        "/api/item/*/ai_response/*",
+    )
 
     callback_signing_secret: Annotated[SecretStr | None, BeforeValidator(_signing_secret)] = None
     callback_secrets: Annotated[dict[str, SecretStr], NoDecode, _from_text(parse_owner_secrets)] = (
@@ -139,7 +148,9 @@ class Settings(BaseSettings):
     )  # fmt: skip
     callback_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
     genai_answer_event_type: str | None = None
-    genai_service_identities: Annotated[frozenset[str], NoDecode] = frozenset()
+    genai_service_identities: Annotated[
+        frozenset[str], NoDecode, BeforeValidator(service_identities)
+    ] = frozenset()
     events_allowed_rate: str = Field(default="120", pattern=r"^(\*|[0-9]{1,6})$")
     cloud_event_sink: str | None = None
     cloud_event_mode: Literal["structured", "binary"] = "structured"
@@ -152,43 +163,11 @@ class Settings(BaseSettings):
     access_log: bool = True
     otel_enabled: bool = False
 
-    @field_validator("mosaic_data_paths", "mosaic_callback_paths", mode="before")
-    @classmethod
-    def _parse_paths(cls, value: object) -> object:
-        value = (
-            tuple(p.strip() for p in value.split(",") if p.strip())
-            if isinstance(value, str)
-            else value
-        )
-        for path in value if isinstance(value, tuple | list) else ():
-            head, *segments = str(path).split("/")
-            if head or {"", ".", ".."} & set(segments) or "**" in segments[:-1]:
-                raise ValueError(f"{path!r}: a path pattern starts with /, has no empty or dot "
-                                 "segments, and only its last segment may be **")  # fmt: skip
-        return value
-
-    @field_validator("genai_service_identities", mode="before")
-    @classmethod
-    def _parse_identities(cls, value: object) -> object:
-        value = (
-            frozenset(i.strip() for i in value.split(",") if i.strip())
-            if isinstance(value, str)
-            else value
-        )
-        names = value if isinstance(value, frozenset | set | tuple | list) else ()
-        refused = [i for i in names if not str(i).startswith(("jwt:", "client:", "apikey:"))]
-        if refused:
-            raise ValueError(
-                f"{refused[0]!r}: name jwt:<subject>, client:<client id> or apikey:<key name>"
-            )
-        return value
-
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
     def _parse_algorithms(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = tuple(a.strip() for a in value.split(",") if a.strip())
-        if isinstance(value, tuple | list):
+        if isinstance(value, str | tuple | list):
+            value = names(value)
             try:
                 allowed_jwt_algorithms(value)
             except ValueError as exc:
@@ -201,6 +180,11 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @property
+    def s3_server(self) -> S3Address | None:
+        """The S3 server to store objects in; None keeps them in the data folder."""
+        return s3_address(self.s3_endpoint, self.s3_secure) if self.s3_endpoint else None
 
     @property
     def authority_base(self) -> str | None:
@@ -221,6 +205,7 @@ class Settings(BaseSettings):
         }
         needed = dict(by_provider.get(self.genai_provider, {}))
         if self.s3_endpoint:
+            s3_address(self.s3_endpoint, self.s3_secure)  # refuses a malformed endpoint at start
             needed |= {"S3_ACCESS_KEY": self.s3_access_key, "S3_SECRET_KEY": self.s3_secret_key}
         if self.mosaic_client_id:
             needed |= {"MOSAIC_TOKEN_URL": self.mosaic_token_url}
@@ -262,7 +247,6 @@ class Settings(BaseSettings):
             if not self.mosaic_api_keys and not self.jwt_authority:
                 raise ValueError("APP_ENV=production needs MOSAIC_API_KEYS or JWT_AUTHORITY")
         self._check_pipeline()
-        names = [k.name for k in self.mosaic_api_keys]
-        if len({k.sha256 for k in self.mosaic_api_keys}) != len(names):
+        if len({k.sha256 for k in self.mosaic_api_keys}) != len(self.mosaic_api_keys):
             raise ValueError("MOSAIC_API_KEYS lists the same key twice")
         return self

@@ -8,7 +8,9 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from standardwebhooks import Webhook
@@ -117,3 +119,50 @@ def bucket_name(name: str) -> str:
     if ".." in name or ".-" in name or "-." in name or _IPV4.fullmatch(name):
         raise ValueError("the bucket name must not contain '..', '.-', '-.' or look like an IP")
     return name
+
+
+def names(value: str | Iterable[str]) -> tuple[str, ...]:
+    """A comma-separated list from the environment, or names given already as a sequence."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(stripped for item in items if (stripped := str(item).strip()))
+
+
+def path_patterns(value: str | Iterable[str]) -> tuple[str, ...]:
+    """MOSAIC_DATA_PATHS, MOSAIC_CALLBACK_PATHS: absolute path patterns whose segments may be
+    ``*`` (one segment) and whose last segment may be ``**`` (any rest)."""
+    patterns = names(value)
+    for path in patterns:
+        head, *segments = path.split("/")
+        if head or {"", ".", ".."} & set(segments) or "**" in segments[:-1]:
+            raise ValueError(f"{path!r}: a path pattern starts with /, has no empty or dot "
+                             "segments, and only its last segment may be **")  # fmt: skip
+    return patterns
+
+
+def service_identities(value: str | Iterable[str]) -> frozenset[str]:
+    """GENAI_SERVICE_IDENTITIES: callers named as ``jwt:<subject>``, ``client:<client id>`` or
+    ``apikey:<key name>``."""
+    identities = frozenset(names(value))
+    refused = sorted(i for i in identities if not i.startswith(("jwt:", "client:", "apikey:")))
+    if refused:
+        raise ValueError(
+            f"{refused[0]!r}: name jwt:<subject>, client:<client id> or apikey:<key name>"
+        )
+    return identities
+
+
+@dataclass(frozen=True, slots=True)
+class S3Address:
+    """Where the S3 server listens (``host:port``) and whether it speaks TLS."""
+
+    netloc: str
+    secure: bool
+
+
+def s3_address(endpoint: str, secure: bool | None) -> S3Address:
+    """S3_ENDPOINT as a URL or a bare ``host:port``; TLS follows the scheme unless S3_SECURE
+    says."""
+    split = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+    if not split.netloc:
+        raise ValueError("S3_ENDPOINT is a URL or host:port")
+    return S3Address(split.netloc, split.scheme == "https" if secure is None else secure)
