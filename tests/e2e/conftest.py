@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.stack import Services
+from tests.e2e.outside_world import Services
 from tests.http_servers import RecordingServer
 from tests.idp_server import IdpServer
 

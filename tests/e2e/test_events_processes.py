@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import TERMINAL, Deployment, Services, deployment_env, wait_all
+from tests.e2e.deployment import TERMINAL, Deployment, deployment_env, wait_all
+from tests.e2e.outside_world import Services
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer, SeaweedServer
 from tests.waiting import wait_until

@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 from miniopy_async.api import Minio
 
-from tests.e2e.stack import (
-    TERMINAL,
-    Deployment,
-    Services,
-    deployment_env,
-    wait_all,
-)
+from tests.e2e.deployment import TERMINAL, Deployment, deployment_env, wait_all
+from tests.e2e.outside_world import Services
 from tests.idp_server import IdpServer
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer
 from tests.waiting import wait_until
