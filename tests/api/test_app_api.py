@@ -12,8 +12,7 @@ from pydantic import SecretStr
 from ai_gateway import __version__
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import MOSAIC_KEY, client_for, make_settings
-from tests.api.test_prompts_api import assert_problem
+from tests.api.conftest import MOSAIC_KEY, assert_problem, client_for, make_settings
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer, free_port
 
 pytestmark = pytest.mark.integration

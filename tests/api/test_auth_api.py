@@ -10,8 +10,13 @@ import pytest
 
 from ai_gateway.bootstrap import create_app
 from ai_gateway.settings import parse_api_key
-from tests.api.conftest import MOSAIC_KEY, MOSAIC_NEXT_KEY, client_for, make_settings
-from tests.api.test_prompts_api import assert_problem
+from tests.api.conftest import (
+    MOSAIC_KEY,
+    MOSAIC_NEXT_KEY,
+    assert_problem,
+    client_for,
+    make_settings,
+)
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration

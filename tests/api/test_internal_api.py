@@ -9,9 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import MOSAIC_KEY, OTHER_KEY, client_for, make_settings
+from tests.api.conftest import MOSAIC_KEY, OTHER_KEY, assert_problem, client_for, make_settings
 from tests.api.internal_helpers import submitted_prompt
-from tests.api.test_prompts_api import assert_problem
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import client_for
-from tests.api.test_jwt_api import assert_invalid_token, b64, bearer, jwt_settings
+from tests.api.conftest import client_for, jwt_settings
+from tests.api.jwt_helpers import assert_invalid_token, b64, bearer
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer
 

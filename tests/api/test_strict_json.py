@@ -10,8 +10,7 @@ from starlette.routing import Route
 
 from ai_gateway.api.strict_json import MAX_DEPTH, MalformedJson, loads
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import make_settings
-from tests.api.test_prompts_api import assert_problem
+from tests.api.conftest import assert_problem, make_settings
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
