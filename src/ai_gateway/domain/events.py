@@ -1,6 +1,6 @@
 """Domain events: one per prompt transition, named in the past tense.
 
-``step`` is the name a lifecycle CloudEvent type is built from.
+``step`` is the name a lifecycle CloudEvent type is built from, by ``prompt_event_type``.
 """
 
 from __future__ import annotations
@@ -8,6 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
+
+
+def cloud_event_type(prefix: str, name: str) -> str:
+    """The CloudEvent ``type`` of ``name`` under the deployment's ``prefix``. Subscribers route on
+    the whole string, so the version suffix is written here and nowhere else."""
+    return f"{prefix}.{name}.v1"
+
+
+def prompt_event_type(prefix: str, step: str) -> str:
+    """The type of a prompt's lifecycle event or callback: ``{prefix}.prompt.{step}.v1``."""
+    return cloud_event_type(prefix, f"prompt.{step}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from redis.asyncio import Redis
 
+from ai_gateway.domain.events import prompt_event_type
 from ai_gateway.integration.redis_errors import REDIS_DOWN
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_lock import LeaderLock
@@ -65,7 +66,7 @@ class EventRelay:
         return CloudEvent(
             attributes={
                 "id": entry["id"],
-                "type": f"{self._prefix}.prompt.{entry['step']}.v1",
+                "type": prompt_event_type(self._prefix, entry["step"]),
                 "source": self._source,
                 "subject": entry["prompt_id"],
                 "time": datetime.fromisoformat(entry["time"]),

@@ -21,6 +21,7 @@ from standardwebhooks import Webhook
 from ai_gateway import __version__
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.application.ports.callbacks import CallbackOutcome
+from ai_gateway.domain.events import prompt_event_type
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.integration.mosaic_access import MosaicAccess
 from ai_gateway.integration.prompt_codec import prompt_json
@@ -70,7 +71,7 @@ class SignedWebhookSender:
         step = "faulted" if prompt.fault else "response"
         event = CloudEvent(
             attributes={
-                "type": f"{self._prefix}.prompt.{step}.v1",
+                "type": prompt_event_type(self._prefix, step),
                 "source": self._source,
                 "id": webhook_id,
                 "subject": prompt.id,
