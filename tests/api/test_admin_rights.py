@@ -10,9 +10,8 @@ from redis.asyncio import Redis
 
 from ai_gateway.bootstrap import create_app
 from ai_gateway.settings import parse_api_key
-from tests.api.conftest import MOSAIC_KEY, client_for, make_settings
+from tests.api.conftest import MOSAIC_KEY, assert_problem, client_for, make_settings
 from tests.api.internal_helpers import submitted_prompt
-from tests.api.test_prompts_api import assert_problem
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer
 

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import client_for, make_settings
-from tests.api.test_prompts_api import assert_problem
+from tests.api.conftest import assert_problem, client_for, make_settings
 from tests.idp_server import IdpServer, SigningKey
 from tests.servers import RedisServer
 
