@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from ai_gateway.application.principal import AuthMethod, Principal
@@ -81,3 +83,13 @@ class ManualClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def zip_of(entries: Mapping[str, bytes] | Iterable[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
+    """A zip archive in memory, its entries deflated (so that a test's zip bomb stays small)."""
+    pairs = entries.items() if isinstance(entries, Mapping) else entries
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in pairs:
+            archive.writestr(name, data)
+    return buffer.getvalue()

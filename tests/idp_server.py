@@ -21,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from tests.waiting import wait_until
 
 IDP_DIR = Path(__file__).parent / "idp"
@@ -122,6 +123,25 @@ class IdpServer:
         response.raise_for_status()
         token: str = response.json()["access_token"]
         return token
+
+    def token_source(
+        self,
+        http: httpx.AsyncClient,
+        client: str = "gw-client",
+        scope: str | None = None,
+        *,
+        secret: str | None = None,
+    ) -> ClientCredentialsTokenSource:
+        """The gateway's OAuth2 client at this provider, as ``client`` (with its own secret unless
+        ``secret`` says otherwise), asking for the gateways' resource."""
+        return ClientCredentialsTokenSource(
+            http,
+            token_url=self.issuer + "/token",
+            client_id=client,
+            client_secret=CLIENTS[client] if secret is None else secret,
+            scope=scope,
+            parameters={"resource": RESOURCE},
+        )
 
     def mint(
         self,

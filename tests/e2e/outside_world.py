@@ -4,7 +4,6 @@ receiver and the event sink, as real HTTP servers on loopback in this process.""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import stat
@@ -19,6 +18,7 @@ from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.factories import zip_of
 from tests.http_servers import Hit, RecordingServer, Reply
 from tests.idp_server import IdpServer
 from tests.servers import free_port
@@ -26,21 +26,10 @@ from tests.servers import free_port
 CALLBACK_SECRET = "whsec_" + base64.b64encode(b"e2e-callback-secret-0123456789ab").decode()
 
 
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _zip_with_link() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        link = zipfile.ZipInfo("passwd")
-        link.external_attr = (stat.S_IFLNK | 0o777) << 16
-        archive.writestr(link, "/etc/passwd")
-    return buffer.getvalue()
+    link = zipfile.ZipInfo("passwd")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return zip_of([(link, b"/etc/passwd")])
 
 
 @dataclass

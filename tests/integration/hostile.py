@@ -26,13 +26,12 @@ from ai_gateway.domain.values import JsonObject
 from ai_gateway.integration.data_source import GuardedDataSource
 from ai_gateway.integration.genai.echo import EchoProvider
 from ai_gateway.integration.mosaic_access import MosaicAccess
-from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
-from tests.idp_server import CLIENTS, RESOURCE, IdpServer
+from tests.idp_server import IdpServer
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 IMPATIENT = EgressPolicy(
@@ -44,18 +43,12 @@ MAX_RETRY_WAIT = 40.0  # four times the policy's longest backoff
 
 
 def granted_tokens(http: httpx.AsyncClient, idp: IdpServer) -> TokenSource:
-    return ClientCredentialsTokenSource(
-        http, token_url=idp.issuer + "/token", client_id="gw-client",
-        client_secret=CLIENTS["gw-client"], scope="internal", parameters={"resource": RESOURCE},
-    )  # fmt: skip
+    return idp.token_source(http, "gw-client", "internal")
 
 
 def refused_tokens(http: httpx.AsyncClient, idp: IdpServer) -> TokenSource:
     """A token source whose endpoint refuses the client: its secret is wrong."""
-    return ClientCredentialsTokenSource(
-        http, token_url=idp.issuer + "/token", client_id="mosaic",
-        client_secret="not-the-secret-at-all", scope="api", parameters={"resource": RESOURCE},
-    )  # fmt: skip
+    return idp.token_source(http, "mosaic", "api", secret="not-the-secret-at-all")
 
 
 def refused_mosaic(base_url: str, http: httpx.AsyncClient, idp: IdpServer) -> MosaicAccess:

@@ -26,7 +26,7 @@ from ai_gateway.integration.oauth2_client_credentials import (
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from tests.http_servers import Hit, RecordingServer, Reply, recording_server
-from tests.idp_server import CLIENTS, RESOURCE, IdpServer
+from tests.idp_server import CLIENTS, IdpServer
 
 pytestmark = pytest.mark.integration
 
@@ -62,10 +62,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def access(http: httpx.AsyncClient, idp: IdpServer, mosaic: RecordingServer) -> MosaicAccess:
-    tokens = ClientCredentialsTokenSource(
-        http, token_url=idp.issuer + "/token", client_id="mosaic", client_secret=CLIENTS["mosaic"],
-        scope="api", parameters={"resource": RESOURCE},
-    )  # fmt: skip
+    tokens = idp.token_source(http, "mosaic", "api")
     return MosaicAccess(
         mosaic.url("/"),
         tokens,
@@ -217,10 +214,7 @@ async def test_an_openai_endpoint_that_redirects_never_sees_the_key_leave(
 async def test_the_genai_api_and_its_token_endpoint_follow_no_redirect(
     http: httpx.AsyncClient, idp: IdpServer, elsewhere: RecordingServer
 ) -> None:
-    good_tokens = ClientCredentialsTokenSource(
-        http, token_url=idp.issuer + "/token", client_id="genai-service",
-        client_secret=CLIENTS["genai-service"], parameters={"resource": RESOURCE},
-    )  # fmt: skip
+    good_tokens = idp.token_source(http, "genai-service")
     with recording_server() as service:
         service.routes["/prompts"] = lambda _: redirect_to(elsewhere.url("/landing"), 308)
         service.routes["/token"] = lambda _: redirect_to(elsewhere.url("/landing"), 307)

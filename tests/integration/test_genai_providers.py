@@ -13,9 +13,8 @@ from ai_gateway.application.ports.genai import GenAiRequest
 from ai_gateway.integration.genai.echo import EchoProvider
 from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
-from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
 from tests.http_servers import RecordingServer, Reply, recording_server
-from tests.idp_server import AUDIENCE, CLIENTS, RESOURCE, IdpServer, claims_of
+from tests.idp_server import AUDIENCE, IdpServer, claims_of
 
 pytestmark = pytest.mark.integration
 
@@ -109,10 +108,7 @@ async def test_the_genai_api_receives_the_prompt_with_an_oauth2_token(
     http: httpx.AsyncClient, server: RecordingServer, idp: IdpServer
 ) -> None:
     server.routes["/api/prompts"] = lambda _: Reply(202, b'{"accepted": true}')
-    tokens = ClientCredentialsTokenSource(
-        http, token_url=idp.issuer + "/token", client_id="gw-client",
-        client_secret=CLIENTS["gw-client"], scope="internal", parameters={"resource": RESOURCE},
-    )  # fmt: skip
+    tokens = idp.token_source(http, "gw-client", "internal")
     provider = GenAiApiProvider(
         http, url=server.url("/api/prompts"), tokens=tokens,
         answer_url="https://gateway.example/api/internal/prompts/{prompt_id}/response",
@@ -139,10 +135,7 @@ async def test_a_401_from_the_genai_api_drops_the_token_and_is_retried(
     http: httpx.AsyncClient, server: RecordingServer, idp: IdpServer
 ) -> None:
     server.routes["/api/prompts"] = lambda _: Reply(401, b"{}")
-    tokens = ClientCredentialsTokenSource(
-        http, token_url=idp.issuer + "/token", client_id="gw-client",
-        client_secret=CLIENTS["gw-client"], parameters={"resource": RESOURCE},
-    )  # fmt: skip
+    tokens = idp.token_source(http, "gw-client")
     provider = GenAiApiProvider(
         http, url=server.url("/api/prompts"), tokens=tokens, answer_url="x/{prompt_id}"
     )

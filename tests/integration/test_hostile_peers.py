@@ -7,9 +7,7 @@ loop or answer absurd headers; the pipeline is the real one, on a real Redis.
 
 from __future__ import annotations
 
-import io
 import math
-import zipfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from ai_gateway.integration.genai import http_errors
 from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
 from ai_gateway.integration.local_object_store import LocalObjectStore
+from tests.factories import zip_of
 from tests.http_servers import RecordingServer, Reply, recording_server
 from tests.idp_server import IdpServer
 from tests.integration.hostile import (
@@ -40,14 +39,6 @@ from tests.servers import free_port
 pytestmark = pytest.mark.integration
 
 ABSURD_RETRY_AFTER = ["9" * 400, "-30", "NaN", "1e999", "\xb2", "Wed, 21 Oct 2015 07:28:00 GMT"]
-
-
-def zip_of(*names: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in names:
-            archive.writestr(name, b"x")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -125,7 +116,7 @@ async def test_an_absurd_retry_after_schedules_a_bounded_retry(
 async def test_a_token_endpoint_that_refuses_faults_the_download(
     build: Callable[..., Gateway], http: httpx.AsyncClient, peer: RecordingServer, idp: IdpServer
 ) -> None:
-    peer.routes["/mosaic/item.zip"] = lambda _: Reply(body=zip_of("item.json"))
+    peer.routes["/mosaic/item.zip"] = lambda _: Reply(body=zip_of({"item.json": b"x"}))
     gateway = build(mosaic=refused_mosaic(peer.url("/mosaic"), http, idp))
     prompt = await gateway.add(data_url=peer.url("/mosaic/item.zip"))
     assert fault_code(await gateway.run(JobStep.PREPARE, prompt)) == "token_refused"

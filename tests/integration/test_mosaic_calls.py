@@ -19,7 +19,7 @@ from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from ai_gateway.settings import Settings
 from tests.factories import walk
 from tests.http_servers import RecordingServer, Reply, recording_server
-from tests.idp_server import CLIENTS, RESOURCE, IdpServer, claims_of
+from tests.idp_server import IdpServer, claims_of
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +44,7 @@ def elsewhere() -> Iterator[RecordingServer]:
 
 
 def tokens(http: httpx.AsyncClient, idp: IdpServer) -> ClientCredentialsTokenSource:
-    return ClientCredentialsTokenSource(
-        http, token_url=idp.issuer + "/token", client_id="mosaic", client_secret=CLIENTS["mosaic"],
-        scope="api", parameters={"resource": RESOURCE},
-    )  # fmt: skip
+    return idp.token_source(http, "mosaic", "api")
 
 
 def access(http: httpx.AsyncClient, idp: IdpServer, mosaic: RecordingServer) -> MosaicAccess:

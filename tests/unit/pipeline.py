@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from datetime import timedelta
 
 from ai_gateway.application.jobs import RetryPolicy
@@ -72,11 +70,3 @@ class Pipeline:
 
     def stored(self, prompt: Prompt) -> Prompt:
         return self.repo.prompts[prompt.id]
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()

@@ -7,8 +7,9 @@ from ai_gateway.application.commands.submit_prompt import SubmitPrompt
 from ai_gateway.application.errors import DependencyUnavailable, TransientFailure
 from ai_gateway.application.ports.data import FetchedData
 from ai_gateway.application.ports.jobs import Job, JobStep
+from tests.factories import zip_of
 from tests.fakes import ScriptedSource
-from tests.unit.pipeline import Pipeline, S, zip_of
+from tests.unit.pipeline import Pipeline, S
 
 
 async def test_a_prompt_without_data_is_prepared_and_queued_for_submission() -> None:

@@ -23,9 +23,9 @@ from ai_gateway.application.ports.data import FetchedData
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
-from tests.factories import T0
+from tests.factories import T0, zip_of
 from tests.fakes import ScriptedProvider, ScriptedSource
-from tests.unit.pipeline import GENAI, Pipeline, S, zip_of
+from tests.unit.pipeline import GENAI, Pipeline, S
 
 
 async def test_a_synchronous_answer_completes_the_prompt_and_is_kept() -> None:

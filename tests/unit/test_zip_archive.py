@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import stat
 import zipfile
 
@@ -8,16 +7,9 @@ import pytest
 
 from ai_gateway.application.errors import PermanentFailure
 from ai_gateway.integration.zip_archive import ZipLimits, extract_zip, looks_like_zip
+from tests.factories import zip_of
 
 LIMITS = ZipLimits(max_entries=50, max_total_bytes=10 * 1024 * 1024, max_ratio=100)
-
-
-def build(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def info(name: str, mode: int) -> zipfile.ZipInfo:
@@ -33,7 +25,9 @@ def refused_code(data: bytes, limits: ZipLimits = LIMITS) -> str:
 
 
 def test_a_sound_archive_is_extracted_with_its_folders_flattened_to_paths() -> None:
-    data = build([("item.json", b'{"id": 1}'), ("media/", b""), ("media/figure 1.png", b"\x89PNG")])
+    data = zip_of(
+        [("item.json", b'{"id": 1}'), ("media/", b""), ("media/figure 1.png", b"\x89PNG")]
+    )
     assert looks_like_zip(data)
     files = extract_zip(data, LIMITS)
     assert [(f.path, f.data) for f in files] == [
@@ -46,16 +40,16 @@ def test_a_sound_archive_is_extracted_with_its_folders_flattened_to_paths() -> N
     "name", ["../evil.txt", "a/../../evil.txt", "/etc/passwd", "C:/win.ini", "a\\..\\b"]
 )
 def test_a_path_that_leaves_the_archive_is_refused(name: str) -> None:
-    assert refused_code(build([(name, b"x")])) == "zip_path_escape"
+    assert refused_code(zip_of([(name, b"x")])) == "zip_path_escape"
 
 
 def test_a_symbolic_link_is_refused() -> None:
     link = info("link-to-etc", stat.S_IFLNK | 0o777)
-    assert refused_code(build([("ok.txt", b"x"), (link, b"/etc/passwd")])) == "zip_link"
+    assert refused_code(zip_of([("ok.txt", b"x"), (link, b"/etc/passwd")])) == "zip_link"
 
 
 def test_a_device_file_is_refused() -> None:
-    assert refused_code(build([(info("dev", stat.S_IFCHR | 0o600), b"")])) == "zip_special_file"
+    assert refused_code(zip_of([(info("dev", stat.S_IFCHR | 0o600), b"")])) == "zip_special_file"
 
 
 def mark_encrypted(data: bytes) -> bytes:
@@ -68,22 +62,22 @@ def mark_encrypted(data: bytes) -> bytes:
 
 
 def test_an_encrypted_entry_is_refused() -> None:
-    assert refused_code(mark_encrypted(build([("secret.txt", b"x")]))) == "zip_encrypted"
+    assert refused_code(mark_encrypted(zip_of([("secret.txt", b"x")]))) == "zip_encrypted"
 
 
 def test_a_zip_bomb_is_refused_by_its_compression_ratio() -> None:
-    bomb = build([("zeros.bin", bytes(5 * 1024 * 1024))])
+    bomb = zip_of([("zeros.bin", bytes(5 * 1024 * 1024))])
     assert len(bomb) < 20_000
     assert refused_code(bomb) == "zip_bomb"
 
 
 def test_an_archive_over_the_size_limit_is_refused_before_extraction() -> None:
     limits = ZipLimits(max_entries=50, max_total_bytes=1000, max_ratio=1e9)
-    assert refused_code(build([("a", b"x" * 600), ("b", b"y" * 600)]), limits) == "zip_too_large"
+    assert refused_code(zip_of([("a", b"x" * 600), ("b", b"y" * 600)]), limits) == "zip_too_large"
 
 
 def test_too_many_entries_are_refused() -> None:
-    assert refused_code(build([(f"f{i}", b"") for i in range(51)])) == "zip_too_many_entries"
+    assert refused_code(zip_of([(f"f{i}", b"") for i in range(51)])) == "zip_too_many_entries"
 
 
 @pytest.mark.parametrize("data", [b"not a zip at all", b"PK\x03\x04truncated", b""])
