@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Final
+
+GENAI_ANSWER_EVENT: Final = "genai.prompt.response"
+"""The name of the received event that carries a GenAI answer, under the deployment's prefix."""
 
 
 def cloud_event_type(prefix: str, name: str) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ai_gateway.domain.events import GENAI_ANSWER_EVENT, cloud_event_type
 from ai_gateway.domain.token_signing import allowed_jwt_algorithms
 from ai_gateway.settings.values import (
     ApiKeyEntry,
@@ -222,9 +223,8 @@ class Settings(BaseSettings):
     def answer_event_type(self) -> str:
         """The CloudEvent type carrying a GenAI answer: GENAI_ANSWER_EVENT_TYPE, else one under
         CLOUD_EVENT_TYPE_PREFIX."""
-        return (
-            self.genai_answer_event_type
-            or f"{self.cloud_event_type_prefix}.genai.prompt.response.v1"
+        return self.genai_answer_event_type or cloud_event_type(
+            self.cloud_event_type_prefix, GENAI_ANSWER_EVENT
         )
 
     @property
