@@ -2,10 +2,8 @@
 
 For every URL, and again for every redirect:
 - only ``http`` and ``https``, without credentials in the URL;
-- the host is resolved here, and *every* address must be public (``is_global``), unless it lies in
-  a network of the allow-list; one bad address refuses the URL (no DNS-rebinding lottery); an IPv6
-  address that carries an IPv4 address (NAT64, 6to4, Teredo, mapped and the like) is judged by
-  that address, and site-local or local-use NAT64 addresses are never public;
+- the host is resolved here, and *every* address must be permitted (``egress_addresses``: public,
+  or in a network of the allow-list); one bad address refuses the URL (no DNS-rebinding lottery);
 - the connection goes to the vetted address itself; the name travels in the Host header and in
   TLS SNI, so the certificate is still checked against the name;
 - connect and read timeouts, an overall deadline, a byte cap on the streamed body.
@@ -28,12 +26,10 @@ from typing import Final
 import httpx
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
+from ai_gateway.integration.egress_addresses import IPAddress, IPNetwork, address_permitted
 from ai_gateway.integration.retry_after import retry_after
 
 logger = logging.getLogger("ai_gateway.egress")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
@@ -75,41 +71,13 @@ class _Target:
     extensions: dict[str, str] = field(default_factory=dict)
 
 
-_NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
-_LOCAL_NAT64: Final = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, any layout
-_TRANSLATED: Final = ipaddress.IPv6Network("::ffff:0:0:0/96")
-_COMPATIBLE: Final = ipaddress.IPv6Network("::/96")
-
-
-def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address carries (mapped, translated, compatible, NAT64, 6to4,
-    Teredo): the host a packet to it reaches in the end, and so the one the guard must judge."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    if address in _NAT64 or address in _TRANSLATED or (address in _COMPATIBLE and int(address) > 1):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
 class SafeHttp:
     def __init__(self, http: httpx.AsyncClient, policy: EgressPolicy) -> None:
         self._http = http
         self._policy = policy
 
     def permitted(self, address: IPAddress) -> bool:
-        if any(address in network for network in self._policy.allow_networks):
-            return True
-        if isinstance(address, ipaddress.IPv6Address):
-            if address in _LOCAL_NAT64 or address.is_site_local:
-                return False
-            embedded = embedded_ipv4(address)
-            if embedded is not None:
-                return self.permitted(embedded)
-        return address.is_global and not address.is_multicast
+        return address_permitted(address, self._policy.allow_networks)
 
     async def vet(self, url: str | httpx.URL) -> _Target:
         """Where to connect for ``url``, or EgressRefused."""
