@@ -14,7 +14,7 @@ from ai_gateway.integration.oidc_keys import OidcKeys
 from ai_gateway.settings import Settings
 from tests.factories import ManualClock
 from tests.idp_server import IdpServer, SigningKey
-from tests.unit.test_oidc_keys import ISSUER, Provider
+from tests.unit.key_provider import ISSUER, Provider
 
 
 def mint(key: SigningKey, **claims: object) -> str:
