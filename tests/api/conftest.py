@@ -74,6 +74,19 @@ async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+async def client_with_ops_key(
+    redis: RedisServer, prefix: str, idp: IdpServer, key: str, scopes: list[str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An app that knows Mosaic's key and an ``ops`` key with ``scopes``, and trusts ``idp``."""
+    keys = (
+        parse_api_key(f"mosaic:{MOSAIC_KEY}"),
+        parse_api_key({"name": "ops", "key": key, "scopes": scopes}),
+    )
+    settings = make_settings(redis.url, prefix, jwt_authority=idp.issuer, mosaic_api_keys=keys)
+    async for client in client_for(create_app(settings)):
+        yield client
+
+
 @pytest.fixture
 async def client(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(make_settings(redis_server.url, key_prefix))

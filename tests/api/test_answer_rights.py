@@ -13,10 +13,12 @@ from cloudevents.core.v1.event import CloudEvent
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.events import InboundEvent
-from ai_gateway.bootstrap import create_app
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
-from ai_gateway.settings import parse_api_key
-from tests.api.conftest import MOSAIC_KEY, assert_problem, client_for, make_settings
+from tests.api.conftest import (
+    MOSAIC_KEY,
+    assert_problem,
+    client_with_ops_key,
+)
 from tests.api.internal_helpers import submitted_prompt
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer
@@ -33,14 +35,9 @@ OWNER = {"X-API-Key": MOSAIC_KEY}
 async def client(
     redis_server: RedisServer, key_prefix: str, idp: IdpServer
 ) -> AsyncIterator[httpx.AsyncClient]:
-    keys = (
-        parse_api_key(f"mosaic:{MOSAIC_KEY}"),
-        parse_api_key({"name": "ops", "key": INTERNAL_KEY, "scopes": ["internal", "events"]}),
-    )
-    settings = make_settings(
-        redis_server.url, key_prefix, jwt_authority=idp.issuer, mosaic_api_keys=keys
-    )
-    async for c in client_for(create_app(settings)):
+    async for c in client_with_ops_key(
+        redis_server, key_prefix, idp, INTERNAL_KEY, ["internal", "events"]
+    ):
         yield c
 
 
