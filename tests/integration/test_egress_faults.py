@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,12 +15,6 @@ from tests.servers import free_port
 pytestmark = pytest.mark.integration
 
 INTERNALS = re.compile(r"127\.0\.0\.1|::1|Errno|service not known|getaddrinfo|\[")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 async def failure_of(guard: SafeHttp, url: str) -> StepFailure:
