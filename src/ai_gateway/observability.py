@@ -10,24 +10,34 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from urllib.parse import unquote
 
 import structlog
 
-CREDENTIAL_PARAMETERS = (
-    "api_key", "apikey", "api-key", "key", "access_token", "id_token", "refresh_token", "token",
-    "client_secret", "secret", "password", "passwd", "auth", "authorization", "code", "signature",
-    "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+CREDENTIAL_WORDS = (
+    "key", "token", "secret", "passw", "pwd", "signature", "sig", "credential", "auth", "jwt",
+    "session", "cookie", "code",
 )  # fmt: skip
-_CREDENTIAL = re.compile(
-    r"(?i)([?&;](?:" + "|".join(re.escape(p) for p in CREDENTIAL_PARAMETERS) + r")=)[^&;#\s\"]*"
-)
+"""A query parameter whose name, percent-decoded, lowercased and without ``-`` and ``_``,
+contains one of these has its value redacted: a list of exact names always misses one."""
+_PARAMETER = re.compile(r"([?&;])([^=&;#\s\"]*)=([^&;#\s\"]*)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def redact(text: str) -> str:
     """``text`` with credential query parameters hidden and control characters escaped."""
-    text = _CREDENTIAL.sub(r"\1[redacted]", text)
+    text = _PARAMETER.sub(_redacted, text)
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _redacted(match: re.Match[str]) -> str:
+    name = match.group(2)
+    for _ in range(3):  # a name encoded twice (%2561) is decoded twice by some servers
+        name = unquote(name)
+    name = name.lower().replace("-", "").replace("_", "")
+    if any(word in name for word in CREDENTIAL_WORDS):
+        return f"{match.group(1)}{match.group(2)}=[redacted]"
+    return match.group()
 
 
 class UntrustedText(logging.Filter):

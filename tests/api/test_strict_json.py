@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -10,7 +11,8 @@ from starlette.routing import Route
 
 from ai_gateway.api.strict_json import MAX_DEPTH, MalformedJson, loads
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import assert_problem, make_settings
+from tests.api.conftest import assert_problem, client_for, make_settings
+from tests.idp_server import IdpServer
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -30,15 +32,21 @@ HOSTILE = {
     "Infinity": b'{"content": "x", "context": {"score": Infinity}}',
     "-Infinity": b'{"content": "x", "context": {"score": -Infinity}}',
     "a number too large for a float": b'{"content": "x", "context": {"score": 1e400}}',
+    "a long mantissa over a short exponent": b'{"content": "x", "context": {"score": 1'
+    + b"0" * 250
+    + b"e99}}",
+    "UTF-16": '{"content": "x", "context": {"score": 1e400}}'.encode("utf-16-le"),
+    "UTF-16 with a byte order mark": '{"content": "x"}'.encode("utf-16"),
+    "UTF-32": '{"content": "x"}'.encode("utf-32-be"),
 }
 
-CONTENT_TYPES = [
+JSON_MEDIA_TYPES = [
     "application/json",
-    "application/json; charset=utf-8",
-    "application/cloudevents+json",
-    "application/cloudevents-batch+json",
+    "application/vnd_x+json",
+    "application/+json",
+    "application/x!y+json",
+    "APPLICATION/JSON; charset=utf-8",
     "text/json",
-    None,
 ]
 
 
@@ -64,18 +72,64 @@ async def test_hostile_json_is_400_on_every_route(
     assert_problem(response, 400, "malformed-json")
 
 
-@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+@pytest.mark.parametrize("path", ["/api/prompts", "/api/prompts/p-1/cancel"])
+@pytest.mark.parametrize("media", JSON_MEDIA_TYPES)
 @pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
-async def test_hostile_json_is_400_for_every_event_mode(
-    client: httpx.AsyncClient, content_type: str | None, body: bytes
+async def test_hostile_json_is_400_under_every_media_type_read_as_json(
+    client: httpx.AsyncClient, path: str, media: str, body: bytes
 ) -> None:
-    binary = {f"ce-{k}": v for k, v in EVENT.items()} if content_type is None else {}
-    headers = {**binary, **({"content-type": content_type} if content_type else {})}
-    data = body if content_type != "application/cloudevents-batch+json" else b"[" + body + b"]"
-
-    response = await client.post("/api/events", content=data, headers=headers)
+    response = await client.post(path, content=body, headers={"content-type": media})
 
     assert_problem(response, 400, "malformed-json")
+
+
+@pytest.fixture
+async def events_client(
+    redis_server: RedisServer, key_prefix: str, idp: IdpServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(redis_server.url, key_prefix, jwt_authority=idp.issuer))
+    async for c in client_for(app):
+        c.headers["Authorization"] = f"Bearer {idp.token('genai-service', 'events')}"
+        yield c
+
+
+BINARY = {f"ce-{k}": v for k, v in EVENT.items()}
+EVENT_MODES = {
+    "structured": {"content-type": "application/cloudevents+json"},
+    "batch": {"content-type": "application/cloudevents-batch+json"},
+    "binary": BINARY,
+    "binary as JSON": {**BINARY, "content-type": "application/json"},
+    "binary, JSON named by the attribute": {
+        **BINARY,
+        "content-type": "text/plain",
+        "ce-datacontenttype": "application/json",
+    },
+    "binary, JSON in the attribute only": {**BINARY, "ce-datacontenttype": "application/json"},
+}
+
+
+@pytest.mark.parametrize("headers", EVENT_MODES.values(), ids=EVENT_MODES.keys())
+@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+async def test_hostile_json_is_400_for_every_event_mode(
+    events_client: httpx.AsyncClient, headers: dict[str, str], body: bytes
+) -> None:
+    batch = headers.get("content-type") == "application/cloudevents-batch+json"
+    utf8 = b"\x00" not in body  # other encodings are refused before their shape matters
+    data = b"[" + body + b"]" if batch and utf8 else body
+
+    response = await events_client.post("/api/events", content=data, headers=headers)
+
+    assert_problem(response, 400, "malformed-json")
+
+
+@pytest.mark.parametrize("path", ["/api/prompts", "/api/events"])
+async def test_anonymous_bodies_are_not_parsed(client: httpx.AsyncClient, path: str) -> None:
+    del client.headers["X-API-Key"]
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+
+    assert_problem(response, 401, "unauthenticated")
 
 
 async def test_json_within_the_limits_is_accepted(

@@ -17,6 +17,7 @@ from tests.servers import LOOPBACK
 pytestmark = pytest.mark.e2e
 
 READ_TIMEOUT = 1.0
+EVENTS_KEY = "events-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,9 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         "HEADER_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
         "MAX_HEADER_BYTES": "8192",
         "MAX_HEADER_COUNT": "50",
+        "MOSAIC_API_KEYS": json.dumps(
+            [{"name": "events", "key": EVENTS_KEY, "scopes": ["events"]}]
+        ),
     }
     gateway = Gateway(Path(tmp_path_factory.mktemp("edge")), env=env)
     gateway.start()
@@ -77,6 +81,23 @@ def test_a_client_that_trickles_its_headers_is_dropped(edge: Gateway) -> None:
     assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + 1.5
 
 
+def test_line_breaks_between_requests_do_not_hold_a_connection_open(edge: Gateway) -> None:
+    with connect(edge) as conn:
+        conn.sendall(request(b"Connection: keep-alive\r\n"))
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+        started = time.monotonic()
+        for _ in range(40):  # a line break every 0.1 s would take 4 s
+            try:
+                conn.sendall(b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.1)
+        read_all(conn)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < READ_TIMEOUT + 1.5
+
+
 def test_a_connection_that_sends_nothing_is_closed(edge: Gateway) -> None:
     with connect(edge) as conn:
         started = time.monotonic()
@@ -126,6 +147,11 @@ def test_the_access_log_hides_query_credentials_and_cannot_be_forged(edge: Gatew
         client.get("/api/app/health?api_key=SECRET-1&access_token=SECRET-2&x=1")
         client.get("/api/prompts/%0d%0aFORGED%20line?token=SECRET-3")
         client.get(f"/api/prompts?key={key}%0aFORGED")
+        client.get(
+            "/api/app/health?x-api-key=SECRET-4&accessToken=SECRET-5&access-token=SECRET-6"
+            "&jwt=SECRET-7&X-Goog-Signature=SECRET-8&%61pi_key=SECRET-9&%2561pi_key=SECRET-10"
+            "&limit=5"
+        )
         missing = client.get("/api/prompts/no-such-prompt")
         cancelled = client.post("/api/prompts", json={"content": "x"}).json()["id"]
         client.post(f"/api/prompts/{cancelled}/cancel")
@@ -135,10 +161,22 @@ def test_the_access_log_hides_query_credentials_and_cannot_be_forged(edge: Gatew
     log = edge.log.read_text()
     access = "\n".join(line for line in log.splitlines() if "uvicorn.access" in line)
     assert "api_key=[redacted]" in access
-    for secret in ("SECRET-1", "SECRET-2", "SECRET-3", key):  # the start-up banner shows the key
-        assert secret not in access
+    for secret in [f"SECRET-{n}" for n in range(1, 11)]:
+        assert f"{secret}&" not in access
+        assert f"{secret} " not in access
+    assert key not in access  # the start-up banner shows the key
+    assert "limit=5" in access
     assert not any(line.startswith("FORGED") for line in log.splitlines())
     assert "Traceback" not in log
+
+
+BINARY_EVENT = {
+    "ce-specversion": "1.0",
+    "ce-id": "e-1",
+    "ce-source": "/edge",
+    "ce-type": "com.example.edge",
+    "ce-datacontenttype": "application/json",
+}
 
 
 @pytest.mark.parametrize(
@@ -149,16 +187,21 @@ def test_the_access_log_hides_query_credentials_and_cannot_be_forged(edge: Gatew
         ("/api/events", "application/cloudevents+json"),
         ("/api/events", "application/cloudevents-batch+json"),
         ("/api/events", None),
+        ("/api/events", "text/plain"),
     ],
 )
 def test_nested_json_and_nan_are_400_from_the_real_process(
     edge: Gateway, path: str, content_type: str | None
 ) -> None:
-    headers = {"content-type": content_type} if content_type else {"ce-id": "e-1"}
+    binary = BINARY_EVENT if content_type in (None, "text/plain") else {}
+    headers = {**binary, **({"content-type": content_type} if content_type else {})}
+    if path == "/api/events":
+        headers["X-API-Key"] = EVENTS_KEY
     with edge.client() as client:
         for body in (b"[" * 50_000 + b"]" * 50_000, b'{"content": "x", "score": NaN}'):
             response = client.post(path, content=body, headers=headers)
             assert response.status_code == 400, response.text
             assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["type"] == "urn:ai-gateway:problem:malformed-json"
         assert client.get("/api/app/health").status_code == 200
     assert "Traceback" not in edge.log.read_text()

@@ -2,7 +2,9 @@
 
 Required attributes (``specversion`` 1.0, ``id``, ``source``, ``type``) are checked on what the
 sender wrote, before the SDK parses it: the SDK would make up a missing ``id``, and an event
-without one cannot be de-duplicated.
+without one cannot be de-duplicated. The data is checked as strict JSON (``strict_json``) whenever
+the SDK would read it as JSON, which in binary mode depends on ``ce-datacontenttype`` as much as
+on the request's own content type.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class MalformedEvents(ValueError):
     """The request holds no valid CloudEvent (400)."""
 
 
+class RefusedJson(MalformedEvents):
+    """The events are JSON this gateway refuses: too deep, NaN, Infinity (400 malformed-json)."""
+
+
 class UnsupportedEventMode(ValueError):
     """The content type is none of the CloudEvents modes (415)."""
 
@@ -41,6 +47,11 @@ def read_events(headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
     if any(k.startswith("ce-") for k in lowered):
         missing = [a for a in REQUIRED if not lowered.get(f"ce-{a}")]
         _refuse_missing(missing)
+        if body and any(
+            JSONFormat.JSON_CONTENT_TYPE_PATTERN.match(media)
+            for media in _binary_data_types(lowered)
+        ):
+            _json(body, lenient=True)
         return [
             _inbound(
                 _parse(
@@ -60,10 +71,21 @@ def read_events(headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
     raise UnsupportedEventMode(f"send {STRUCTURED}, {BATCH}, or binary mode (ce-* headers)")
 
 
-def _json(body: bytes) -> Any:
+def _binary_data_types(headers: Mapping[str, str]) -> list[str]:
+    named = [headers[h] for h in ("content-type", "ce-datacontenttype") if h in headers]
+    return named or [JSONFormat.DEFAULT_CONTENT_TYPE]
+
+
+def _json(body: bytes, *, lenient: bool = False) -> Any:
+    """``body`` as strict JSON; ``lenient`` lets text that is not JSON at all through, as the SDK
+    keeps such binary data as text."""
     try:
         return strict_json.loads(body)
     except strict_json.MalformedJson as exc:
+        if not isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
+            raise RefusedJson(str(exc)) from None
+        if lenient:
+            return None
         raise MalformedEvents(str(exc)) from None
 
 
@@ -82,7 +104,7 @@ def _refuse_missing(missing: list[str]) -> None:
 def _parse(read: Any) -> CloudEvent:
     try:
         event: CloudEvent = read()
-    except (CloudEventValidationError, ValueError, TypeError, KeyError) as exc:
+    except (CloudEventValidationError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise MalformedEvents(f"not a valid CloudEvent: {exc}") from None
     if event.get_specversion() != "1.0":
         raise MalformedEvents("only CloudEvents 1.0 is accepted")

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from ai_gateway.api.cloudevents_http import MalformedEvents, UnsupportedEventMode
+from ai_gateway.api.cloudevents_http import MalformedEvents, RefusedJson, UnsupportedEventMode
 from ai_gateway.application.errors import (
     ConcurrencyConflict,
     DependencyUnavailable,
@@ -95,7 +95,8 @@ async def _invalid_data(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _malformed_events(_: Request, exc: Exception) -> JSONResponse:
-    return problem(400, "malformed-event", str(exc))
+    kind = "malformed-json" if isinstance(exc, RefusedJson) else "malformed-event"
+    return problem(400, kind, str(exc))
 
 
 async def _unsupported_events(_: Request, exc: Exception) -> JSONResponse:

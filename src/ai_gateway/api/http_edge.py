@@ -6,7 +6,8 @@ client that trickles a header line now and then keeps its connection (and a file
 forever. This protocol adds all three (ADR 0016):
 
 - the headers of a request must be complete ``read_timeout`` seconds after the connection opened or
-  after the request's first byte; otherwise the connection is closed, with a 408 when part of a
+  after the first byte that follows the previous request (even a bare line break, which the parser
+  skips without beginning a request); otherwise the connection is closed, with a 408 when part of a
   request had arrived;
 - a request line and header fields of more than ``max_bytes`` (counted as they arrive, so an
   unfinished header cannot grow without bound either), or more than ``max_count`` header fields,
@@ -74,6 +75,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._reading_headers:
             self._header_bytes += len(data)
+            # the parser skips line breaks between requests without beginning a message
+            self._start_header_timer()
         super().data_received(data)
         if self._reading_headers and self._header_bytes > self.limits.max_bytes:
             self._refuse(_too_large(f"the request headers exceed {self.limits.max_bytes} bytes"))
