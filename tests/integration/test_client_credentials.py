@@ -15,6 +15,7 @@ from ai_gateway.integration.oauth2_client_credentials import (
     TokenRequestRefused,
 )
 from tests.factories import ManualClock
+from tests.http_servers import Reply, recording_server
 from tests.idp_server import AUDIENCE, CLIENTS, RESOURCE, IdpServer, claims_of
 from tests.servers import LOOPBACK, free_port
 
@@ -130,3 +131,20 @@ async def test_an_unreachable_token_endpoint_is_unavailable(counting: CountingCl
     )  # fmt: skip
     with pytest.raises(DependencyUnavailable):
         await tokens.token()
+
+
+async def test_a_token_endpoint_answering_endless_nesting_is_a_refusal(
+    counting: CountingClient,
+) -> None:
+    deep = b"[" * 20_000 + b"]" * 20_000  # past the parser's recursion limit
+    with recording_server() as server:
+        server.routes["/token"] = lambda _: Reply(
+            body=deep, headers={"Content-Type": "application/json"}
+        )
+        tokens = ClientCredentialsTokenSource(
+            counting.http, token_url=server.url("/token"), client_id="genai-service",
+            client_secret=SECRET,
+        )  # fmt: skip
+        with pytest.raises(TokenRequestRefused) as refused:
+            await tokens.token()
+    assert (refused.value.status, refused.value.error) == (200, "no token")

@@ -49,6 +49,7 @@ def peer() -> Iterator[RecordingServer]:
         server.routes["/trickle"] = lambda _: Reply(endless=True, drip_seconds=0.3)
         server.routes["/flood"] = lambda _: Reply(endless=True, drip_seconds=0.001)
         server.routes["/bad-length"] = lambda _: Reply(headers={"Content-Length": "-1"})
+        server.routes["/deep"] = lambda _: Reply(body=b"[" * 20_000 + b"]" * 20_000)
         yield server
 
 
@@ -131,6 +132,7 @@ async def test_a_token_endpoint_that_refuses_faults_the_download(
         ("/flood", "genai_invalid_answer"),
         ("/loop", "genai_redirected"),
         ("/bad-length", "genai_unavailable"),
+        ("/deep", "genai_invalid_answer"),
         (None, "genai_unavailable"),
     ],
 )
@@ -139,7 +141,7 @@ async def test_a_hostile_genai_service_faults_the_prompt_with_its_code(
     path: str | None, code: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     monkeypatch.setattr(http_errors, "MAX_ANSWER_BYTES", 64 * 1024)
-    for name in ("stall", "trickle", "flood", "loop", "bad-length"):
+    for name in ("stall", "trickle", "flood", "loop", "bad-length", "deep"):
         peer.routes[f"/{name}/chat/completions"] = peer.routes[f"/{name}"]
     base = peer.url(path) if path else refused_url().removesuffix("/nobody-listens")
     gateway = build(provider=OpenAiCompatibleProvider(http, base_url=base, api_key=None, model="m"))

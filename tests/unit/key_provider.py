@@ -27,6 +27,7 @@ class Provider:
         self.calls = 0
         self.up = True
         self.issuer = ISSUER
+        self.key_set: bytes | None = None  # served instead of the keys
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         if not self.up:
@@ -35,4 +36,5 @@ class Provider:
             self.calls += 1
             return httpx.Response(200, json={"issuer": self.issuer, "jwks_uri": ISSUER + "/certs"})
         await asyncio.sleep(0)  # hand over to the concurrent callers, which queue up meanwhile
-        return httpx.Response(200, content=json.dumps({"keys": [public(k) for k in self.keys]}))
+        document = json.dumps({"keys": [public(k) for k in self.keys]}).encode()
+        return httpx.Response(200, content=self.key_set or document)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavailable
 from ai_gateway.application.jobs import FailureSettler, RetryPolicy, bounded_wait
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.domain.prompt import Prompt, PromptStatus
@@ -59,6 +59,16 @@ async def test_an_outage_is_retried_with_a_code_named_after_the_dependency() -> 
     assert prompt.fault is not None
     assert prompt.fault.code == "oauth2_token_endpoint_unavailable"
     assert queue.jobs == []
+
+
+async def test_a_lost_race_is_retried_as_a_concurrent_change() -> None:
+    retried, queue = await settled(ConcurrencyConflict("p-1"))
+    last, _ = await settled(ConcurrencyConflict("p-1"), attempt=3)
+
+    assert retried.status is PromptStatus.CREATED
+    assert queue.steps() == [("prepare", retried.id, 2)]
+    assert last.fault is not None
+    assert last.fault.code == "concurrent_change"
 
 
 @pytest.mark.parametrize(

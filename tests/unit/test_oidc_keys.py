@@ -123,3 +123,13 @@ async def test_a_discovery_document_of_another_issuer_is_refused(clock: ManualCl
     async with http:
         with pytest.raises(DependencyUnavailable):
             await keys.get("k1")
+
+
+async def test_a_key_set_nested_without_end_is_unavailable(clock: ManualClock) -> None:
+    provider = Provider(SigningKey("k1"))
+    provider.key_set = b"[" * 20_000 + b"]" * 20_000  # past the parser's recursion limit
+    keys, http = cache(provider, clock)
+    async with http:
+        with pytest.raises(DependencyUnavailable):
+            await keys.get("k1")
+        assert await keys.check() is False

@@ -3,7 +3,8 @@
 The job boundary (``FailureSettler.run``) is where every failure of a step settles: adapters
 translate their own failures into the step failure tree, and whatever still arrives untranslated
 is settled here too, so that no job raises, crashes again on every delivery, or repeats its side
-effects. A step that overruns ``RetryPolicy.step_deadline`` is a transient ``step_timeout``; any
+effects. A step that overruns ``RetryPolicy.step_deadline`` is a transient ``step_timeout``, and one
+that lost a race to another writer a transient ``concurrent_change``; any
 other untranslated error is a defect, logged with its traceback and settled as a permanent
 ``internal_error`` (retrying a defect would only repeat downloads and provider calls).
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from ai_gateway.application.callbacks import queue_delivery
 from ai_gateway.application.errors import (
+    ConcurrencyConflict,
     DependencyUnavailable,
     PermanentFailure,
     StepFailure,
@@ -65,6 +67,10 @@ def as_step_failure(exc: Exception, job: Job | None = None) -> StepFailure:
         code = exc.dependency.lower().replace(" ", "_")
         return TransientFailure(f"{code}_unavailable", str(exc))
     step = job.step.value if job is not None else "background"
+    if isinstance(exc, ConcurrencyConflict):  # a lost race: the next attempt reads afresh
+        return TransientFailure(
+            "concurrent_change", f"prompt {exc.prompt_id} was changed meanwhile"
+        )
     if isinstance(exc, TimeoutError):
         return TransientFailure("step_timeout", f"the {step} step did not finish in time")
     logger.error("the %s step of %s failed inside the gateway", step,

@@ -101,7 +101,7 @@ class ClientCredentialsTokenSource:
             raise DependencyUnavailable(_DEPENDENCY)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # a hostile token endpoint nests without end
             body = None
         if not isinstance(body, dict):
             body = {}

@@ -140,7 +140,7 @@ class OidcKeys:
         response.raise_for_status()
         try:
             data = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a hostile key set nests without end
             raise KeySetError(f"{url} did not answer JSON") from exc
         if not isinstance(data, dict):
             raise KeySetError(f"{url} did not answer a JSON object")

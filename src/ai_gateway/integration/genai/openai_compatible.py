@@ -41,7 +41,7 @@ class OpenAiCompatibleProvider:
         try:
             data: dict[str, Any] = response.json()
             content = data["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
             raise PermanentFailure(
                 "genai_invalid_answer", "the answer has no choices[0].message.content"
             ) from exc
