@@ -123,6 +123,13 @@ class RecordingQueue:
     async def enqueue(self, job: Job, delay: float = 0.0) -> None:
         self.jobs.append((job, delay))
 
+    async def enqueue_unless_waiting(self, job: Job) -> bool:
+        """Every recorded job counts as waiting: tests clear ``jobs`` to play them run."""
+        if any(queued.prompt_id == job.prompt_id for queued, _ in self.jobs):
+            return False
+        self.jobs.append((job, 0.0))
+        return True
+
     def steps(self) -> list[tuple[str, str, int]]:
         return [(j.step.value, j.prompt_id, j.attempt) for j, _ in self.jobs]
 

@@ -79,6 +79,8 @@ table.insert(all, prompt_key(P, 'abc'))
 table.insert(all, outbox_key(P))
 table.insert(all, sequence_key(P))
 table.insert(all, retention_key(P))
+table.insert(all, jobs_waiting_key(P, 'abc'))
+table.insert(all, deliveries_due_key(P))
 return all
 """,
         0,
@@ -99,6 +101,8 @@ return all
         keys.outbox,
         keys.sequence,
         keys.retention,
+        keys.jobs_waiting("abc"),
+        keys.deliveries_due,
     ])  # fmt: skip
 
 

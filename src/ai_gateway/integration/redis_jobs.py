@@ -3,6 +3,8 @@
 - ``enqueue`` appends to the stream (``RedisKeys.jobs``), or, with a delay, to a sorted set
   (``RedisKeys.jobs_due``) from which any worker moves due jobs to the stream (one Lua script: no
   job is moved twice).
+- The queue knows each prompt's waiting jobs (queued, delayed or running; ``redis_job_scripts``),
+  so ``enqueue_unless_waiting`` adds a job only for a prompt that has none.
 - A worker reads with XREADGROUP and acknowledges (and deletes) a job only after its handler
   returned. While a handler runs, a heartbeat re-claims the job for its own consumer, so no other
   worker takes over a job that is merely slow.
@@ -22,50 +24,30 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.integration.redis_errors import REDIS_DOWN, redis_errors
+from ai_gateway.integration.redis_job_scripts import (
+    ACK,
+    ENQUEUE,
+    PROMOTE,
+    WAITING_MARGIN_MS,
+    AckArgs,
+    AckKeys,
+    EnqueueArgs,
+    EnqueueKeys,
+    PromoteArgs,
+    PromoteKeys,
+)
 from ai_gateway.integration.redis_keys import RedisKeys
-from ai_gateway.integration.redis_scripts import NamedScript
 
 logger = logging.getLogger("ai_gateway.worker")
 
 GROUP = "workers"
-
-
-class _PromoteKeys(NamedTuple):
-    due: str  # delayed jobs, scored by when they are due (epoch seconds)
-    stream: str  # the job stream
-
-
-class _PromoteArgs(NamedTuple):
-    now: float  # epoch seconds
-
-
-_PROMOTE: NamedScript[_PromoteKeys, _PromoteArgs] = NamedScript(
-    _PromoteKeys,
-    _PromoteArgs,
-    """
-local due = redis.call('ZRANGEBYSCORE', KEY.due, '-inf', ARG.now, 'LIMIT', 0, 100)
-for _, member in ipairs(due) do
-  local job = cjson.decode(member)
-  redis.call('XADD', KEY.stream, '*', 'step', job.step, 'prompt_id', job.prompt_id,
-             'attempt', tostring(job.attempt))
-  redis.call('ZREM', KEY.due, member)
-end
-return #due
-""",
-)
-"""Moves due jobs to the stream; returns how many."""
-
-
-def _fields(job: Job) -> dict[Any, Any]:
-    """A job as stream entry fields (typed loosely, as redis-py's xadd wants them)."""
-    return {"step": job.step.value, "prompt_id": job.prompt_id, "attempt": str(job.attempt)}
 
 
 def _job(fields: dict[str, str]) -> Job | None:
@@ -78,20 +60,40 @@ def _job(fields: dict[str, str]) -> Job | None:
 class RedisJobQueue:
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
-        keys = RedisKeys(prefix)
-        self.stream = keys.jobs
-        self.due = keys.jobs_due
-        self.dead = keys.jobs_dead
+        self.keys = RedisKeys(prefix)
+        self.stream = self.keys.jobs
+        self.due = self.keys.jobs_due
+        self.dead = self.keys.jobs_dead
+        self._enqueue = ENQUEUE.bind(redis)
+        self._acknowledge = ACK.bind(redis)
 
     async def enqueue(self, job: Job, delay: float = 0.0) -> None:
+        await self._add(job, delay, unless_waiting=False)
+
+    async def enqueue_unless_waiting(self, job: Job) -> bool:
+        return await self._add(job, 0.0, unless_waiting=True)
+
+    async def acknowledge(self, msg_id: str, prompt_id: str) -> None:
+        """Acknowledges and deletes a job's entry; its prompt has one job less waiting."""
+        keys = AckKeys(stream=self.stream, waiting=self.keys.jobs_waiting(prompt_id))
+        await self._acknowledge(keys, AckArgs(group=GROUP, entry=msg_id))
+
+    async def _add(self, job: Job, delay: float, *, unless_waiting: bool) -> bool:
+        member = json.dumps(
+            {"step": job.step.value, "prompt_id": job.prompt_id, "attempt": job.attempt}
+        )
+        keys = EnqueueKeys(self.stream, self.due, self.keys.jobs_waiting(job.prompt_id))
+        args = EnqueueArgs(
+            step=job.step.value,
+            prompt_id=job.prompt_id,
+            attempt=job.attempt,
+            member=member,
+            due_at=time.time() + delay if delay > 0 else 0,
+            lifetime_ms=int(max(delay, 0) * 1000) + WAITING_MARGIN_MS,
+            unless_waiting=int(unless_waiting),
+        )
         async with redis_errors():
-            if delay <= 0:
-                await self._redis.xadd(self.stream, _fields(job))
-            else:
-                member = json.dumps(
-                    {"step": job.step.value, "prompt_id": job.prompt_id, "attempt": job.attempt}
-                )
-                await self._redis.zadd(self.due, {member: time.time() + delay})
+            return bool(await self._enqueue(keys, args))
 
 
 def _messages(reply: Any, stream: str) -> list[tuple[str, dict[str, str]]]:
@@ -122,7 +124,7 @@ class JobWorker:
         self._max_deliveries = max_deliveries
         self._block_ms = int(block_seconds * 1000)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self._promote = _PROMOTE.bind(redis)
+        self._promote = PROMOTE.bind(redis)
         self._tasks: set[asyncio.Task[None]] = set()
         self._group_ready = False
 
@@ -138,8 +140,8 @@ class JobWorker:
             try:
                 await self._ensure_group()
                 await self._promote(
-                    _PromoteKeys(due=self._queue.due, stream=self._queue.stream),
-                    _PromoteArgs(now=time.time()),
+                    PromoteKeys(due=self._queue.due, stream=self._queue.stream),
+                    PromoteArgs(prefix=self._queue.keys.prefix, now=time.time()),
                 )
                 free = self._concurrency - len(self._tasks)
                 if free <= 0:
@@ -201,7 +203,7 @@ class JobWorker:
             await self._on_dead(job)
         dead: dict[Any, Any] = {**fields, "deliveries": str(deliveries)}
         await self._redis.xadd(self._queue.dead, dead)
-        await self._ack(msg_id)
+        await self._ack(msg_id, fields)
 
     def _start(self, msg_id: str, fields: dict[str, str]) -> None:
         task = asyncio.create_task(self._run_one(msg_id, fields), name=f"job-{msg_id}")
@@ -212,7 +214,7 @@ class JobWorker:
         job = _job(fields)
         if job is None:
             logger.error("job %s is malformed (%s); dropped", msg_id, fields)
-            await self._ack(msg_id)
+            await self._ack(msg_id, fields)
             return
         heartbeat = asyncio.create_task(self._heartbeat(msg_id))
         try:
@@ -228,7 +230,7 @@ class JobWorker:
         finally:
             heartbeat.cancel()
         try:
-            await self._ack(msg_id)
+            await self._ack(msg_id, fields)
         except REDIS_DOWN:
             logger.warning("job %s done but not acknowledged; it may run again", msg_id)
 
@@ -242,8 +244,5 @@ class JobWorker:
             except REDIS_DOWN:
                 continue
 
-    async def _ack(self, msg_id: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self._queue.stream, GROUP, msg_id)
-            pipe.xdel(self._queue.stream, msg_id)
-            await pipe.execute()
+    async def _ack(self, msg_id: str, fields: dict[str, str]) -> None:
+        await self._queue.acknowledge(msg_id, fields.get("prompt_id", ""))

@@ -8,16 +8,18 @@ Prompt store (ADR 0002):
 - ``P:seq``  the creation counter; ``P:retention``  settled prompts by deadline
 - ``P:idem:{hash}``  Idempotency-Key records
 
-Jobs (ADR 0008): ``P:jobs`` stream, ``P:jobs:due`` delayed jobs, ``P:jobs:dead`` dead letters,
-``P:reconciler`` the reconciler's leader lock.
+Jobs (ADR 0008, 0018): ``P:jobs`` stream, ``P:jobs:due`` delayed jobs, ``P:jobs:dead`` dead
+letters, ``P:jobs:waiting:{id}`` a prompt's waiting jobs, ``P:deliveries:due`` prompts whose
+callback is owed, by when, ``P:reconciler`` the reconciler's leader lock.
 
 Events (ADR 0010): ``P:outbox`` stream, ``P:outbox:dead`` refused events, ``P:outbox:relay`` the
 relay's leader lock; received events in ``P:events:seen:{hash}``, ``P:events:data``,
 ``P:events:unsettled`` and the ``P:events:log`` stream.
 
 Owner and request ids are percent-encoded (``key_part``) so that no value can forge another key.
-The prompt scripts build index keys from stored fields inside Redis, so ``LUA_INDEX_KEYS`` spells
-the same names in Lua; a test holds the two spellings together.
+The prompt scripts build index keys from stored fields inside Redis, and the job scripts a
+prompt's waiting-job key, so ``LUA_INDEX_KEYS`` spells the same names in Lua; a test holds the two
+spellings together.
 """
 
 from __future__ import annotations
@@ -77,6 +79,13 @@ class RedisKeys:
     def jobs_dead(self) -> str:
         return f"{self.prefix}:jobs:dead"
 
+    def jobs_waiting(self, prompt_id: str) -> str:
+        return f"{self.prefix}:jobs:waiting:{prompt_id}"
+
+    @property
+    def deliveries_due(self) -> str:
+        return f"{self.prefix}:deliveries:due"
+
     @property
     def reconciler_lock(self) -> str:
         return f"{self.prefix}:reconciler"
@@ -125,4 +134,6 @@ end
 local function outbox_key(P) return P..':outbox' end
 local function sequence_key(P) return P..':seq' end
 local function retention_key(P) return P..':retention' end
+local function jobs_waiting_key(P, id) return P..':jobs:waiting:'..id end
+local function deliveries_due_key(P) return P..':deliveries:due' end
 """

@@ -6,6 +6,11 @@ or a callback URL the egress guard refuses, stops at once. After the last attemp
 dead-lettered; its owner can ask for it again (RedeliverCallback). The receiver sees the same
 ``webhook-id`` on every attempt.
 
+One chain of attempts per prompt: a job whose attempt was already made (a stale or duplicated job)
+sends nothing, and a redelivery queues its first attempt only when the prompt has no job waiting.
+The next attempt is queued before this one's outcome is saved, so a worker lost in between leaves
+its job to run again and the chain goes on; a duplicate this makes is dropped as stale.
+
 The attempt is this step's job boundary: whatever the sender raises (a refused token, a receiver
 slower than the step deadline, a defect) counts as a failed attempt with its code, permanent
 failures dead-letter at once, and a receiver's Retry-After is honoured up to a day.
@@ -69,7 +74,7 @@ class DeliverCallbackHandler:
         if prompt is None or not prompt.has_outcome_to_deliver:
             return
         delivery = prompt.delivery or Delivery(webhook_id(prompt.id))
-        if delivery.state is not DeliveryState.PENDING:
+        if delivery.state is not DeliveryState.PENDING or command.job.attempt <= delivery.attempts:
             return
         outcome = await self._attempt(command.job, prompt, delivery.webhook_id)
         now = self._clock()
@@ -88,9 +93,9 @@ class DeliverCallbackHandler:
             delivery = delivery.attempted(
                 outcome.status, now, state=DeliveryState.PENDING, next_at=next_at
             )
-        await self._save(prompt, delivery)
         if delay is not None:
             await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id, delivery.attempts + 1), delay)
+        await self._save(prompt, delivery)
 
     async def _attempt(self, job: Job, prompt: Prompt, webhook_id: str) -> CallbackOutcome:
         try:
@@ -116,7 +121,11 @@ class RedeliverCallback(Command[Prompt]):
 
 
 class RedeliverCallbackHandler:
-    """Starts the delivery of a settled prompt's callback over, from its first attempt."""
+    """Starts the delivery of a settled prompt's callback over, from its first attempt.
+
+    A delivery still under way is left as it is; either way its next attempt is queued only when
+    the prompt has no job waiting, so concurrent calls make one chain of attempts, not several.
+    """
 
     def __init__(self, prompts: PromptRepository, queue: JobQueue) -> None:
         self._prompts = prompts
@@ -127,10 +136,14 @@ class RedeliverCallbackHandler:
             if not prompt.has_outcome_to_deliver:
                 reason = "has no callback_url" if not prompt.callback_url else "has no result yet"
                 raise ValidationFailed([FieldError("prompt", f"the prompt {reason}")])
-            prompt.delivery = (prompt.delivery or Delivery(webhook_id(prompt.id))).restarted()
+            current = prompt.delivery or Delivery(webhook_id(prompt.id))
+            if prompt.delivery is not None and current.state is DeliveryState.PENDING:
+                return False
+            prompt.delivery = current.restarted()
             return True
 
         load = partial(load_own, self._prompts, command.principal, command.prompt_id)
         prompt = await change_prompt(self._prompts, load, restart)
-        await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+        attempts = prompt.delivery.attempts if prompt.delivery else 0
+        await self._queue.enqueue_unless_waiting(Job(JobStep.DELIVER, prompt.id, attempts + 1))
         return prompt

@@ -1,9 +1,9 @@
 """Re-drive prompts whose job was lost, and fault those that waited too long for an answer.
 
 A lost job must never mean a lost prompt: a prompt left in a working status for longer than
-``stuck_after`` gets its step queued again (the steps are idempotent, so a job that was merely
-slow does no harm). A prompt SUBMITTED to an asynchronous provider for longer than
-``answer_timeout`` is FAULTED with ``genai_timeout``.
+``stuck_after`` gets its step queued again, unless it has a job waiting (a long backlog is not a
+lost job, and adding another would double the work). A prompt SUBMITTED to an asynchronous
+provider for longer than ``answer_timeout`` is FAULTED with ``genai_timeout``.
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ class ReconcilePromptsHandler:
         for status, step in REDRIVEN.items():
             for prompt in await self._prompts.oldest(status, self._batch):
                 if now - prompt.updated_at > self._stuck_after:
-                    await self._queue.enqueue(Job(step, prompt.id))
-                    redriven += 1
+                    redriven += await self._queue.enqueue_unless_waiting(Job(step, prompt.id))
         for prompt in await self._prompts.oldest(PromptStatus.SUBMITTED, self._batch):
             waited = now - prompt.timestamps[PromptStatus.SUBMITTED]
             if waited > self._answer_timeout:

@@ -26,6 +26,14 @@ class Job:
 
 
 class JobQueue(Protocol):
-    """Durable jobs: each is run at least once, by any worker, ``delay`` seconds from now."""
+    """Durable jobs: each is run at least once, by any worker, ``delay`` seconds from now.
+
+    The queue knows which prompts have a job waiting (queued, delayed or running), so that a job
+    is added for a prompt only when none is: one chain of jobs per prompt.
+    """
 
     async def enqueue(self, job: Job, delay: float = 0.0) -> None: ...
+
+    async def enqueue_unless_waiting(self, job: Job) -> bool:
+        """Queues ``job`` now unless its prompt has a job waiting; True when it was queued."""
+        ...

@@ -1,0 +1,125 @@
+"""The job queue's writes, each one Lua script (ADR 0008, 0018).
+
+A prompt's waiting jobs (queued, delayed or running) are tokens in the set
+``RedisKeys.jobs_waiting``: a stream entry id, or ``due:`` and the delayed set's member. The
+tokens change in the same script as the job they stand for: added with it, moved with it from
+the delayed set to the stream, removed when it is acknowledged. A token is checked against the
+stream or the delayed set before it counts, so a job lost from the queue (trimmed, deleted by
+hand) does not count as waiting, and the set expires a day after its latest job was due, should
+tokens ever outlive their jobs.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ai_gateway.integration.redis_keys import LUA_INDEX_KEYS
+from ai_gateway.integration.redis_scripts import NamedScript
+
+DELAYED_MARK = "due:"
+WAITING_MARGIN_MS = 86_400_000
+
+
+class EnqueueKeys(NamedTuple):
+    stream: str  # the job stream
+    due: str  # delayed jobs, scored by when they are due (epoch seconds)
+    waiting: str  # the prompt's waiting-job tokens
+
+
+class EnqueueArgs(NamedTuple):
+    step: str
+    prompt_id: str
+    attempt: int
+    member: str  # the job as the delayed set keeps it (JSON)
+    due_at: float  # epoch seconds; 0 to queue it now
+    lifetime_ms: int  # how long the tokens are kept at least
+    unless_waiting: int  # 1: queue nothing when the prompt has a job waiting
+
+
+ENQUEUE: NamedScript[EnqueueKeys, EnqueueArgs] = NamedScript(
+    EnqueueKeys,
+    EnqueueArgs,
+    f"""
+if ARG.unless_waiting == '1' then
+  for _, token in ipairs(redis.call('SMEMBERS', KEY.waiting)) do
+    local alive
+    if string.sub(token, 1, {len(DELAYED_MARK)}) == '{DELAYED_MARK}' then
+      alive = redis.call('ZSCORE', KEY.due, string.sub(token, {len(DELAYED_MARK) + 1}))
+    else
+      alive = #redis.call('XRANGE', KEY.stream, token, token) > 0
+    end
+    if alive then return 0 end
+    redis.call('SREM', KEY.waiting, token)
+  end
+end
+local token
+if tonumber(ARG.due_at) > 0 then
+  redis.call('ZADD', KEY.due, ARG.due_at, ARG.member)
+  token = '{DELAYED_MARK}' .. ARG.member
+else
+  token = redis.call('XADD', KEY.stream, '*', 'step', ARG.step, 'prompt_id', ARG.prompt_id,
+                     'attempt', ARG.attempt)
+end
+redis.call('SADD', KEY.waiting, token)
+if redis.call('PTTL', KEY.waiting) < tonumber(ARG.lifetime_ms) then
+  redis.call('PEXPIRE', KEY.waiting, ARG.lifetime_ms)
+end
+return 1
+""",
+)
+"""Returns 1 when the job was queued, 0 when the prompt had a job waiting."""
+
+
+class PromoteKeys(NamedTuple):
+    due: str  # delayed jobs, scored by when they are due (epoch seconds)
+    stream: str  # the job stream
+
+
+class PromoteArgs(NamedTuple):
+    prefix: str  # the key prefix, for the waiting-job keys the script builds itself
+    now: float  # epoch seconds
+
+
+PROMOTE: NamedScript[PromoteKeys, PromoteArgs] = NamedScript(
+    PromoteKeys,
+    PromoteArgs,
+    LUA_INDEX_KEYS
+    + f"""
+local due = redis.call('ZRANGEBYSCORE', KEY.due, '-inf', ARG.now, 'LIMIT', 0, 100)
+for _, member in ipairs(due) do
+  local job = cjson.decode(member)
+  local id = redis.call('XADD', KEY.stream, '*', 'step', job.step, 'prompt_id', job.prompt_id,
+                        'attempt', tostring(job.attempt))
+  redis.call('ZREM', KEY.due, member)
+  local waiting = jobs_waiting_key(ARG.prefix, job.prompt_id)
+  if redis.call('SREM', waiting, '{DELAYED_MARK}' .. member) == 1 then
+    redis.call('SADD', waiting, id)
+  end
+end
+return #due
+""",
+)
+"""Moves due jobs to the stream, their tokens with them; returns how many."""
+
+
+class AckKeys(NamedTuple):
+    stream: str  # the job stream
+    waiting: str  # the job's prompt's waiting-job tokens
+
+
+class AckArgs(NamedTuple):
+    group: str  # the consumer group
+    entry: str  # the job's stream entry id
+
+
+ACK: NamedScript[AckKeys, AckArgs] = NamedScript(
+    AckKeys,
+    AckArgs,
+    """
+redis.call('XACK', KEY.stream, ARG.group, ARG.entry)
+redis.call('XDEL', KEY.stream, ARG.entry)
+redis.call('SREM', KEY.waiting, ARG.entry)
+return 1
+""",
+)
+"""Acknowledges and deletes a job; its prompt has one job less waiting."""
