@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.ports.callbacks import CallbackOutcome
@@ -38,6 +38,7 @@ class InMemoryPromptRepository:
         self.conflicts_to_raise = 0
         self._numbers: dict[str, int] = {}
         self._deadlines: dict[str, float] = {}
+        self._deliveries_due: dict[str, float] = {}
         self._retention = retention_seconds
         self._clock = clock
 
@@ -72,6 +73,10 @@ class InMemoryPromptRepository:
         self.prompts[prompt.id] = copy.deepcopy(prompt)
         if prompt.is_terminal and self._retention:
             self._deadlines[prompt.id] = self._clock() + self._retention
+        self._deliveries_due.pop(prompt.id, None)
+        if prompt.awaits_delivery:
+            planned = prompt.current_delivery.next_attempt_at
+            self._deliveries_due[prompt.id] = planned.timestamp() if planned else self._clock()
 
     def _live(self) -> dict[str, Prompt]:
         """The stored prompts, once those past their retention are forgotten."""
@@ -86,6 +91,15 @@ class InMemoryPromptRepository:
     async def oldest(self, status: PromptStatus, limit: int) -> list[Prompt]:
         found = [p for p in self._in_order() if p.status is status]
         return [copy.deepcopy(p) for p in found[:limit]]
+
+    async def deliveries_due(self, before: datetime, limit: int) -> list[Prompt]:
+        live = self._live()
+        due = sorted(
+            (at, prompt_id)
+            for prompt_id, at in self._deliveries_due.items()
+            if prompt_id in live and at <= before.timestamp()
+        )
+        return [copy.deepcopy(live[prompt_id]) for _, prompt_id in due[:limit]]
 
     async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
         if cursor is not None and not cursor.isdigit():

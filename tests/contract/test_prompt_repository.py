@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ai_gateway.application.errors import ConcurrencyConflict
 from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptFilter, PromptRepository
 from ai_gateway.domain.prompt import PromptStatus
-from ai_gateway.domain.values import Fault, ObjectRef, PromptResponse
+from ai_gateway.domain.values import Delivery, DeliveryState, Fault, ObjectRef, PromptResponse
 from tests.contract.conftest import OWNER, RETENTION_SECONDS, Store, added, new_prompt
 from tests.factories import T0, walk
 
@@ -154,3 +154,33 @@ async def test_a_settled_prompt_is_kept_for_the_retention_time_then_forgotten(st
     listed = await repo.list(PromptFilter(OWNER), 10, None)
     assert [p.id for p in listed.items] == [answered.id, active.id]
     assert await repo.oldest(PromptStatus.CANCELLED, 10) == []
+
+
+async def test_a_prompt_owing_a_callback_is_found_once_its_delivery_is_due(store: Store) -> None:
+    repo, cb = store.repo, "https://mosaic.example/cb"
+    owing, planned, silent, delivered = await added(
+        repo, new_prompt(1, callback_url=cb), new_prompt(2, callback_url=cb), new_prompt(3),
+        new_prompt(4, callback_url=cb),
+    )  # fmt: skip
+    now = datetime.fromtimestamp(store.clock.now, UTC)
+    for prompt in (owing, planned, silent, delivered):
+        walk(prompt, PromptStatus.COMPLETED, T0 + timedelta(seconds=1))
+    first = Delivery(f"msg_{planned.id}")
+    planned.record_delivery(first.attempted("503", now, state=DeliveryState.PENDING,
+                                            next_at=now + timedelta(seconds=60)))  # fmt: skip
+    delivered.record_delivery(first.attempted("200", now, state=DeliveryState.DELIVERED))
+    for prompt in (owing, planned, silent, delivered):
+        await repo.save(prompt)
+
+    assert [p.id for p in await repo.deliveries_due(now, 10)] == [owing.id]
+    later = now + timedelta(seconds=61)
+    assert [p.id for p in await repo.deliveries_due(later, 10)] == [owing.id, planned.id]
+    assert [p.id for p in await repo.deliveries_due(later, 1)] == [owing.id]
+
+    owing.record_delivery(
+        owing.current_delivery.attempted("200", now, state=DeliveryState.DELIVERED)
+    )
+    await repo.save(owing)
+    assert [p.id for p in await repo.deliveries_due(later, 10)] == [planned.id]
+    store.clock.now += RETENTION_SECONDS + 1  # a prompt forgotten owes nothing
+    assert await repo.deliveries_due(later + timedelta(seconds=RETENTION_SECONDS), 10) == []

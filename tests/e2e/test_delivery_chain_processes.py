@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -13,6 +14,7 @@ import redis
 
 from ai_gateway.integration.redis_keys import RedisKeys
 from tests.e2e.stack import Deployment, Services, deployment_env, wait_all
+from tests.http_servers import Reply
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer, SeaweedServer
 from tests.waiting import wait_until
@@ -76,6 +78,30 @@ def test_concurrent_redeliveries_make_one_delivery_chain(
     assert statuses == [202] * 12
     assert done[prompt_id]["delivery"]["attempts"] == 1
     assert len(services.http.hits_on("/cb")) == refused + 1
+    assert services.webhook_ids() == [f"msg_{prompt_id}"]
+
+
+def test_a_delivery_whose_job_was_lost_is_made_by_the_reconciler(
+    deployment: Deployment, services: Services, store: redis.Redis
+) -> None:
+    deployment.api()
+    worker = deployment.worker()
+    keys = RedisKeys(deployment.env["REDIS_KEY_PREFIX"])
+    receive = services.http.routes["/cb"]
+    services.http.routes["/cb"] = lambda _: Reply(503, stall_seconds=20)
+    with deployment.client() as client:
+        prompt_id = client.post(
+            "/api/prompts", json={"content": "x", "callback_url": services.http.url("/cb")}
+        ).json()["id"]
+        wait_until(lambda: bool(services.http.hits_on("/cb")), 30, "the first attempt under way")
+        worker.stop(signal.SIGKILL)  # the worker dies in the attempt, and its job is lost
+        store.xtrim(keys.jobs, maxlen=0)
+        services.http.routes["/cb"] = receive
+        deployment.worker()
+        done = wait_all(client, [prompt_id], {"responded"}, timeout=60)
+
+    assert done[prompt_id]["delivery"]["attempts"] == 1
+    assert len(services.http.hits_on("/cb")) == 2
     assert services.webhook_ids() == [f"msg_{prompt_id}"]
 
 

@@ -6,13 +6,14 @@ import pytest
 
 from ai_gateway.application.commands.deliver_callback import DeliverCallback, RedeliverCallback
 from ai_gateway.application.errors import ConcurrencyConflict
+from ai_gateway.application.jobs import FailureSettler
 from ai_gateway.application.ports.callbacks import CallbackOutcome
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.domain.values import DeliveryState
 from tests.factories import principal
 from tests.fakes import ScriptedCallbacks
-from tests.unit.test_pipeline_steps import Pipeline, S, completed
+from tests.unit.test_pipeline_steps import RULES, Pipeline, S, completed
 
 REFUSED = CallbackOutcome(delivered=False, status="503")
 
@@ -72,3 +73,24 @@ async def test_a_redelivery_leaves_a_delivery_under_way_as_it_is() -> None:
     p.queue.jobs.clear()  # the retry was lost: a redelivery queues the attempt that is due
     await p.mediator.send(RedeliverCallback(principal=owner, prompt_id=prompt.id))
     assert p.queue.steps() == [("deliver", prompt.id, 2)]
+
+
+async def test_a_delivery_job_that_died_dead_letters_the_delivery_unless_the_chain_went_on() -> (
+    None
+):
+    p = Pipeline(callbacks=ScriptedCallbacks(REFUSED))
+    prompt = await completed(p)
+    await p.mediator.send(deliver(prompt.id, 1))  # attempt 1 made, attempt 2 queued
+    settler = FailureSettler(p.repo, p.queue, RULES.retry, p.clock)
+
+    await settler.dead_letter(Job(JobStep.DELIVER, prompt.id, 1))
+    assert p.stored(prompt).current_delivery.state is DeliveryState.PENDING
+
+    await settler.dead_letter(Job(JobStep.DELIVER, prompt.id, 2))
+    delivery = p.stored(prompt).current_delivery
+    assert (delivery.state, delivery.attempts, delivery.last_status) == (
+        DeliveryState.DEAD_LETTERED,
+        2,
+        "internal_error",
+    )
+    assert p.stored(prompt).status is S.COMPLETED

@@ -128,6 +128,22 @@ class FailureSettler:
         if faulted and prompt is not None:
             await queue_delivery(self._queue, prompt)
 
+    async def dead_letter(self, job: Job) -> None:
+        """A job that crashed every worker: its prompt is faulted, or, for a delivery, the
+        delivery is dead-lettered (its prompt settled already), visible on the prompt."""
+        if job.step is not JobStep.DELIVER:
+            detail = f"the {job.step.value} step failed repeatedly inside the gateway"
+            await self.fault(job.prompt_id, Fault("internal_error", detail))
+            return
+
+        async def give_up(prompt: Prompt) -> bool:
+            if job.attempt <= prompt.current_delivery.attempts:
+                return False  # a stale job: the chain went on without it
+            return prompt.give_up_delivery("internal_error", self._clock())
+
+        await change_stored_prompt(self._prompts, job.prompt_id, give_up)
+        logger.warning("callback of %s dead-lettered: its job failed repeatedly", job.prompt_id)
+
 
 class JobDispatcher:
     """Runs a job by sending its step's command through the mediator."""

@@ -13,9 +13,7 @@ from ai_gateway.application.commands.ingest_events import RetryUnsettledEvents
 from ai_gateway.application.commands.reconcile_prompts import ReconcilePrompts
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher
 from ai_gateway.application.mediator import Mediator
-from ai_gateway.application.ports.jobs import Job
 from ai_gateway.bootstrap.container import build_container
-from ai_gateway.domain.values import Fault
 from ai_gateway.integration.event_relay import EventRelay
 from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
@@ -35,15 +33,11 @@ class WorkerProvider(Provider):
         dispatcher: JobDispatcher,
         settler: FailureSettler,
     ) -> JobWorker:
-        async def on_dead(job: Job) -> None:
-            detail = f"the {job.step.value} step failed repeatedly inside the gateway"
-            await settler.fault(job.prompt_id, Fault("internal_error", detail))
-
         return JobWorker(
             redis,
             queue,
             dispatcher,
-            on_dead,
+            settler.dead_letter,
             concurrency=settings.worker_concurrency,
             claim_idle=settings.job_claim_idle_seconds,
             max_deliveries=settings.job_max_deliveries,

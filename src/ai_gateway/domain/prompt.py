@@ -191,6 +191,26 @@ class Prompt:
         """A callback is due: the prompt has a callback URL and a result or a fault to send."""
         return bool(self.callback_url) and self.status in {S.COMPLETED, S.FAULTED, S.RESPONDED}
 
+    @property
+    def awaits_delivery(self) -> bool:
+        """A callback is owed and not settled: none attempted yet, or one under way."""
+        return self.has_outcome_to_deliver and (
+            self.delivery is None or self.delivery.state is DeliveryState.PENDING
+        )
+
+    @property
+    def current_delivery(self) -> Delivery:
+        """The delivery recorded, or the first one; the receiver sees one webhook id throughout."""
+        return self.delivery or Delivery(f"msg_{self.id}")
+
+    def give_up_delivery(self, status: str, at: datetime) -> bool:
+        """Dead-letters a delivery that cannot be made; False when none is owed."""
+        if not self.awaits_delivery:
+            return False
+        delivery = self.current_delivery
+        self.delivery = delivery.attempted(status, at, state=DeliveryState.DEAD_LETTERED)
+        return True
+
     def record_delivery(self, delivery: Delivery) -> None:
         """Keeps the delivery state; a delivered result moves a COMPLETED prompt to RESPONDED."""
         self.delivery = delivery

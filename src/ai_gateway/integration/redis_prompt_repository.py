@@ -4,7 +4,8 @@ A prompt is a hash (``d`` JSON record, ``v`` version, ``o`` owner, ``s`` status,
 id, ``m`` index member, ``x`` retention deadline in ms once settled), listed through sorted sets
 (all scores 0) whose members ``{sequence:016d}:{id}`` sort in creation order, so a listing is a
 ZRANGE BYLEX and a cursor is the last member seen: no KEYS or SCAN on any request. Settled prompts
-past their deadline are removed, with their index entries, a few at a time by every write. Key
+past their deadline are removed, with their index entries, a few at a time by every write. Prompts
+that owe a callback are kept in ``P:deliveries:due``, scored by when it is due (ADR 0018). Key
 names are in ``redis_keys``; every write is one script of ``redis_prompt_scripts``.
 """
 
@@ -45,6 +46,14 @@ from ai_gateway.integration.redis_prompt_scripts import (
 
 MAX_SCAN: Final = 1000
 """Index members one listing call may look at before it returns a short page and a cursor."""
+
+
+def _delivery_due_ms(prompt: Prompt, now_ms: int) -> str:
+    """When the callback the prompt owes is due: its next attempt, or now ('' when none)."""
+    if not prompt.awaits_delivery:
+        return ""
+    planned = prompt.current_delivery.next_attempt_at
+    return str(int(planned.timestamp() * 1000) if planned else now_ms)
 
 
 def _live_prompt(row: Sequence[object], now_ms: int) -> Prompt | None:
@@ -148,6 +157,7 @@ class RedisPromptRepository:
             status=prompt.status.value,
             deadline_ms=deadline,
             now_ms=self._now_ms(),
+            delivery_due_ms=_delivery_due_ms(prompt, self._now_ms()),
             events=self._entries(prompt),
         )
         async with redis_errors():
@@ -196,10 +206,22 @@ class RedisPromptRepository:
             loaded = await self._load_many(members)
         return [p for p in loaded if p is not None and p.status is status]
 
+    async def deliveries_due(self, before: datetime, limit: int) -> Sequence[Prompt]:
+        upper = int(before.timestamp() * 1000)
+        async with redis_errors():
+            ids = await self._redis.zrange(
+                self._keys.deliveries_due, "-inf", upper, byscore=True, offset=0, num=limit
+            )
+            loaded = await self._load_ids([str(i) for i in ids])
+        return [p for p in loaded if p is not None and p.awaits_delivery]
+
     async def _load_many(self, members: Sequence[str]) -> Sequence[Prompt | None]:
+        return await self._load_ids([member.partition(":")[2] for member in members])
+
+    async def _load_ids(self, ids: Sequence[str]) -> Sequence[Prompt | None]:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for member in members:
-                pipe.hmget(self._keys.prompt(member.partition(":")[2]), ["d", "v", "x"])
+            for prompt_id in ids:
+                pipe.hmget(self._keys.prompt(prompt_id), ["d", "v", "x"])
             rows = await pipe.execute()
         now = self._now_ms()
         return [_live_prompt(row, now) for row in rows]

@@ -1,8 +1,9 @@
 """The prompt store's two writes, each one Lua script (ADR 0002).
 
-The record, its version check, its indexes and its lifecycle events (the outbox, ADR 0010) change
-together or not at all. Index keys are built inside Redis from the stored owner, status and
-request id (``LUA_INDEX_KEYS``), so a save need not be told where a prompt was indexed.
+The record, its version check, its indexes, the deliveries due (ADR 0018) and its lifecycle events
+(the outbox, ADR 0010) change together or not at all. Index keys are built inside Redis from the
+stored owner, status and request id (``LUA_INDEX_KEYS``), so a save need not be told where a
+prompt was indexed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ local function sweep(P, now)
       redis.call('DEL', key)
     end
     redis.call('ZREM', retention_key(P), id)
+    redis.call('ZREM', deliveries_due_key(P), id)
   end
 end
 """
@@ -100,6 +102,7 @@ class SaveArgs(NamedTuple):
     status: str
     deadline_ms: str  # retention deadline once settled; '' for none
     now_ms: int  # the clock for the retention sweep
+    delivery_due_ms: str = ""  # when the callback owed is due; '' when none is owed
     events: Sequence[str] = ()  # outbox entries, appended in order
 
 
@@ -123,6 +126,11 @@ end
 if ARG.deadline_ms ~= '' then
   redis.call('HSET', KEY.record, 'x', ARG.deadline_ms)
   redis.call('ZADD', retention_key(P), ARG.deadline_ms, ARG.prompt_id)
+end
+if ARG.delivery_due_ms == '' then
+  redis.call('ZREM', deliveries_due_key(P), ARG.prompt_id)
+else
+  redis.call('ZADD', deliveries_due_key(P), ARG.delivery_due_ms, ARG.prompt_id)
 end
 sweep(P, ARG.now_ms)
 return version

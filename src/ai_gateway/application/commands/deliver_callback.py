@@ -45,10 +45,6 @@ ATTEMPT_DEADLINE = 120.0
 LONGEST_RETRY_AFTER = 86_400.0
 
 
-def webhook_id(prompt_id: str) -> str:
-    return f"msg_{prompt_id}"
-
-
 @dataclass(frozen=True, slots=True)
 class DeliverCallback(Command[None]):
     job: Job
@@ -73,7 +69,7 @@ class DeliverCallbackHandler:
         prompt = await self._prompts.get(command.job.prompt_id)
         if prompt is None or not prompt.has_outcome_to_deliver:
             return
-        delivery = prompt.delivery or Delivery(webhook_id(prompt.id))
+        delivery = prompt.current_delivery
         if delivery.state is not DeliveryState.PENDING or command.job.attempt <= delivery.attempts:
             return
         outcome = await self._attempt(command.job, prompt, delivery.webhook_id)
@@ -136,7 +132,7 @@ class RedeliverCallbackHandler:
             if not prompt.has_outcome_to_deliver:
                 reason = "has no callback_url" if not prompt.callback_url else "has no result yet"
                 raise ValidationFailed([FieldError("prompt", f"the prompt {reason}")])
-            current = prompt.delivery or Delivery(webhook_id(prompt.id))
+            current = prompt.current_delivery
             if prompt.delivery is not None and current.state is DeliveryState.PENDING:
                 return False
             prompt.delivery = current.restarted()

@@ -1,9 +1,10 @@
 """Re-drive prompts whose job was lost, and fault those that waited too long for an answer.
 
 A lost job must never mean a lost prompt: a prompt left in a working status for longer than
-``stuck_after`` gets its step queued again, unless it has a job waiting (a long backlog is not a
-lost job, and adding another would double the work). A prompt SUBMITTED to an asynchronous
-provider for longer than ``answer_timeout`` is FAULTED with ``genai_timeout``.
+``stuck_after`` gets its step queued again, and a callback overdue by ``stuck_after`` gets its due
+attempt queued, unless the prompt has a job waiting (a long backlog is not a lost job, and adding
+another would double the work). A prompt SUBMITTED to an asynchronous provider for longer than
+``answer_timeout`` is FAULTED with ``genai_timeout``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ReconcilePrompts(Command["Reconciled"]):
 class Reconciled:
     redriven: int
     timed_out: int
+    redelivered: int = 0
 
 
 class ReconcilePromptsHandler:
@@ -67,12 +69,17 @@ class ReconcilePromptsHandler:
             for prompt in await self._prompts.oldest(status, self._batch):
                 if now - prompt.updated_at > self._stuck_after:
                     redriven += await self._queue.enqueue_unless_waiting(Job(step, prompt.id))
+        redelivered = 0
+        for prompt in await self._prompts.deliveries_due(now - self._stuck_after, self._batch):
+            job = Job(JobStep.DELIVER, prompt.id, prompt.current_delivery.attempts + 1)
+            redelivered += await self._queue.enqueue_unless_waiting(job)
         for prompt in await self._prompts.oldest(PromptStatus.SUBMITTED, self._batch):
             waited = now - prompt.timestamps[PromptStatus.SUBMITTED]
             if waited > self._answer_timeout:
                 detail = f"no answer from the GenAI service in {int(waited.total_seconds())} s"
                 await self._settler.fault(prompt.id, Fault("genai_timeout", detail))
                 timed_out += 1
-        if redriven or timed_out:
-            logger.info("reconciler: %d prompts re-driven, %d timed out", redriven, timed_out)
-        return Reconciled(redriven, timed_out)
+        if redriven or timed_out or redelivered:
+            logger.info("reconciler: %d prompts re-driven, %d deliveries re-driven, %d timed out",
+                        redriven, redelivered, timed_out)  # fmt: skip
+        return Reconciled(redriven, timed_out, redelivered)

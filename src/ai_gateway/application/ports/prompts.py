@@ -75,3 +75,9 @@ class PromptRepository(Protocol):
     async def oldest(self, status: PromptStatus, limit: int) -> Sequence[Prompt]:
         """Up to ``limit`` prompts in ``status``, oldest first (for the reconciler)."""
         ...
+
+    async def deliveries_due(self, before: datetime, limit: int) -> Sequence[Prompt]:
+        """Up to ``limit`` prompts that await a delivery (``Prompt.awaits_delivery``) due before
+        ``before``, most overdue first (for the reconciler). A delivery is due at its next
+        attempt, or, with none planned, when the prompt was saved owing it."""
+        ...
