@@ -136,13 +136,17 @@ class FailureSettler:
             await self.fault(job.prompt_id, Fault("internal_error", detail))
             return
 
+        given_up = False
+
         async def give_up(prompt: Prompt) -> bool:
-            if job.attempt <= prompt.current_delivery.attempts:
-                return False  # a stale job: the chain went on without it
-            return prompt.give_up_delivery("internal_error", self._clock())
+            nonlocal given_up
+            stale = job.attempt <= prompt.current_delivery.attempts  # the chain went on
+            given_up = not stale and prompt.give_up_delivery("internal_error", self._clock())
+            return given_up
 
         await change_stored_prompt(self._prompts, job.prompt_id, give_up)
-        logger.warning("callback of %s dead-lettered: its job failed repeatedly", job.prompt_id)
+        if given_up:
+            logger.warning("callback of %s dead-lettered: its job failed repeatedly", job.prompt_id)
 
 
 class JobDispatcher:

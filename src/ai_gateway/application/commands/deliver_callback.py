@@ -140,6 +140,6 @@ class RedeliverCallbackHandler:
 
         load = partial(load_own, self._prompts, command.principal, command.prompt_id)
         prompt = await change_prompt(self._prompts, load, restart)
-        attempts = prompt.delivery.attempts if prompt.delivery else 0
-        await self._queue.enqueue_unless_waiting(Job(JobStep.DELIVER, prompt.id, attempts + 1))
+        due = Job(JobStep.DELIVER, prompt.id, prompt.current_delivery.attempts + 1)
+        await self._queue.enqueue_unless_waiting(due)
         return prompt
