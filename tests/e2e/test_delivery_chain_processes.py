@@ -13,7 +13,8 @@ import pytest
 import redis
 
 from ai_gateway.integration.redis_keys import RedisKeys
-from tests.e2e.stack import Deployment, Services, deployment_env, wait_all
+from tests.e2e.deployment import Deployment, deployment_env, wait_all
+from tests.e2e.outside_world import Services
 from tests.http_servers import Reply
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer, SeaweedServer

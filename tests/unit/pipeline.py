@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.jobs import RetryPolicy
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_mediator
@@ -70,3 +71,13 @@ class Pipeline:
 
     def stored(self, prompt: Prompt) -> Prompt:
         return self.repo.prompts[prompt.id]
+
+
+async def completed(p: Pipeline, **fields: object) -> Prompt:
+    """A prompt answered by the GenAI service, its callback owed; the queue starts empty."""
+    prompt = await p.add(S.SUBMITTED, callback_url="https://mosaic.example/cb", **fields)
+    await p.mediator.send(
+        RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={}, answerer=GENAI)
+    )
+    p.queue.jobs.clear()
+    return prompt

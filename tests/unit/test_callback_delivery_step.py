@@ -6,25 +6,14 @@ import pytest
 
 from ai_gateway.application.commands.deliver_callback import DeliverCallback, RedeliverCallback
 from ai_gateway.application.commands.prepare_prompt import PreparePrompt
-from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.commands.submit_prompt import SubmitPrompt
 from ai_gateway.application.errors import NotFound, PermanentFailure, ValidationFailed
 from ai_gateway.application.ports.callbacks import CallbackOutcome
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import DeliveryState
 from tests.factories import principal
 from tests.fakes import ScriptedCallbacks, ScriptedSource
-from tests.unit.pipeline import GENAI, Pipeline, S
-
-
-async def completed(p: Pipeline, **fields: object) -> Prompt:
-    prompt = await p.add(S.SUBMITTED, callback_url="https://mosaic.example/cb", **fields)
-    await p.mediator.send(
-        RecordPromptResponse(prompt_id=prompt.id, content="Done.", metadata={}, answerer=GENAI)
-    )
-    p.queue.jobs.clear()
-    return prompt
+from tests.unit.pipeline import Pipeline, S, completed
 
 
 async def test_a_delivered_result_moves_the_prompt_to_responded() -> None:

@@ -13,7 +13,7 @@ from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.domain.values import DeliveryState
 from tests.factories import principal
 from tests.fakes import ScriptedCallbacks
-from tests.unit.test_pipeline_steps import RULES, Pipeline, S, completed
+from tests.unit.pipeline import RULES, Pipeline, S, completed
 
 REFUSED = CallbackOutcome(delivered=False, status="503")
 
