@@ -150,6 +150,44 @@ async def test_a_hostile_genai_service_faults_the_prompt_with_its_code(
     assert fault_code(await gateway.run(JobStep.SUBMIT, prompt)) == code
 
 
+@pytest.mark.parametrize("retry_after", ABSURD_RETRY_AFTER)
+async def test_a_genai_services_absurd_retry_after_schedules_a_bounded_retry(
+    build: Callable[..., Gateway], http: httpx.AsyncClient, peer: RecordingServer, retry_after: str
+) -> None:
+    peer.routes["/busy/chat/completions"] = lambda _: Reply(
+        429, headers={"Retry-After": retry_after}
+    )
+    provider = OpenAiCompatibleProvider(http, base_url=peer.url("/busy"), api_key=None, model="m")
+    gateway = build(provider=provider, max_attempts=2)
+    prompt = await gateway.add()
+    await gateway.run(JobStep.PREPARE, prompt)
+
+    await gateway.run(JobStep.SUBMIT, prompt)
+
+    ((job, delay),) = gateway.retries()
+    assert (job.step, job.attempt) == (JobStep.SUBMIT, 2)
+    assert 0 < delay <= MAX_RETRY_WAIT
+    assert fault_code(await gateway.run(JobStep.SUBMIT, prompt, 2)) == "genai_unavailable"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"<html>busy</html>",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
+async def test_an_answer_that_is_not_json_faults_the_submission(
+    build: Callable[..., Gateway], http: httpx.AsyncClient, peer: RecordingServer, answer: bytes
+) -> None:
+    peer.routes["/odd/chat/completions"] = lambda _: Reply(body=answer)
+    provider = OpenAiCompatibleProvider(http, base_url=peer.url("/odd"), api_key=None, model="m")
+    gateway = build(provider=provider)
+    prompt = await gateway.add()
+    await gateway.run(JobStep.PREPARE, prompt)
+    assert fault_code(await gateway.run(JobStep.SUBMIT, prompt)) == "genai_invalid_answer"
+
+
 async def test_a_refused_token_faults_the_submission(
     build: Callable[..., Gateway], http: httpx.AsyncClient, peer: RecordingServer, idp: IdpServer
 ) -> None:

@@ -21,7 +21,7 @@ logger = logging.getLogger("ai_gateway.genai")
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 _DEFAULT_DEADLINE = 120.0
-_FRAMING = {"content-encoding", "content-length", "transfer-encoding"}
+_FRAMING = {b"content-encoding", b"content-length", b"transfer-encoding"}
 
 
 async def post_json(
@@ -59,11 +59,11 @@ async def post_json(
         ) from None
     except httpx.HTTPError as exc:
         raise transport_failure(exc) from exc
-    # The body is decoded already: it must not be decoded again by the copy.
+    # The body is decoded already: it must not be decoded again by the copy. The headers are
+    # copied as received bytes: a value that is not ASCII (a Retry-After of "\xb2") cannot be
+    # encoded again as text.
     headers_kept = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in _FRAMING
+        (name, value) for name, value in response.headers.raw if name.lower() not in _FRAMING
     ]
     return httpx.Response(
         response.status_code, headers=headers_kept, content=b"".join(chunks), request=request
