@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from miniopy_async.api import Minio
 
-from tests.e2e.deployment import TERMINAL, Deployment, deployment_env, wait_all
+from tests.e2e.deployment import TERMINAL, Deployment, wait_all
 from tests.e2e.outside_world import Services
-from tests.idp_server import IdpServer
-from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, SeaweedServer
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def deploy(
-    tmp_path: Path,
-    redis_server: RedisServer,
-    s3_server: SeaweedServer,
-    idp: IdpServer,
-    services: Services,
-) -> Iterator[Callable[..., Deployment]]:
-    made: list[Deployment] = []
-
-    def make(**overrides: str) -> Deployment:
-        deployment = Deployment(
-            tmp_path, deployment_env(redis_server, s3_server, idp, services, **overrides)
-        )
-        made.append(deployment)
-        return deployment
-
-    yield make
-    for deployment in made:
-        deployment.stop()
 
 
 async def object_keys(s3: SeaweedServer, bucket: str, prefix: str) -> list[str]:
