@@ -175,7 +175,11 @@ async def test_a_genai_services_absurd_retry_after_schedules_a_bounded_retry(
     [
         b"<html>busy</html>",
         b"[" * 100_000 + b"]" * 100_000,
+        b'{"model": NaN, "choices": [{"message": {"content": "fine"}}]}',
+        b'{"usage": {"x": 1e999}, "choices": [{"message": {"content": "fine"}}]}',
+        b'[{"choices": []}]',
     ],
+    ids=["html", "nested", "nan", "overflow", "not-an-object"],
 )
 async def test_an_answer_that_is_not_json_faults_the_submission(
     build: Callable[..., Gateway], http: httpx.AsyncClient, peer: RecordingServer, answer: bytes

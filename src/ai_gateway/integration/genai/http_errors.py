@@ -98,3 +98,22 @@ def transport_failure(exc: httpx.HTTPError) -> TransientFailure:
     return TransientFailure(
         "genai_unavailable", "the GenAI service could not be reached; the gateway tries again later"
     )
+
+
+def _not_json(value: str) -> float:
+    raise ValueError(f"{value} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return number
+
+
+def answer_json(response: httpx.Response) -> object:
+    """The answer's body as strict JSON: NaN, Infinity and numbers that overflow a float are not
+    JSON, and a service that sends them gets no further than one that sends HTML.
+
+    Raises ValueError (or RecursionError for absurd nesting)."""
+    return json.loads(response.content, parse_constant=_not_json, parse_float=_finite)

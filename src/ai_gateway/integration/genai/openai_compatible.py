@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from ai_gateway.application.errors import PermanentFailure
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.domain.values import JsonObject
-from ai_gateway.integration.genai.http_errors import post_json, raise_for_answer
+from ai_gateway.integration.genai.http_errors import answer_json, post_json, raise_for_answer
 
 
 class OpenAiCompatibleProvider:
@@ -39,7 +37,9 @@ class OpenAiCompatibleProvider:
 
     def _answer(self, response: httpx.Response) -> GenAiAnswer:
         try:
-            data: dict[str, Any] = response.json()
+            data = answer_json(response)
+            if not isinstance(data, dict):
+                raise TypeError("the answer is not a JSON object")
             content = data["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
             raise PermanentFailure(
@@ -47,7 +47,11 @@ class OpenAiCompatibleProvider:
             ) from exc
         if not isinstance(content, str):
             raise PermanentFailure("genai_invalid_answer", "the answer's content is not text")
-        metadata: JsonObject = {"provider": self.name, "model": data.get("model", self._model)}
+        model = data.get("model")
+        metadata: JsonObject = {
+            "provider": self.name,
+            "model": model if isinstance(model, str) else self._model,
+        }
         usage = data.get("usage")
         if isinstance(usage, dict):
             metadata["usage"] = {k: v for k, v in usage.items() if isinstance(v, int)}
