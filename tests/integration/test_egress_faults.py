@@ -33,14 +33,17 @@ async def test_a_name_that_resolves_to_an_internal_address_is_refused_without_it
     assert not INTERNALS.search(failure.detail), failure.detail
 
 
-async def test_a_name_that_does_not_resolve_gets_no_resolver_message(
+async def test_a_name_that_does_not_resolve_looks_like_one_that_resolves_internally(
     http: httpx.AsyncClient,
 ) -> None:
-    failure = await failure_of(SafeHttp(http, EgressPolicy()), "http://no-such-host.invalid/x")
+    guard = SafeHttp(http, EgressPolicy())
+    missing = await failure_of(guard, "http://no-such-host.invalid/x")
+    internal = await failure_of(guard, "http://localhost/x")
 
-    assert failure.code == "dns_failed"
-    assert "no-such-host.invalid" in failure.detail
-    assert not INTERNALS.search(failure.detail), failure.detail
+    assert type(missing) is type(internal)
+    assert missing.code == internal.code == "url_refused"
+    assert missing.detail == internal.detail.replace("localhost", "no-such-host.invalid")
+    assert not INTERNALS.search(missing.detail), missing.detail
 
 
 async def test_a_host_that_refuses_connections_is_named_as_the_caller_named_it(

@@ -30,6 +30,17 @@ REFUSED = {
     "unspecified": "::",
     "multicast": "ff02::1",
     "documentation": "2001:db8::1",
+    "documentation, RFC 9637": "3fff::1",
+    "SRv6 segment identifiers": "5f00::1",
+    "reserved by IETF (::/8), not a translated form": "::ffff:0:0:0:1",
+    "reserved by IETF (100::/8, discard-only)": "100::1",
+    "outside global unicast": "4000::1",
+    "benchmarking": "2001:2::1",
+    "AS112 direct delegation": "2620:4f:8000::1",
+    "ISATAP on a global prefix, private IPv4": "2001:4860::5efe:a00:1",
+    "ISATAP with the u bit, loopback IPv4": "2001:4860::200:5efe:7f00:1",
+    "ISATAP on a global prefix, metadata IPv4": "2606:4700::5efe:a9fe:a9fe",
+    "ISATAP, link-local prefix": "fe80::5efe:808:808",
     "private IPv4": "10.1.2.3",
     "metadata IPv4": "169.254.169.254",
 }
@@ -40,6 +51,8 @@ PERMITTED = {
     "NAT64, public (DNS64 in IPv6-only networks)": "64:ff9b::8.8.8.8",
     "6to4 of a public address": "2002:808:808::1",
     "Teredo, client 8.8.8.8": "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+    "ISATAP on a global prefix, public IPv4": "2606:4700::5efe:808:808",
+    "AMT, globally reachable inside 2001::/23": "2001:3::1",
     "public IPv4": "8.8.8.8",
 }
 
@@ -67,5 +80,5 @@ def test_the_allow_list_applies_to_the_embedded_address(address: str) -> None:
 
 async def test_a_url_naming_an_embedded_private_address_is_refused() -> None:
     async with httpx.AsyncClient() as http:
-        with pytest.raises(Exception, match="not a public host"):
+        with pytest.raises(Exception, match="cannot be reached from the gateway"):
             await SafeHttp(http, EgressPolicy()).vet("http://[64:ff9b::a9fe:a9fe]/latest/")

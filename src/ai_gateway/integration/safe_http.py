@@ -8,8 +8,9 @@ For every URL, and again for every redirect:
   TLS SNI, so the certificate is still checked against the name;
 - connect and read timeouts, an overall deadline, a byte cap on the streamed body.
 
-A credential the gateway adds is asked for on every hop, and only while the hop stays on the origin
-of the URL first named: a redirect to another origin is followed without it, never with it.
+A credential the gateway adds is asked for on every hop, and only while every hop so far stayed on
+the origin of the URL first named: a redirect to another origin is followed without it, and so is
+the rest of the chain, even a redirect back into that origin.
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ def origin(url: httpx.URL) -> tuple[str, str, int | None]:
 class EgressRefused(PermanentFailure):
     def __init__(self, detail: str) -> None:
         super().__init__("url_refused", detail)
+
+
+# A name that does not exist and one that resolves to an internal address look alike to the
+# caller, so a URL cannot probe which internal names exist; the log tells the operator which.
+_NO_SUCH_NAME: Final = frozenset(
+    {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+)
+
+
+def _unreachable(host: str) -> EgressRefused:
+    return EgressRefused(
+        f"{host} cannot be reached from the gateway; give a URL that is reachable from the internet"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +108,7 @@ class SafeHttp:
         refused = [a for a in addresses if not self.permitted(a)]
         if refused:
             logger.warning("egress refused: %s resolves to %s", host, refused[0])
-            raise EgressRefused(
-                f"{host} is not a public host; give a URL that is reachable from the internet"
-            )
+            raise _unreachable(host)
         chosen = addresses[0]
         target = _Target(parsed.copy_with(host=str(chosen)))
         if parsed.host != str(chosen):
@@ -119,8 +131,10 @@ class SafeHttp:
             raise EgressRefused(f"{host[:200]!r} is not a valid host name") from None
         except OSError as exc:
             logger.warning("egress: %s could not be resolved: %s", host, exc)
+            if getattr(exc, "errno", None) in _NO_SUCH_NAME:
+                raise _unreachable(host) from None
             raise TransientFailure(
-                "dns_failed", f"the name {host} could not be resolved; check the URL"
+                "dns_failed", f"the name {host} could not be resolved now; the gateway tries again"
             ) from None
         found: list[IPAddress] = []
         for *_, sockaddr in infos:
@@ -128,7 +142,8 @@ class SafeHttp:
             if address not in found:
                 found.append(address)
         if not found:
-            raise TransientFailure("dns_failed", f"the name {host} has no address; check the URL")
+            logger.warning("egress: %s has no address", host)
+            raise _unreachable(host)
         return found
 
     def _timeout(self) -> httpx.Timeout:
@@ -149,9 +164,11 @@ class SafeHttp:
 
     async def _follow(self, url: str, max_bytes: int, credentials: Credentials | None) -> Fetched:
         first = current = _url(url)
+        authenticated = True
         for _ in range(self._policy.max_redirects + 1):
             target = await self.vet(current)
-            authenticated = origin(first) == origin(current)
+            # sticky: once a hop has left the origin, a way back into it earns nothing
+            authenticated = authenticated and origin(first) == origin(current)
             request = self._http.build_request(
                 "GET",
                 target.url,
