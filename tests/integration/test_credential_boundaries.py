@@ -23,6 +23,7 @@ from ai_gateway.integration.oauth2_client_credentials import (
     ClientCredentialsTokenSource,
     TokenRequestRefused,
 )
+from ai_gateway.integration.outbound_client import outbound_client
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from tests.http_servers import Hit, RecordingServer, Reply, recording_server
@@ -109,6 +110,41 @@ async def test_a_redirect_into_a_mosaic_path_from_another_origin_gets_no_token(
     assert not authorized(mosaic.hits_on(DATA)[0])
 
 
+async def test_a_redirect_that_leaves_mosaic_and_comes_back_gets_no_token_again(
+    http: httpx.AsyncClient,
+    access: MosaicAccess,
+    mosaic: RecordingServer,
+    elsewhere: RecordingServer,
+) -> None:
+    start = "/api/genai/download/item/1/module/5"
+    mosaic.routes[start] = lambda _: redirect_to(elsewhere.url("/bounce"))
+    elsewhere.routes["/bounce"] = lambda _: redirect_to(mosaic.url(DATA), 307)
+    source = GuardedDataSource(SafeHttp(http, LOOPBACK), max_bytes=10_000, mosaic=access)
+
+    await source.fetch(mosaic.url(start))
+
+    assert authorized(mosaic.hits_on(start)[0])
+    assert not authorized(elsewhere.hits_on("/bounce")[0])
+    assert not authorized(mosaic.hits_on(DATA)[0])
+
+
+async def test_a_cookie_set_by_an_authenticated_mosaic_response_goes_nowhere_after(
+    access: MosaicAccess, mosaic: RecordingServer
+) -> None:
+    cookie = {"Set-Cookie": "session=mosaic-admin; Path=/"}
+    mosaic.routes[DATA] = lambda _: Reply(body=ZIP, headers=cookie)
+    mosaic.routes["/api/admin/export"] = lambda _: Reply(body=b"secrets", headers=cookie)
+    async with outbound_client(timeout=5) as http:
+        source = GuardedDataSource(SafeHttp(http, LOOPBACK), max_bytes=10_000, mosaic=access)
+        await source.fetch(mosaic.url(DATA))
+        await source.fetch(mosaic.url("/api/admin/export"))
+        await sender(http, access).send(answered(mosaic.url(CALLBACK)), "msg_0")
+
+    assert len(mosaic.hits) == 3
+    assert not any(name.lower() == "cookie" for hit in mosaic.hits for name in hit.headers)
+    assert not http.cookies
+
+
 async def test_a_same_origin_redirect_keeps_the_token_only_on_a_data_path(
     http: httpx.AsyncClient, access: MosaicAccess, mosaic: RecordingServer
 ) -> None:
@@ -133,6 +169,12 @@ async def test_a_same_origin_redirect_keeps_the_token_only_on_a_data_path(
         "/api/genai/download/%2e%2e/%2e%2e/admin/export",
         "/api/genai/download/x%2F..%2F..%2Fadmin",
         "/api/genai//download/item",
+        "/api/genai/download/..;/..;/admin/export",
+        "/api/genai/download/x\\..\\..\\admin",
+        "/api/genai/download/..%3b/..%3b/admin/export",
+        "/api/genai/download/%252e%252e/%252e%252e/admin/export",
+        "/api/genai/download/item;jsessionid=1",
+        "/api/genai/download/...",
         "/api/item/1/ai_response/r1",
     ],
 )

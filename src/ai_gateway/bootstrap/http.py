@@ -23,6 +23,7 @@ from ai_gateway.application.principal import Principal
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
 from ai_gateway.integration.oidc_keys import OidcKeys
+from ai_gateway.integration.outbound_client import outbound_client
 from ai_gateway.settings import Settings
 
 
@@ -62,7 +63,7 @@ class HttpProvider(Provider):
             yield NoBearerAuthenticator()
             return
         timeout = httpx.Timeout(settings.identity_provider_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+        async with outbound_client(timeout=timeout) as http:
             keys = OidcKeys(
                 http,
                 authority=settings.authority_base,

@@ -22,6 +22,7 @@ from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
 from ai_gateway.integration.mosaic_access import MosaicAccess
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
+from ai_gateway.integration.outbound_client import outbound_client
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
 from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
@@ -49,7 +50,7 @@ class OutsideProvider(Provider):
         if not (base_url and settings.mosaic_client_id and settings.mosaic_token_url and secret):
             yield MosaicTokens(None)
             return
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        async with outbound_client() as http:
             tokens = ClientCredentialsTokenSource(
                 http,
                 token_url=settings.mosaic_token_url,
@@ -73,7 +74,7 @@ class OutsideProvider(Provider):
             read_timeout=settings.download_timeout_seconds,
             total_timeout=settings.download_total_seconds,
         )
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        async with outbound_client() as http:
             yield GuardedDataSource(
                 SafeHttp(http, policy),
                 max_bytes=settings.data_max_bytes,
@@ -98,7 +99,7 @@ class OutsideProvider(Provider):
             logger.warning("CALLBACK_SIGNING_SECRET is not set: callbacks are signed with a secret "
                            "of this process only, which no client can know")  # fmt: skip
             secret = SecretStr("whsec_" + base64.b64encode(os.urandom(32)).decode())
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        async with outbound_client() as http:
             yield SignedWebhookSender(
                 SafeHttp(http, policy),
                 default_secret=secret.get_secret_value(),
@@ -114,7 +115,7 @@ class OutsideProvider(Provider):
         if settings.genai_provider == "echo":
             yield EchoProvider()
             return
-        async with httpx.AsyncClient(timeout=settings.genai_timeout_seconds) as http:
+        async with outbound_client(timeout=settings.genai_timeout_seconds) as http:
             if settings.genai_provider == "openai":
                 key = settings.openai_api_key
                 yield OpenAiCompatibleProvider(

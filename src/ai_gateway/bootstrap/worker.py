@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import httpx
 from dishka import AsyncContainer, Provider, Scope, provide
 from redis.asyncio import Redis
 
@@ -15,6 +14,7 @@ from ai_gateway.application.jobs import FailureSettler, JobDispatcher
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.event_relay import EventRelay
+from ai_gateway.integration.outbound_client import outbound_client
 from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_lock import run_periodically
@@ -61,7 +61,7 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
         await mediator.send(ReconcilePrompts())
         await mediator.send(RetryUnsettledEvents())
 
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with outbound_client(timeout=10) as http:
         loops = [
             worker.run(stop),
             run_periodically(

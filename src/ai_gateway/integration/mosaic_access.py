@@ -5,8 +5,13 @@ merely starts like ``MOSAIC_BASE_URL``. A URL earns the token when its scheme, h
 those of the base URL, its path lies below the base URL's path, and matches one of the absolute
 path patterns configured for that use (``MOSAIC_DATA_PATHS``, ``MOSAIC_CALLBACK_PATHS``). Patterns
 go segment by segment: ``*`` (or any ``fnmatch`` pattern) matches one segment, a final ``**`` zero
-or more further segments. A path with empty or dot segments, or
-with an encoded ``.``, ``/`` or ``\\``, never matches: the server might resolve it to another path.
+or more further segments.
+
+A path earns the token only when every segment is plainly one segment to any server: made of
+letters, digits and the RFC 3986 path characters other than ``;`` (a path parameter that Tomcat
+and others strip, so ``..;`` is ``..`` to them), without ``%`` (an encoded ``.``, ``/``, ``\\`` or
+``;``, once or twice over), without a raw ``\\`` (a separator on some servers), not empty and not
+``.`` or starting with ``..``. The check is an allow-list: what it does not name never matches.
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ import httpx
 from ai_gateway.application.ports.identity import TokenSource
 from ai_gateway.integration.safe_http import origin
 
-_AMBIGUOUS = re.compile(rb"%(2e|2f|5c)", re.IGNORECASE)
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,=:@-]+")
+
+
+def _plain(segment: str) -> bool:
+    return (
+        _PLAIN_SEGMENT.fullmatch(segment) is not None
+        and segment != "."
+        and not segment.startswith("..")
+    )
 
 
 class PathPatterns:
@@ -71,10 +84,8 @@ class MosaicAccess:
         if origin(url) != self._origin or url.userinfo:
             return None
         raw = url.raw_path.split(b"?", 1)[0]
-        if _AMBIGUOUS.search(raw):
-            return None
         segments = raw.decode("ascii", errors="replace").split("/")[1:]
-        if any(s in {"", ".", ".."} for s in segments):
+        if not all(_plain(s) for s in segments):
             return None
         if segments[: len(self._base)] != self._base:
             return None
