@@ -97,9 +97,37 @@ async def test_the_events_scope_alone_cannot_answer_and_events_obey_the_size_lim
     assert [r.status_code for r in (forged, by_key, too_long, real)] == [202] * 4
     log = await redis_client.xrange(f"{key_prefix}:events:log") or []
     outcomes = {(f or {})["id"]: (f or {})["outcome"] for _, f in log}
-    assert outcomes["e1"] == outcomes["e2"] == "refused: only the GenAI service may answer prompts"
+    assert (
+        outcomes["e1"]
+        == outcomes["e2"]
+        == f"refused: this sender may not send {ANSWER_TYPE} events"
+    )
     assert str(outcomes["e3"]).startswith("refused: content: at most 1000000 characters")
     assert outcomes["e4"] == "handled"
+    prompt = (await client.get(f"/api/prompts/{prompt_id}", headers=OWNER)).json()
+    assert (prompt["status"], prompt["response"]["content"]) == ("completed", "real")
+
+
+async def test_a_forged_answer_event_cannot_take_the_id_of_the_real_one(
+    client: httpx.AsyncClient, redis_client: Redis, key_prefix: str, idp: IdpServer
+) -> None:
+    prompt_id = await submitted_prompt(client, redis_client, key_prefix)
+
+    def answer(content: str) -> ce_http.HTTPMessage:
+        attributes = {"type": ANSWER_TYPE, "source": "/genai", "id": "a1", "subject": prompt_id}
+        event = CloudEvent(attributes=attributes, data={"content": content, "metadata": {}})
+        return ce_http.to_structured(event, FMT)
+
+    async def post(message: ce_http.HTTPMessage, headers: dict[str, str]) -> httpx.Response:
+        return await client.post(
+            "/api/events", content=message.body, headers={**message.headers, **headers}
+        )
+
+    forged = await post(answer("forged"), bearer(idp, "gw-client", "events"))
+    real = await post(answer("real"), bearer(idp, "genai-service", "events"))
+
+    assert forged.json()["accepted"] == 0
+    assert (real.json()["accepted"], real.json()["duplicates"]) == (1, 0)
     prompt = (await client.get(f"/api/prompts/{prompt_id}", headers=OWNER)).json()
     assert (prompt["status"], prompt["response"]["content"]) == ("completed", "real")
 

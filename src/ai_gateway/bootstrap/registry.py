@@ -115,7 +115,11 @@ def build_mediator(
     mediator.register(RecordPromptResponse, record)
     if p.inbox is not None:
         answers = GenAiAnswerReceived(rules.genai_answer_event_type, mediator)
-        events = EventDispatcher(p.inbox, [answers])
+        events = EventDispatcher(
+            p.inbox,
+            [answers],
+            senders={rules.genai_answer_event_type: rules.genai_service_identities},
+        )
         mediator.register(IngestEvents, IngestEventsHandler(p.inbox, events))
         mediator.register(RetryUnsettledEvents, RetryUnsettledEventsHandler(p.inbox, events))
     mediator.register(

@@ -1,10 +1,12 @@
 """Accept CloudEvents from other services: keep each once, then hand it to the handler of its type.
 
-An event is kept before the caller is answered. A (source, id) pair seen before is not handled
-again. An event of a type no handler knows is kept and settled as such: it does not fail the batch.
-A handler that finds a dependency down leaves its event unsettled; the reconciler tries it again.
-Each event is kept with the identities of its sender, so a handler, now or on a retry, can tell
-whether that sender may cause what the event asks for.
+An event is kept before the caller is answered, unless its sender may not send its type: that one
+is settled as refused and not kept, so it cannot take a (source, id) pair from the rightful sender.
+A (source, id) pair seen before is not handled again. An event of a type no handler knows is kept
+and settled as such: it does not fail the batch. A handler that finds a dependency down leaves its
+event unsettled; the reconciler tries it again. Each event is kept with the identities of its
+sender, so a handler, now or on a retry, can tell whether that sender may cause what the event
+asks for.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Ingested:
     duplicates: int = 0
     unknown: int = 0
     pending: int = 0
+    refused: int = 0
 
 
 class IngestEventsHandler:
@@ -42,9 +45,14 @@ class IngestEventsHandler:
         self._dispatcher = dispatcher
 
     async def handle(self, command: IngestEvents) -> Ingested:
-        accepted = duplicates = unknown = pending = 0
+        accepted = duplicates = unknown = pending = refused = 0
         for received in command.events:
             event = replace(received, sender=command.sender)
+            refusal = self._dispatcher.refusal(event)
+            if refusal is not None:
+                await self._inbox.settle(event, refusal)
+                refused += 1
+                continue
             if not await self._inbox.store(event):
                 duplicates += 1
                 continue
@@ -52,7 +60,7 @@ class IngestEventsHandler:
             outcome = await self._dispatcher.dispatch(event)
             unknown += outcome == UNKNOWN_TYPE
             pending += outcome is None
-        return Ingested(accepted, duplicates, unknown, pending)
+        return Ingested(accepted, duplicates, unknown, pending, refused)
 
 
 class RetryUnsettledEventsHandler:

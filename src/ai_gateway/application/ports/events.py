@@ -32,7 +32,8 @@ class EventInbox(Protocol):
         ...
 
     async def settle(self, event: InboundEvent, outcome: str) -> None:
-        """The event was handled (or will never be); ``outcome`` says how."""
+        """The event was handled (or will never be); ``outcome`` says how. An event refused
+        before it was kept is settled too, so the event log shows it."""
         ...
 
     async def unsettled(self, older_than_seconds: float, limit: int) -> Sequence[InboundEvent]:
