@@ -239,3 +239,17 @@ def test_values_given_by_code_obey_the_same_rules_as_the_environment() -> None:
             s3_access_key="gateway",
             s3_secret_key=SecretStr("gateway-secret"),
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "most"), [("JWKS_MAX_AGE_SECONDS", "900"), ("JWKS_REFRESH_COOLDOWN_SECONDS", "300")]
+)
+def test_the_key_set_timings_are_capped_so_a_withdrawn_key_stops_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch, name: str, most: str
+) -> None:
+    monkeypatch.setenv(name, most)
+    assert getattr(Settings(_env_file=None), name.lower()) == float(most)
+
+    monkeypatch.setenv(name, str(float(most) + 1))
+    with pytest.raises(ValidationError, match=name.lower()):
+        Settings(_env_file=None)

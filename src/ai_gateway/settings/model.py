@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
     jwt_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     jwks_max_age_seconds: float = Field(default=300.0, gt=0, le=900)
-    jwks_refresh_cooldown_seconds: float = Field(default=30.0, ge=0)
+    jwks_refresh_cooldown_seconds: float = Field(default=30.0, ge=0, le=300)
     identity_provider_timeout_seconds: float = Field(default=5.0, gt=0)
 
     required_scope: str = Field(default="api", pattern=_SCOPE)
