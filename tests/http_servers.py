@@ -36,6 +36,15 @@ class Hit:
 Route = Callable[[Hit], Reply]
 
 
+def redirect_to(location: str, status: int = 302) -> Reply:
+    return Reply(status, headers={"Location": location})
+
+
+def authorized(hit: Hit) -> bool:
+    """Whether the request carried an Authorization header, whatever its case."""
+    return any(name.lower() == "authorization" for name in hit.headers)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server

@@ -12,22 +12,15 @@ import httpx
 import pytest
 
 from ai_gateway.application.errors import PermanentFailure
-from ai_gateway.application.ports.genai import GenAiRequest
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import PromptResponse
 from ai_gateway.integration.data_source import GuardedDataSource
-from ai_gateway.integration.genai.genai_api import GenAiApiProvider
-from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
 from ai_gateway.integration.mosaic_access import MosaicAccess
-from ai_gateway.integration.oauth2_client_credentials import (
-    ClientCredentialsTokenSource,
-    TokenRequestRefused,
-)
 from ai_gateway.integration.outbound_client import outbound_client
 from ai_gateway.integration.safe_http import EgressPolicy, SafeHttp
 from ai_gateway.integration.webhook_sender import SignedWebhookSender
-from tests.http_servers import Hit, RecordingServer, Reply, recording_server
-from tests.idp_server import CLIENTS, IdpServer
+from tests.http_servers import RecordingServer, Reply, authorized, recording_server, redirect_to
+from tests.idp_server import IdpServer
 
 pytestmark = pytest.mark.integration
 
@@ -47,14 +40,6 @@ def mosaic() -> Iterator[RecordingServer]:
 
 
 @pytest.fixture
-def elsewhere() -> Iterator[RecordingServer]:
-    """Another origin: another loopback address."""
-    with recording_server("127.0.0.3") as server:
-        server.routes["/landing"] = lambda _: Reply(body=b"landed")
-        yield server
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     # The client would follow redirects: the adapters must refuse to, each call by itself.
     async with httpx.AsyncClient(timeout=5, follow_redirects=True) as client:
@@ -70,14 +55,6 @@ def access(http: httpx.AsyncClient, idp: IdpServer, mosaic: RecordingServer) -> 
         data_paths=["/api/genai/download/**"],
         callback_paths=["/api/item/*/ai_response/*"],
     )
-
-
-def redirect_to(location: str, status: int = 302) -> Reply:
-    return Reply(status, headers={"Location": location})
-
-
-def authorized(hit: Hit) -> bool:
-    return any(name.lower() == "authorization" for name in hit.headers)
 
 
 async def test_a_mosaic_download_redirected_to_another_origin_arrives_there_without_the_token(
@@ -230,55 +207,6 @@ async def test_a_callback_outside_the_mosaic_callback_paths_carries_no_token(
     await sender(http, access).send(answered(mosaic.url(DATA)), "msg_3")
 
     assert not any(authorized(hit) for hit in mosaic.hits)
-
-
-REQUEST = GenAiRequest(prompt_id="a" * 32, kind="summary", prompt="p", context={})
-
-
-async def test_an_openai_endpoint_that_redirects_never_sees_the_key_leave(
-    http: httpx.AsyncClient, elsewhere: RecordingServer
-) -> None:
-    with recording_server() as provider_server:
-        provider_server.routes["/v1/chat/completions"] = lambda _: redirect_to(
-            elsewhere.url("/landing"), 307
-        )
-        provider = OpenAiCompatibleProvider(
-            http, base_url=provider_server.url("/v1"), api_key="sk-secret", model="m"
-        )
-
-        with pytest.raises(PermanentFailure) as refused:
-            await provider.submit(REQUEST)
-
-    assert refused.value.code == "genai_redirected"
-    assert elsewhere.hits == []
-
-
-async def test_the_genai_api_and_its_token_endpoint_follow_no_redirect(
-    http: httpx.AsyncClient, idp: IdpServer, elsewhere: RecordingServer
-) -> None:
-    good_tokens = idp.token_source(http, "genai-service")
-    with recording_server() as service:
-        service.routes["/prompts"] = lambda _: redirect_to(elsewhere.url("/landing"), 308)
-        service.routes["/token"] = lambda _: redirect_to(elsewhere.url("/landing"), 307)
-        provider = GenAiApiProvider(
-            http,
-            url=service.url("/prompts"),
-            tokens=good_tokens,
-            answer_url="http://gw/{prompt_id}",
-        )
-        with pytest.raises(PermanentFailure) as refused:
-            await provider.submit(REQUEST)
-
-        redirected_tokens = ClientCredentialsTokenSource(
-            http, token_url=service.url("/token"), client_id="genai-service",
-            client_secret=CLIENTS["genai-service"],
-        )  # fmt: skip
-        with pytest.raises(TokenRequestRefused):
-            await redirected_tokens.token()
-
-    assert refused.value.code == "genai_redirected"
-    assert authorized(service.hits_on("/prompts")[0])
-    assert elsewhere.hits == []
 
 
 async def test_the_mosaic_token_is_not_fetched_for_a_url_that_does_not_earn_it(
