@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_serve_process import Gateway
+from tests.e2e.serve_process import Gateway
 from tests.servers import LOOPBACK
 
 pytestmark = pytest.mark.e2e

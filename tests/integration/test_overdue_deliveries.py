@@ -30,7 +30,7 @@ from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.zip_archive import ZipArchiveReader
 from tests.factories import walk
 from tests.fakes import MemoryObjectStore, ScriptedCallbacks, ScriptedSource
-from tests.integration.test_reconciler_backlog import LIMITS, RULES
+from tests.unit.pipeline import LIMITS, RULES
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration

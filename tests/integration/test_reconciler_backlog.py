@@ -10,31 +10,21 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.application.commands.reconcile_prompts import Reconciled, ReconcilePrompts
-from ai_gateway.application.jobs import RetryPolicy
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_mediator
+from ai_gateway.bootstrap.registry import Ports, build_mediator
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.integration.genai.echo import EchoProvider
 from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
-from ai_gateway.integration.zip_archive import ZipArchiveReader, ZipLimits
+from ai_gateway.integration.zip_archive import ZipArchiveReader
 from tests.fakes import MemoryObjectStore, ScriptedCallbacks, ScriptedSource
+from tests.unit.pipeline import LIMITS, RULES
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
 LATER = datetime.now(UTC) + timedelta(hours=1)  # every prompt looks stuck to the reconciler
 A, B = "a" * 32, "b" * 32
-RULES = PipelineRules(
-    retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=10),
-    link_lifetime=timedelta(days=1),
-    stuck_after=timedelta(minutes=5),
-    answer_timeout=timedelta(hours=1),
-    callback_schedule=(10.0, 60.0),
-    genai_answer_event_type="ai-gateway.genai.prompt.response.v1",
-    genai_service_identities=frozenset({"client:genai"}),
-)
-LIMITS = ZipLimits(max_entries=100, max_total_bytes=1024 * 1024, max_ratio=100)
 
 
 async def reconcile(redis: Redis, prefix: str) -> Reconciled:

@@ -21,6 +21,7 @@ from tests.fakes import (
 )
 
 S = PromptStatus
+LIMITS = ZipLimits(max_entries=100, max_total_bytes=1024 * 1024, max_ratio=100)
 RULES = PipelineRules(
     retry=RetryPolicy(max_attempts=3, base_seconds=1, max_seconds=10),
     link_lifetime=timedelta(days=1),
@@ -54,9 +55,7 @@ class Pipeline:
                 self.queue,
                 self.store,
                 self.source,
-                ZipArchiveReader(
-                    ZipLimits(max_entries=100, max_total_bytes=1024 * 1024, max_ratio=100)
-                ),
+                ZipArchiveReader(LIMITS),
                 self.provider,
                 self.callbacks,
                 clock=self.clock,
