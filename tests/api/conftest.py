@@ -95,6 +95,17 @@ async def client(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[ht
         yield c
 
 
+@pytest.fixture
+async def events_client(
+    redis_server: RedisServer, key_prefix: str, idp: IdpServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that speaks as the GenAI service, with the events scope."""
+    app = create_app(make_settings(redis_server.url, key_prefix, jwt_authority=idp.issuer))
+    async for c in client_for(app):
+        c.headers["Authorization"] = f"Bearer {idp.token('genai-service', 'events')}"
+        yield c
+
+
 def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,12 +12,10 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from redis.asyncio import Redis
 
-from ai_gateway.bootstrap import create_app
 from ai_gateway.integration.redis_keys import RedisKeys
-from tests.api.conftest import MOSAIC_KEY, assert_problem, client_for, make_settings
+from tests.api.conftest import MOSAIC_KEY, assert_problem
 from tests.api.internal_helpers import submitted_prompt
 from tests.idp_server import IdpServer
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +31,9 @@ def event(type_: str = "com.example.item.reviewed.v1", **attrs: Any) -> CloudEve
 
 
 @pytest.fixture
-async def client(
-    redis_server: RedisServer, key_prefix: str, idp: IdpServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(redis_server.url, key_prefix, jwt_authority=idp.issuer))
-    async for c in client_for(app):
-        c.headers["Authorization"] = f"Bearer {idp.token('genai-service', 'events')}"
-        yield c
+def client(events_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The event tests speak as the GenAI service, with the events scope."""
+    return events_client
 
 
 async def post(client: httpx.AsyncClient, message: ce_http.HTTPMessage) -> httpx.Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -11,8 +10,7 @@ from starlette.routing import Route
 
 from ai_gateway.api.strict_json import MAX_DEPTH, MalformedJson, loads
 from ai_gateway.bootstrap import create_app
-from tests.api.conftest import assert_problem, client_for, make_settings
-from tests.idp_server import IdpServer
+from tests.api.conftest import assert_problem, make_settings
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -81,16 +79,6 @@ async def test_hostile_json_is_400_under_every_media_type_read_as_json(
     response = await client.post(path, content=body, headers={"content-type": media})
 
     assert_problem(response, 400, "malformed-json")
-
-
-@pytest.fixture
-async def events_client(
-    redis_server: RedisServer, key_prefix: str, idp: IdpServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(redis_server.url, key_prefix, jwt_authority=idp.issuer))
-    async for c in client_for(app):
-        c.headers["Authorization"] = f"Bearer {idp.token('genai-service', 'events')}"
-        yield c
 
 
 BINARY = {f"ce-{k}": v for k, v in EVENT.items()}
