@@ -29,7 +29,7 @@ def every_field_set() -> Prompt:
     prompt.start_preparing(T0 + timedelta(seconds=1))
     zipped = ObjectRef("data", "p/data.zip", 10, "application/zip")
     prompt.mark_prepared(T0 + timedelta(seconds=2), (zipped,))
-    prompt.mark_submitted(T0 + timedelta(seconds=3))
+    prompt.mark_submitted(T0 + timedelta(seconds=3), "openai")
     prompt.record_response(PromptResponse.of("ok", {"model": "m"}, T0 + timedelta(seconds=4)))
     attempt = T0 + timedelta(seconds=5)
     prompt.record_delivery(
@@ -47,8 +47,17 @@ def faulted() -> Prompt:
     return prompt
 
 
+def waiting() -> Prompt:
+    prompt = Prompt.create(owner="apikey:batch", content="x", at=T0)
+    prompt.start_preparing(T0)
+    prompt.mark_prepared(T0)
+    prompt.wait_for("provider_quota", T0 + timedelta(seconds=30))
+    prompt.pull_events()
+    return prompt
+
+
 def test_the_samples_set_every_stored_field_so_none_can_be_forgotten() -> None:
-    samples = (every_field_set(), faulted())
+    samples = (every_field_set(), faulted(), waiting())
     for f in fields(Prompt):
         if f.name in STORED_FIELDS:
             default = f.default_factory() if f.default_factory is not MISSING else f.default
@@ -56,7 +65,7 @@ def test_the_samples_set_every_stored_field_so_none_can_be_forgotten() -> None:
 
 
 def test_a_stored_prompt_reads_back_equal() -> None:
-    for prompt in (every_field_set(), faulted()):
+    for prompt in (every_field_set(), faulted(), waiting()):
         raw = dump_prompt(prompt)
         assert set(json.loads(raw)) == set(STORED_FIELDS)
         assert load_prompt(raw, prompt.version) == prompt

@@ -99,8 +99,12 @@ class FailureSettler:
         except Exception as exc:  # the boundary: every failure settles the job
             await self.settle(job, as_step_failure(exc, job))
 
+    def is_last_attempt(self, job: Job) -> bool:
+        """Whether a transient failure of ``job`` would fault its prompt instead of retrying."""
+        return job.attempt >= self._policy.max_attempts
+
     async def settle(self, job: Job, failure: StepFailure) -> None:
-        if isinstance(failure, TransientFailure) and job.attempt < self._policy.max_attempts:
+        if isinstance(failure, TransientFailure) and not self.is_last_attempt(job):
             delay = self._policy.delay(job.attempt, failure.retry_after)
             logger.info("%s of %s failed (%s), retry %d in %.1f s", job.step, job.prompt_id,
                         failure.code, job.attempt + 1, delay)  # fmt: skip

@@ -17,7 +17,9 @@ from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import HealthProbe
+from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
+from ai_gateway.bootstrap.outside import GenAiProviders
 from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_dispatcher, build_mediator
 from ai_gateway.settings import Settings
 
@@ -55,10 +57,13 @@ class MessagingProvider(Provider):
         callbacks: CallbackSender,
         probes: Sequence[HealthProbe],
         inbox: EventInbox,
+        providers: GenAiProviders,
+        pacer: ProviderPacer,
     ) -> Ports:
         return Ports(
-            prompts, queue, store, source, archives, provider, callbacks, probes, utc_now, inbox
-        )
+            prompts, queue, store, source, archives, provider, callbacks, probes, utc_now, inbox,
+            fallbacks=providers.fallbacks, pacer=pacer,
+        )  # fmt: skip
 
     @provide
     def settler(self, ports: Ports, rules: PipelineRules) -> FailureSettler:

@@ -40,6 +40,21 @@ class MosaicTokens:
     access: MosaicAccess | None
 
 
+@dataclass(frozen=True, slots=True)
+class GenAiProviders:
+    """GENAI_PROVIDER, then the PROVIDER_FALLBACKS in order."""
+
+    all: tuple[GenAiProvider, ...]
+
+    @property
+    def first(self) -> GenAiProvider:
+        return self.all[0]
+
+    @property
+    def fallbacks(self) -> tuple[GenAiProvider, ...]:
+        return self.all[1:]
+
+
 class OutsideProvider(Provider):
     scope = Scope.APP
 
@@ -111,21 +126,27 @@ class OutsideProvider(Provider):
             )
 
     @provide
-    async def provider(self, settings: Settings) -> AsyncIterator[GenAiProvider]:
-        if settings.genai_provider == "echo":
-            yield EchoProvider()
-            return
+    async def providers(self, settings: Settings) -> AsyncIterator[GenAiProviders]:
         async with outbound_client(timeout=settings.genai_timeout_seconds) as http:
-            if settings.genai_provider == "openai":
-                key = settings.openai_api_key
-                yield OpenAiCompatibleProvider(
-                    http,
-                    base_url=settings.openai_base_url or "",
-                    api_key=key.get_secret_value() if key else None,
-                    model=settings.openai_model,
-                )
-                return
-            yield _genai_api(http, settings)
+            yield GenAiProviders(tuple(_provider(n, http, settings) for n in settings.providers))
+
+    @provide
+    def provider(self, providers: GenAiProviders) -> GenAiProvider:
+        return providers.first
+
+
+def _provider(name: str, http: httpx.AsyncClient, settings: Settings) -> GenAiProvider:
+    if name == "echo":
+        return EchoProvider()
+    if name == "openai":
+        key = settings.openai_api_key
+        return OpenAiCompatibleProvider(
+            http,
+            base_url=settings.openai_base_url or "",
+            api_key=key.get_secret_value() if key else None,
+            model=settings.openai_model,
+        )
+    return _genai_api(http, settings)
 
 
 def _genai_api(http: httpx.AsyncClient, settings: Settings) -> GenAiApiProvider:

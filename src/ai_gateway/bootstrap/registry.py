@@ -5,7 +5,7 @@ Tests build a mediator here from fakes; the container builds the same one from a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt, CancelPromptHandler
@@ -35,7 +35,11 @@ from ai_gateway.application.commands.record_response import (
     RecordPromptResponse,
     RecordPromptResponseHandler,
 )
-from ai_gateway.application.commands.submit_prompt import SubmitPrompt, SubmitPromptHandler
+from ai_gateway.application.commands.submit_prompt import (
+    Pacing,
+    SubmitPrompt,
+    SubmitPromptHandler,
+)
 from ai_gateway.application.events.dispatcher import EventDispatcher
 from ai_gateway.application.events.genai_answer_received import GenAiAnswerReceived
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
@@ -48,6 +52,7 @@ from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue, JobStep
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import HealthProbe
+from ai_gateway.application.ports.pacing import CallerShares, EqualShares, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
@@ -69,6 +74,9 @@ class Ports:
     probes: Sequence[HealthProbe] = ()
     clock: Clock = utc_now
     inbox: EventInbox | None = None
+    fallbacks: Sequence[GenAiProvider] = ()
+    pacer: ProviderPacer | None = None
+    shares: CallerShares = field(default_factory=EqualShares)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +111,12 @@ def build_mediator(
         PreparePrompt,
         PreparePromptHandler(p.prompts, p.queue, p.source, p.archives, files, settler, clock),
     )
+    pacing = None if p.pacer is None else Pacing(p.pacer, p.shares)
+    providers = (p.provider, *p.fallbacks)
     mediator.register(
         SubmitPrompt,
         SubmitPromptHandler(
-            p.prompts, p.queue, p.provider, files, settler, clock, rules.link_lifetime
+            p.prompts, p.queue, providers, files, settler, clock, rules.link_lifetime, pacing
         ),
     )
     record = RecordPromptResponseHandler(
@@ -136,6 +146,7 @@ def build_mediator(
             clock,
             stuck_after=rules.stuck_after,
             answer_timeout=rules.answer_timeout,
+            pacer=p.pacer,
         ),
     )
     return mediator

@@ -13,6 +13,7 @@ from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.jobs import JobQueue
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import HealthProbe, MetricsSource
+from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.integration.event_relay import OutboxHealth
 from ai_gateway.integration.local_object_store import LocalObjectStore
@@ -20,6 +21,7 @@ from ai_gateway.integration.redis_errors import RedisHealth
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_metrics import RedisMetrics
+from ai_gateway.integration.redis_pacing import ProviderQuota, RedisProviderPacer
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
 from ai_gateway.settings import Settings
@@ -67,6 +69,17 @@ class StorageProvider(Provider):
         return queue
 
     @provide
+    def pacer(self, redis: Redis, settings: Settings) -> ProviderPacer:
+        return RedisProviderPacer(
+            redis,
+            prefix=settings.redis_key_prefix,
+            quotas=provider_quotas(settings),
+            # a permit outlives the longest call, and the worker that died holding it, no longer
+            lease_seconds=settings.genai_timeout_seconds + 30,
+            max_pause_seconds=settings.retry_max_seconds,
+        )
+
+    @provide
     def metrics(self, redis: Redis, settings: Settings) -> MetricsSource:
         return RedisMetrics(redis, prefix=settings.redis_key_prefix)
 
@@ -101,3 +114,23 @@ class StorageProvider(Provider):
         if isinstance(store, S3ObjectStore):
             probes.append(ObjectStorageHealth(store))
         return probes
+
+
+def provider_quotas(settings: Settings) -> dict[str, ProviderQuota]:
+    """PROVIDER_LIMITS of the providers in use, the entry of the configured model first."""
+    models = {"openai": settings.openai_model}
+    quotas = {}
+    for provider in settings.providers:
+        limit = settings.provider_limit(provider, models.get(provider))
+        if limit is None:
+            continue
+        requests, tokens = limit.requests, limit.tokens
+        quotas[provider] = ProviderQuota(
+            requests=requests.count if requests else None,
+            request_seconds=requests.seconds if requests else 1.0,
+            burst=limit.burst,
+            tokens=tokens.count if tokens else None,
+            token_seconds=tokens.seconds if tokens else 1.0,
+            concurrency=limit.concurrency,
+        )
+    return quotas

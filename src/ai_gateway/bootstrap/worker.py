@@ -12,6 +12,8 @@ from ai_gateway.application.commands.ingest_events import RetryUnsettledEvents
 from ai_gateway.application.commands.reconcile_prompts import ReconcilePrompts
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher
 from ai_gateway.application.mediator import Mediator
+from ai_gateway.application.paced_submissions import PacedSubmissions
+from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.event_relay import EventRelay
 from ai_gateway.integration.outbound_client import outbound_client
@@ -43,6 +45,14 @@ class WorkerProvider(Provider):
             max_deliveries=settings.job_max_deliveries,
         )
 
+    @provide
+    def paced(
+        self, settings: Settings, pacer: ProviderPacer, mediator: Mediator
+    ) -> PacedSubmissions:
+        return PacedSubmissions(
+            pacer, mediator, concurrency=settings.worker_concurrency, idle_seconds=0.5
+        )
+
 
 def build_worker_container(
     settings: Settings, *, overrides: Sequence[Provider] = ()
@@ -56,6 +66,7 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
     worker = await container.get(JobWorker)
     mediator = await container.get(Mediator)
     redis = await container.get(Redis)
+    paced = await container.get(PacedSubmissions)
 
     async def reconcile() -> None:
         await mediator.send(ReconcilePrompts())
@@ -64,6 +75,7 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
     async with outbound_client(timeout=10) as http:
         loops = [
             worker.run(stop),
+            paced.run(stop),
             run_periodically(
                 redis,
                 RedisKeys(settings.redis_key_prefix).reconciler_lock,

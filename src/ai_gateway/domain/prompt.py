@@ -65,6 +65,8 @@ TERMINAL: Final = frozenset({S.COMPLETED, S.RESPONDED, S.CANCELLED, S.FAULTED})
 """Statuses whose outcome is settled; COMPLETED may still be marked RESPONDED once delivered."""
 
 DEFAULT_KIND: Final = "generic"
+PROVIDER_QUOTA: Final = "provider_quota"
+"""``waiting_for`` of a prompt that waits its turn at a paced provider."""
 ITEM_KIND: Final = "mosaic_item"
 
 
@@ -96,6 +98,9 @@ class Prompt:
     response: PromptResponse | None = None
     objects: tuple[ObjectRef, ...] = ()
     delivery: Delivery | None = None
+    provider: str | None = None
+    waiting_for: str | None = None
+    waiting_until: datetime | None = None
     version: int = 0
     _events: list[PromptEvent] = field(default_factory=list, repr=False, compare=False)
 
@@ -152,8 +157,22 @@ class Prompt:
         self._move(S.PREPARED, at, PromptDataProcessed(prompt_id=self.id, occurred_at=at))
         self.objects = self.objects + objects
 
-    def mark_submitted(self, at: datetime) -> None:
+    def mark_submitted(self, at: datetime, provider: str | None = None) -> None:
         self._move(S.SUBMITTED, at, PromptSubmitted(prompt_id=self.id, occurred_at=at))
+        self.provider = provider or self.provider
+
+    def wait_for(self, reason: str, until: datetime | None) -> None:
+        """A PREPARED prompt waits before its submission (``reason``), expected to go at
+        ``until``; any change of status ends the wait."""
+        if self.status is not S.PREPARED:
+            raise InvalidTransition(self.id, self.status.value, self.status.value)
+        self.waiting_for, self.waiting_until = reason, until
+
+    def hand_to(self, provider: str) -> None:
+        """The next submission goes to ``provider`` (a fallback of the one that is down)."""
+        if self.status is not S.PREPARED:
+            raise InvalidTransition(self.id, self.status.value, self.status.value)
+        self.provider = provider
 
     def record_response(self, response: PromptResponse) -> bool:
         """Keep the GenAI answer and move to COMPLETED.
@@ -228,4 +247,5 @@ class Prompt:
             raise InvalidTransition(self.id, self.status.value, target.value)
         self.status = target
         self.timestamps[target] = at
+        self.waiting_for = self.waiting_until = None
         self._events.append(event)

@@ -28,6 +28,7 @@ _ENCODERS: Final[Mapping[str, Callable[[Prompt], Any]]] = {
     "response": lambda p: None if p.response is None else p.response.to_json(),
     "objects": lambda p: [o.to_json() for o in p.objects],
     "delivery": lambda p: None if p.delivery is None else p.delivery.to_json(),
+    "waiting_until": lambda p: None if p.waiting_until is None else p.waiting_until.isoformat(),
 }
 
 
@@ -54,5 +55,10 @@ def load_prompt(raw: str, version: int) -> Prompt:
         response=None if response is None else PromptResponse.from_json(response),
         objects=tuple(ObjectRef.from_json(o) for o in data["objects"]),
         delivery=None if delivery is None else Delivery.from_json(delivery),
+        waiting_until=_time(data.get("waiting_until")),
         version=version,
     )
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -15,14 +15,17 @@ from ai_gateway.domain.token_signing import allowed_jwt_algorithms
 from ai_gateway.settings.values import (
     ApiKeyEntry,
     IPNetwork,
+    ProviderLimit,
     S3Address,
     bucket_name,
     names,
     parse_api_keys,
     parse_networks,
     parse_owner_secrets,
+    parse_provider_limits,
     parse_schedule,
     path_patterns,
+    provider_names,
     s3_address,
     service_identities,
     webhook_secret,
@@ -127,6 +130,10 @@ class Settings(BaseSettings):
     genai_api_scope: str | None = None
     genai_api_resource: str | None = None
     gateway_public_url: str | None = None
+    provider_limits: Annotated[
+        dict[str, ProviderLimit], NoDecode, _from_text(parse_provider_limits)
+    ] = Field(default_factory=dict)
+    provider_fallbacks: Annotated[tuple[str, ...], NoDecode, BeforeValidator(provider_names)] = ()
 
     mosaic_base_url: str | None = None
     mosaic_token_url: str | None = None
@@ -204,7 +211,9 @@ class Settings(BaseSettings):
                 "GENAI_SERVICE_IDENTITIES": self.genai_service_identities,
             },
         }
-        needed = dict(by_provider.get(self.genai_provider, {}))
+        needed: dict[str, object] = {}
+        for provider in self.providers:
+            needed |= by_provider.get(provider, {})
         if self.s3_endpoint:
             s3_address(self.s3_endpoint, self.s3_secure)  # refuses a malformed endpoint at start
             needed |= {"S3_ACCESS_KEY": self.s3_access_key, "S3_SECRET_KEY": self.s3_secret_key}
@@ -218,6 +227,18 @@ class Settings(BaseSettings):
             raise ValueError("APP_ENV=production needs CALLBACK_SIGNING_SECRET (whsec_...)")
         if self.stuck_after_seconds <= self.job_claim_idle_seconds:
             raise ValueError("STUCK_AFTER_SECONDS must exceed JOB_CLAIM_IDLE_SECONDS")
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        """GENAI_PROVIDER, then the PROVIDER_FALLBACKS to try in turn when it is down."""
+        fallbacks = tuple(p for p in self.provider_fallbacks if p != self.genai_provider)
+        return (self.genai_provider, *fallbacks)
+
+    def provider_limit(self, provider: str, model: str | None = None) -> ProviderLimit | None:
+        """The PROVIDER_LIMITS entry of ``provider:model``, else of ``provider``; None paces
+        nothing."""
+        by_model = self.provider_limits.get(f"{provider}:{model}") if model else None
+        return by_model or self.provider_limits.get(provider)
 
     @property
     def answer_event_type(self) -> str:

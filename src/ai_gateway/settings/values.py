@@ -166,3 +166,79 @@ def s3_address(endpoint: str, secure: bool | None) -> S3Address:
     if not split.netloc:
         raise ValueError("S3_ENDPOINT is a URL or host:port")
     return S3Address(split.netloc, split.scheme == "https" if secure is None else secure)
+
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
+_PROVIDERS = frozenset({"echo", "openai", "genai-api"})
+_LIMIT_FIELDS = frozenset({"requests", "tokens", "concurrency", "burst"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``count`` per ``seconds``, written ``"120/minute"``."""
+
+    count: int
+    seconds: int
+
+
+def parse_rate(text: str) -> Rate:
+    """``N/second``, ``N/minute``, ``N/hour`` or ``N/day``, N a positive integer."""
+    count, sep, unit = text.strip().partition("/")
+    if not sep or not count.isdigit() or int(count) < 1 or unit not in _PERIODS:
+        raise ValueError(f"{text!r}: a rate is N/second, N/minute, N/hour or N/day (N ≥ 1)")
+    return Rate(int(count), _PERIODS[unit])
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLimit:
+    """What the workers together may ask of one provider (or one of its models); an empty entry
+    paces nothing but still shares the provider's pauses."""
+
+    requests: Rate | None = None
+    tokens: Rate | None = None
+    concurrency: int | None = None
+    burst: int = 1
+
+
+def _limit(key: str, entry: object) -> ProviderLimit:
+    if not isinstance(entry, dict) or not set(entry) <= _LIMIT_FIELDS:
+        raise ValueError(f"PROVIDER_LIMITS[{key!r}] is an object of {sorted(_LIMIT_FIELDS)}")
+    rates = {name: entry.get(name) for name in ("requests", "tokens")}
+    if not all(r is None or isinstance(r, str) for r in rates.values()):
+        raise ValueError(f"PROVIDER_LIMITS[{key!r}]: requests and tokens are rates like 10/second")
+    counts = {name: entry.get(name, default) for name, default in (("concurrency", None),
+                                                                   ("burst", 1))}  # fmt: skip
+    if not all(c is None or (type(c) is int and c >= 1) for c in counts.values()):
+        raise ValueError(f"PROVIDER_LIMITS[{key!r}]: concurrency and burst are integers ≥ 1")
+    return ProviderLimit(
+        requests=None if rates["requests"] is None else parse_rate(rates["requests"]),
+        tokens=None if rates["tokens"] is None else parse_rate(rates["tokens"]),
+        concurrency=counts["concurrency"],
+        burst=counts["burst"] or 1,
+    )
+
+
+def parse_provider_limits(text: str) -> dict[str, ProviderLimit]:
+    """PROVIDER_LIMITS: a JSON object from provider (``openai``) or ``provider:model`` to its
+    limit, e.g. ``{"openai": {"requests": "120/minute", "concurrency": 4}}``."""
+    try:
+        table = json.loads(text or "{}")
+    except ValueError:
+        raise ValueError("PROVIDER_LIMITS is a JSON object of provider to limits") from None
+    if not isinstance(table, dict):
+        raise ValueError("PROVIDER_LIMITS is a JSON object of provider to limits")
+    for key in table:
+        if key.partition(":")[0] not in _PROVIDERS:
+            raise ValueError(f"PROVIDER_LIMITS: {key!r} names no provider of {sorted(_PROVIDERS)}")
+    return {key: _limit(key, entry) for key, entry in table.items()}
+
+
+def provider_names(value: str | Iterable[str]) -> tuple[str, ...]:
+    """PROVIDER_FALLBACKS: providers to try in turn, comma-separated."""
+    providers = names(value)
+    unknown = sorted(set(providers) - _PROVIDERS)
+    if unknown:
+        raise ValueError(f"PROVIDER_FALLBACKS: {unknown[0]!r} is none of {sorted(_PROVIDERS)}")
+    if len(set(providers)) != len(providers):
+        raise ValueError("PROVIDER_FALLBACKS names a provider twice")
+    return providers

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, UrlConstraints
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    UrlConstraints,
+    computed_field,
+)
 from pydantic.alias_generators import to_camel
 
 from ai_gateway.domain.item_review import ITEM_FIELDS, ItemReview, ReviewFlag
@@ -126,9 +134,27 @@ class PromptBody(BaseModel):
     response: ResponseBody | None
     objects: list[ObjectRefBody]
     delivery: DeliveryBody | None = Field(description="The callback's state, once one is due.")
+    provider: str | None = Field(
+        description="The GenAI provider the prompt went to (or goes to, after a fallback)."
+    )
+    waiting_for: str | None = Field(
+        description="Why a prepared prompt is not submitted yet: `provider_quota` while it waits "
+        "its turn at a paced provider."
+    )
+    waiting_until: datetime | None = Field(
+        description="When a waiting prompt is expected to be submitted (an estimate)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def estimated_wait_seconds(self) -> float | None:
+        """Seconds until ``waiting_until``, as of this response."""
+        if self.waiting_until is None:
+            return None
+        return max(0.0, round((self.waiting_until - datetime.now(UTC)).total_seconds(), 1))
 
 
 class PromptSummaryBody(BaseModel):

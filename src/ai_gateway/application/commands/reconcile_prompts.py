@@ -3,7 +3,8 @@
 A lost job must never mean a lost prompt: a prompt left in a working status for longer than
 ``stuck_after`` gets its step queued again, and a callback overdue by ``stuck_after`` gets its due
 attempt queued, unless the prompt has a job waiting (a long backlog is not a lost job, and adding
-another would double the work). A prompt SUBMITTED to an asynchronous provider for longer than
+another would double the work), or it waits in a paced provider's wait room or is being submitted
+under its permit. A prompt SUBMITTED to an asynchronous provider for longer than
 ``answer_timeout`` is FAULTED with ``genai_timeout``.
 """
 
@@ -17,6 +18,7 @@ from ai_gateway.application.jobs import FailureSettler
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.domain.prompt import PromptStatus
 from ai_gateway.domain.values import Fault
@@ -53,6 +55,7 @@ class ReconcilePromptsHandler:
         stuck_after: timedelta,
         answer_timeout: timedelta,
         batch: int = 200,
+        pacer: ProviderPacer | None = None,
     ) -> None:
         self._prompts = prompts
         self._queue = queue
@@ -61,14 +64,22 @@ class ReconcilePromptsHandler:
         self._stuck_after = stuck_after
         self._answer_timeout = answer_timeout
         self._batch = batch
+        self._pacer = pacer
 
     async def handle(self, _: ReconcilePrompts) -> Reconciled:
         now = self._clock()
         redriven = timed_out = 0
         for status, step in REDRIVEN.items():
-            for prompt in await self._prompts.oldest(status, self._batch):
-                if now - prompt.updated_at > self._stuck_after:
-                    redriven += await self._queue.enqueue_unless_waiting(Job(step, prompt.id))
+            stuck = [
+                prompt.id
+                for prompt in await self._prompts.oldest(status, self._batch)
+                if now - prompt.updated_at > self._stuck_after
+            ]
+            if step is JobStep.SUBMIT and self._pacer is not None and stuck:
+                held = await self._pacer.held(stuck)
+                stuck = [prompt_id for prompt_id in stuck if prompt_id not in held]
+            for prompt_id in stuck:
+                redriven += await self._queue.enqueue_unless_waiting(Job(step, prompt_id))
         redelivered = 0
         for prompt in await self._prompts.deliveries_due(now - self._stuck_after, self._batch):
             job = Job(JobStep.DELIVER, prompt.id, prompt.current_delivery.attempts + 1)

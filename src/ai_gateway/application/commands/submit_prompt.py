@@ -3,30 +3,48 @@
 PREPARED → SUBMITTED, and for a provider that answers at once → COMPLETED in the same write. The
 provider is called *before* SUBMITTED is stored, with the prompt id as idempotency key: a worker
 that dies mid-call leaves the prompt PREPARED, and the retry calls again with the same key.
+
+A paced provider (ADR 0020) is called only with a permit. Without one, the prompt waits in the
+provider's wait room, its record saying so, and its job ends: the worker's pacing loop takes it
+from the room, in fair order, when the limits allow, and sends it back here with its permit.
+Waiting burns no attempt. A provider's ``Retry-After`` pauses it for every worker, and a provider
+still down after the last attempt hands the prompt to the next of PROVIDER_FALLBACKS.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ai_gateway.application.callbacks import queue_delivery
+from ai_gateway.application.errors import TransientFailure
 from ai_gateway.application.jobs import FailureSettler
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
-from ai_gateway.application.ports.genai import GenAiProvider, GenAiRequest
-from ai_gateway.application.ports.jobs import Job, JobQueue
+from ai_gateway.application.ports.genai import GenAiAnswer, GenAiProvider, GenAiRequest
+from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.pacing import CallerShares, Permit, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_stored_prompt
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.templates import render
-from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.domain.prompt import PROVIDER_QUOTA, Prompt, PromptStatus
 from ai_gateway.domain.values import PromptResponse
 
 
 @dataclass(frozen=True, slots=True)
 class SubmitPrompt(Command[None]):
     job: Job
+    permit: Permit | None = None  # handed out by the wait room of a paced provider
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """The shared limits of the paced providers, and each caller's share of them."""
+
+    pacer: ProviderPacer
+    shares: CallerShares
 
 
 class SubmitPromptHandler:
@@ -34,45 +52,132 @@ class SubmitPromptHandler:
         self,
         prompts: PromptRepository,
         queue: JobQueue,
-        provider: GenAiProvider,
+        providers: Sequence[GenAiProvider],
         files: PromptFiles,
         settler: FailureSettler,
         clock: Clock,
         link_lifetime: timedelta,
+        pacing: Pacing | None = None,
     ) -> None:
+        """``providers``: the one to use first, then the fallbacks in order."""
         self._prompts = prompts
         self._queue = queue
-        self._provider = provider
+        self._providers = {provider.name: provider for provider in providers}
+        self._order = [provider.name for provider in providers]
         self._files = files
         self._settler = settler
         self._clock = clock
         self._link_lifetime = link_lifetime
+        self._pacing = pacing
 
     async def handle(self, command: SubmitPrompt) -> None:
-        await self._settler.run(command.job, self._submit(command.job))
+        await self._settler.run(command.job, self._submit(command.job, command.permit))
 
-    async def _submit(self, job: Job) -> None:
-        prompt = await self._prompts.get(job.prompt_id)
+    async def _submit(self, job: Job, permit: Permit | None) -> None:
+        prompt = await self._ready(job.prompt_id)
         if prompt is None:
+            if permit is not None:
+                await self._release(permit)
             return
-        if prompt.delivery is None and await queue_delivery(self._queue, prompt):
-            return  # answered, but its delivery job was never queued (the worker died in between)
-        if prompt.status is not PromptStatus.PREPARED:
-            return  # not ready, already submitted, or settled
+        provider = self._providers.get(prompt.provider or "") or self._providers[self._order[0]]
+        if permit is None and self._pacing and self._pacing.pacer.paces(provider.name):
+            permit = await self._admit(job, prompt, provider.name)
+            if permit is None:
+                return  # it waits its turn in the room
         submitted_at = self._clock()  # the hand-over: before the provider works on it
-        answer = await self._provider.submit(await self._request(prompt))
+        try:
+            answer = await self._call(prompt, provider, permit)
+        except TransientFailure:
+            if not self._settler.is_last_attempt(job) or not await self._fall_back(prompt):
+                raise
+            return
         response = None
         if answer is not None:
             response = PromptResponse.of(answer.content, answer.metadata, self._clock())
             await self._files.keep_answer(prompt.id, response)  # before the record says COMPLETED
+        await self._record(prompt, provider.name, submitted_at, response)
 
+    async def _ready(self, prompt_id: str) -> Prompt | None:
+        """The prompt, when it is PREPARED and owes no callback job."""
+        prompt = await self._prompts.get(prompt_id)
+        if prompt is None:
+            return None
+        if prompt.delivery is None and await queue_delivery(self._queue, prompt):
+            return None  # answered, but its delivery job was never queued (the worker died)
+        return prompt if prompt.status is PromptStatus.PREPARED else None
+
+    async def _admit(self, job: Job, prompt: Prompt, provider: str) -> Permit | None:
+        assert self._pacing is not None  # noqa: S101 - only paced providers are admitted
+        share = await self._pacing.shares.share(prompt.owner)
+        admitted = await self._pacing.pacer.admit(
+            provider, job, prompt.owner, share, share.priority
+        )
+        if admitted.estimated_wait is not None:
+            until = self._clock() + timedelta(seconds=admitted.estimated_wait)
+
+            async def waiting(fresh: Prompt) -> bool:
+                if fresh.status is not PromptStatus.PREPARED:
+                    return False  # taken from the room and submitted already
+                fresh.wait_for(PROVIDER_QUOTA, until)
+                return True
+
+            await change_stored_prompt(self._prompts, prompt.id, waiting, current=prompt)
+        return admitted.permit
+
+    async def _call(
+        self, prompt: Prompt, provider: GenAiProvider, permit: Permit | None
+    ) -> GenAiAnswer | None:
+        tokens = 0
+        try:
+            answer = await provider.submit(await self._request(prompt))
+            tokens = tokens_used(answer)
+            return answer
+        except TransientFailure as failure:
+            if failure.retry_after and self._pacing is not None:
+                await self._pacing.pacer.pause(provider.name, failure.retry_after)
+            raise
+        finally:
+            if permit is not None:
+                await self._release(permit, tokens)
+
+    async def _release(self, permit: Permit, tokens: int = 0) -> None:
+        if self._pacing is not None:
+            await self._pacing.pacer.release(permit, tokens)
+
+    async def _fall_back(self, prompt: Prompt) -> bool:
+        """Hands the prompt to the provider after the one that is down, with fresh attempts;
+        False when there is none."""
+        current = self._order.index(prompt.provider) if prompt.provider in self._order else 0
+        if current + 1 >= len(self._order):
+            return False
+        fallback = self._order[current + 1]
+
+        async def hand_over(fresh: Prompt) -> bool:
+            if fresh.status is not PromptStatus.PREPARED:
+                return False
+            fresh.hand_to(fallback)
+            return True
+
+        stored = await change_stored_prompt(self._prompts, prompt.id, hand_over, current=prompt)
+        if stored is None or stored.provider != fallback:
+            return False
+        await self._queue.enqueue(Job(JobStep.SUBMIT, prompt.id))
+        return True
+
+    async def _record(
+        self,
+        prompt: Prompt,
+        provider: str,
+        submitted_at: datetime,
+        response: PromptResponse | None,
+    ) -> None:
         changed = False
 
         async def submitted(fresh: Prompt) -> bool:
             nonlocal changed
             changed = fresh.status is PromptStatus.PREPARED  # else cancelled, faulted or answered
             if changed:
-                fresh.mark_submitted(submitted_at)
+                fresh.mark_submitted(submitted_at, provider)
                 if response is not None:
                     fresh.record_response(response)
             return changed
@@ -84,3 +189,10 @@ class SubmitPromptHandler:
     async def _request(self, prompt: Prompt) -> GenAiRequest:
         links = await self._files.links(prompt, self._link_lifetime)
         return GenAiRequest(prompt.id, prompt.kind, render(prompt), prompt.context, links)
+
+
+def tokens_used(answer: GenAiAnswer | None) -> int:
+    """The tokens the provider reports it used for the answer (0 when it reports none)."""
+    usage = answer.metadata.get("usage") if answer is not None else None
+    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    return total if isinstance(total, int) and total > 0 else 0
