@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from ai_gateway.application.errors import ConcurrencyConflict
@@ -13,6 +14,7 @@ from ai_gateway.application.ports.data import FetchedData
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.application.ports.jobs import Job
 from ai_gateway.application.ports.objects import ObjectNotFound
+from ai_gateway.application.ports.pacing import Admitted, Permit, Priority, Share, Taken
 from ai_gateway.application.ports.prompts import (
     IdempotencyClaim,
     IdempotencyRecord,
@@ -183,7 +185,8 @@ class ScriptedSource:
 class ScriptedProvider:
     name = "scripted"
 
-    def __init__(self, *replies: GenAiAnswer | Exception | None) -> None:
+    def __init__(self, *replies: GenAiAnswer | Exception | None, name: str = "scripted") -> None:
+        self.name = name
         self.replies = list(replies)
         self.requests: list[GenAiRequest] = []
 
@@ -207,3 +210,46 @@ class ScriptedCallbacks:
         return (
             self.outcomes.pop(0) if self.outcomes else CallbackOutcome(delivered=True, status="200")
         )
+
+
+class RoomPacer:
+    """Paces ``providers``: a permit at once while ``open``, else a place in one FIFO room."""
+
+    def __init__(self, *providers: str, open_: bool = True, wait: float = 3.0) -> None:
+        self.providers = providers
+        self.open = open_
+        self.wait = wait
+        self.room: list[Job] = []
+        self.released: list[tuple[Permit, int]] = []
+        self.pauses: list[tuple[str, float]] = []
+
+    def paces(self, provider: str) -> bool:
+        return provider in self.providers
+
+    async def admit(
+        self, provider: str, job: Job, owner: str, share: Share, priority: Priority
+    ) -> Admitted:
+        if self.open:
+            return Admitted(permit=Permit(provider, job.prompt_id))
+        if any(waiting.prompt_id == job.prompt_id for waiting in self.room):
+            return Admitted()
+        self.room.append(job)
+        return Admitted(estimated_wait=self.wait)
+
+    async def take(self, provider: str) -> Taken:
+        if not self.room:
+            return Taken()
+        job = self.room.pop(0)
+        return Taken(job, Permit(provider, job.prompt_id))
+
+    async def release(self, permit: Permit, tokens: int = 0) -> None:
+        self.released.append((permit, tokens))
+
+    async def pause(self, provider: str, seconds: float) -> None:
+        self.pauses.append((provider, seconds))
+
+    async def held(self, prompt_ids: Iterable[str]) -> set[str]:
+        return {job.prompt_id for job in self.room} & set(prompt_ids)
+
+    async def idle(self, provider: str, seconds: float) -> None:
+        await asyncio.sleep(0.001)

@@ -85,7 +85,7 @@ def test_workers_together_keep_to_the_limit_and_every_prompt_completes(
         ids = create(client, 100, "p")
         wait_until(
             lambda: client.get(f"/api/prompts/{ids[-1]}").json()["waiting_for"] == "provider_quota",
-            15,
+            60,
             "the last prompt waiting for the provider's quota",
         )
         waiting = client.get(f"/api/prompts/{ids[-1]}").json()

@@ -15,6 +15,7 @@ from tests.fakes import (
     InMemoryPromptRepository,
     MemoryObjectStore,
     RecordingQueue,
+    RoomPacer,
     ScriptedCallbacks,
     ScriptedProvider,
     ScriptedSource,
@@ -41,6 +42,8 @@ class Pipeline:
         source: ScriptedSource | None = None,
         provider: ScriptedProvider | None = None,
         callbacks: ScriptedCallbacks | None = None,
+        fallbacks: tuple[ScriptedProvider, ...] = (),
+        pacer: RoomPacer | None = None,
     ) -> None:
         self.repo = InMemoryPromptRepository()
         self.queue = RecordingQueue()
@@ -59,6 +62,8 @@ class Pipeline:
                 self.provider,
                 self.callbacks,
                 clock=self.clock,
+                fallbacks=fallbacks,
+                pacer=pacer,
             ),
             RULES,
         )
