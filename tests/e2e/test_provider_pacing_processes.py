@@ -127,7 +127,9 @@ def completed_of(client: httpx.Client) -> list[datetime]:
     """When each of the caller's completed prompts completed, in order."""
     times, cursor = [], None
     while True:
-        params = {"status": "completed", "limit": 100} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, str | int] = {"status": "completed", "limit": 100}
+        if cursor:
+            params["cursor"] = cursor
         page = client.get("/api/prompts", params=params).json()
         times += [completed_at(p) for p in page["items"]]
         cursor = page["next_cursor"]
