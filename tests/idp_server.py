@@ -27,11 +27,17 @@ from tests.waiting import wait_until
 IDP_DIR = Path(__file__).parent / "idp"
 AUDIENCE = "ai-gateways"
 RESOURCE = "urn:ai-gateways"
-CLIENTS = {
-    "gw-client": "gw-secret-0123456789",
-    "mosaic": "mosaic-secret-0123456789",
-    "genai-service": "genai-secret-0123456789",
-}
+REALM: dict[str, Any] = json.loads((IDP_DIR / "clients.json").read_text())
+"""The provider's clients, users and scopes: the one place both the provider and the tests read."""
+CLIENTS = {c["client_id"]: c["client_secret"] for c in REALM["clients"] if not c.get("public")}
+PUBLIC_CLIENT = next(c["client_id"] for c in REALM["clients"] if c.get("public"))
+USERS = {u["username"]: u for u in REALM["users"]}
+
+
+def user(*, admin: bool) -> tuple[str, str]:
+    """The name and password of a user who may sign in, with or without the admin scope."""
+    found = next(u for u in USERS.values() if ("admin" in u["scope"].split()) is admin)
+    return found["username"], found["password"]
 
 
 class SigningKey:
