@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run check fmt test bench clean
+.PHONY: help install run check fmt test bench assets clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ bench: $(STAMP)  ## benchmarks: mediator overhead and HTTP load (needs wrk); num
 	$(BIN)/python -m bench.mediator_overhead
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.pipeline_throughput
+
+assets:  ## copy the pinned browser assets (web/package-lock.json) into the package
+	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node bundle.mjs
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -6,8 +6,10 @@ a page that records what the browser did: its console errors, uncaught exception
 requested, so a test can prove that nothing left the gateway. Screenshots go under
 ``BROWSER_ARTIFACTS`` when set, else under the run's base temporary directory.
 
-The tests are plain functions: Playwright's synchronous API runs its own event loop, and the
-gateway under test is a real process, reached over HTTP.
+The tests are plain functions and their fixtures plain ones too: the gateway under test is a real
+process, reached over HTTP. Playwright's synchronous API keeps its own event loop marked as running
+for as long as the driver lives, so the driver and the browser last for this package only, and
+asyncio code (an ``async def`` test or fixture) cannot run beside them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from playwright.sync_api import (
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = ViewportSize(width=1280, height=800)
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000  # a busy machine loads the 1.7 MB Swagger UI bundle slowly
 
 
 @dataclass
@@ -67,13 +69,13 @@ def _file_name(text: str) -> str:
     return re.sub(r"[^\w.-]+", "-", text).strip("-")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     # Root (as in CI) cannot use Chromium's sandbox.
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

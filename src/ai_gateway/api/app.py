@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from ai_gateway import __version__
 from ai_gateway.api.controllers import app as app_controller
 from ai_gateway.api.controllers import events, internal, metrics, prompts
+from ai_gateway.api.docs_pages import install_docs
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.api.limits import BodySizeLimit
 from ai_gateway.api.strict_json import StrictJsonBodies
@@ -57,6 +58,15 @@ def create_api(
     documents JWT access in the OpenAPI document and Swagger UI; ``background`` runs for as long as
     the application does (the in-process worker)."""
     login = bearer.login if bearer else None
+    init_oauth = (
+        None
+        if login is None
+        else {
+            "clientId": login.client_id,
+            "usePkceWithAuthorizationCodeGrant": True,
+            "scopes": " ".join(sorted(set(bearer.tag_scopes.values()))) if bearer else "",
+        }
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,14 +85,10 @@ def create_api(
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
-        swagger_ui_init_oauth=None
-        if login is None
-        else {
-            "clientId": login.client_id,
-            "usePkceWithAuthorizationCodeGrant": True,
-            "scopes": " ".join(sorted(set(bearer.tag_scopes.values()))) if bearer else "",
-        },
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app, init_oauth)
     app.include_router(prompts.router)
     app.include_router(internal.router)
     app.include_router(events.router)
