@@ -20,6 +20,9 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     is_admin: bool = False
     client_id: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    """Roles the identity provider gives the caller (a token's role claims); scopes decide what
+    the API allows, a configured role may open the operator console."""
 
     @property
     def owner(self) -> str:

@@ -49,6 +49,21 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
+def roles_of(claims: dict[str, Any]) -> frozenset[str]:
+    """A plain ``roles`` list, and Keycloak's realm and client roles
+    (``realm_access.roles``, ``resource_access.<client>.roles``)."""
+    holders: list[Any] = [claims, claims.get("realm_access")]
+    clients = claims.get("resource_access")
+    if isinstance(clients, dict):
+        holders.extend(clients.values())
+    found: set[str] = set()
+    for holder in holders:
+        roles = holder.get("roles") if isinstance(holder, dict) else None
+        if isinstance(roles, list):
+            found.update(r for r in roles if isinstance(r, str))
+    return frozenset(found)
+
+
 @dataclass(frozen=True, slots=True)
 class TokenRules:
     """What a valid token must say: its issuer (exact), our audience, an allowed algorithm."""
@@ -145,6 +160,7 @@ class JwtAuthenticator:
             scopes=scopes,
             is_admin=self._admin_scope in scopes,
             client_id=client_id if isinstance(client_id, str) else None,
+            roles=roles_of(claims),
         )
         return principal, float(claims["exp"]), kid, key
 
