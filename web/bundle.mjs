@@ -1,6 +1,7 @@
 // Copies the pinned browser assets (package-lock.json) into the gateway's package, where the wheel
 // picks them up: `make assets` runs it after `npm ci`. Which files of which package go where is
-// assets.json, which the test suite reads too, to prove the copies match the pinned packages.
+// assets.json, which the test suite reads too, to prove the copies match the pinned packages; a file
+// from a package's subfolder is copied under its own name.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -13,7 +14,7 @@ for (const [name, { into, files }] of Object.entries(assets)) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   for (const file of files) {
-    fs.copyFileSync(path.join(here, 'node_modules', name, file), path.join(dir, file));
+    fs.copyFileSync(path.join(here, 'node_modules', name, file), path.join(dir, path.basename(file)));
   }
   const { version } = JSON.parse(
     fs.readFileSync(path.join(here, 'node_modules', name, 'package.json'), 'utf8'));

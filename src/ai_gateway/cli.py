@@ -67,7 +67,14 @@ def _serve(settings: Settings) -> int:
                     "redis_url": SecretStr(server.url),
                     "mosaic_api_keys": (
                         *settings.mosaic_api_keys,
-                        parse_api_key(f"{LOCAL_KEY_NAME}:{key}"),
+                        # the operator's own key: it also opens the console
+                        parse_api_key(
+                            {
+                                "name": LOCAL_KEY_NAME,
+                                "key": key,
+                                "scopes": [settings.required_scope, settings.admin_scope],
+                            }
+                        ),
                     ),
                     "callback_signing_secret": signing,
                 }

@@ -62,7 +62,9 @@ def test_the_shipped_assets_are_the_pinned_packages_files() -> None:
     manifest = json.loads((WEB / "assets.json").read_text())
     for package, wanted in manifest.items():
         shipped = SWAGGER_UI_ASSETS.parent / wanted["into"]
-        assert sorted(p.name for p in shipped.iterdir()) == sorted(wanted["files"])
+        assert sorted(p.name for p in shipped.iterdir()) == sorted(
+            Path(name).name for name in wanted["files"]
+        )
         for name in wanted["files"]:
             pinned = WEB / "node_modules" / package / name
-            assert (shipped / name).read_bytes() == pinned.read_bytes(), name
+            assert (shipped / Path(name).name).read_bytes() == pinned.read_bytes(), name

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ai_gateway import __version__
+from ai_gateway.api.console import install_console
 from ai_gateway.api.controllers import app as app_controller
 from ai_gateway.api.controllers import events, internal, metrics, prompts
 from ai_gateway.api.docs_pages import install_docs
@@ -53,10 +54,11 @@ def create_api(
     telemetry: bool,
     bearer: BearerDocs | None = None,
     background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    console: bool = False,
 ) -> FastAPI:
     """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``bearer``
     documents JWT access in the OpenAPI document and Swagger UI; ``background`` runs for as long as
-    the application does (the in-process worker)."""
+    the application does (the in-process worker); ``console`` serves the operator console."""
     login = bearer.login if bearer else None
     init_oauth = (
         None
@@ -95,6 +97,8 @@ def create_api(
     app.include_router(metrics.router)
     app.include_router(app_controller.router)
     install_error_handlers(app)
+    if console:
+        install_console(app)
     app.add_middleware(StrictJsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)  # outermost: caps what is read
     setup_dishka(container, app)

@@ -12,7 +12,10 @@ route, which answers as it documents.
 
 The body of a request without credentials is withheld from the application: every route that takes
 a body needs credentials, and FastAPI would parse the body before the route's dependencies refuse
-the caller, handing anyone the CPU cost of a megabyte of JSON per request.
+the caller, handing anyone the CPU cost of a megabyte of JSON per request. One exception: the
+operator console's forms (URL-encoded, under ``/console/``), whose caller is known by a cookie,
+not a header, and which the console reads itself, bounded, only after checking that cookie (the
+login form, which has none, reads at most a few kilobytes); FastAPI parses none of them.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ _LONG_DIGITS = re.compile(rb"[0-9]{300,}")  # two searches are twice as fast as 
 
 
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+CONSOLE_FORMS: Final = "/console/"
 _NO_BODY: Final[Message] = {"type": "http.request", "body": b"", "more_body": False}
 
 
@@ -97,6 +101,15 @@ def _request_head(scope: Scope) -> tuple[bool, str | None]:
     return credentials, media
 
 
+def _console_form(scope: Scope) -> bool:
+    """A form posted to the operator console (see the module's docstring)."""
+    path: str = scope.get("path", "")
+    if scope.get("method") != "POST" or not path.startswith(CONSOLE_FORMS):
+        return False
+    _, media = _request_head(scope)
+    return (media or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
 def declares_json(media: str) -> bool:
     """Whether a body of this media type is read as JSON; parsed as FastAPI parses it."""
     if not media:
@@ -117,7 +130,7 @@ class StrictJsonBodies:
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or _console_form(scope):
             await self.app(scope, receive, send)
             return
         credentials, media = _request_head(scope)

@@ -20,6 +20,7 @@ from ai_gateway.api.controllers.app import AppInfo
 from ai_gateway.api.controllers.events import Handshake
 from ai_gateway.application.ports.identity import BearerAuthenticator
 from ai_gateway.application.principal import Principal
+from ai_gateway.bootstrap.console import ConsoleProvider
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
 from ai_gateway.integration.oidc_keys import OidcKeys
@@ -119,6 +120,7 @@ def build_http_container(
     return build_container(
         settings,
         HttpProvider(),
+        ConsoleProvider(),
         FastapiProvider(),
         *rooms,
         context={AppInfo: info},
@@ -137,6 +139,7 @@ def build_http_app(
         telemetry=settings.otel_enabled,
         bearer=bearer_docs(settings),
         background=background,
+        console=settings.console_enabled,
     )
 
 

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     swagger_ui_token_url: str | None = None
     swagger_ui_authorization_url: str | None = None
 
+    console_enabled: bool = True
+    console_client_id: str | None = None
+    console_admin_role: str | None = Field(default=None, pattern=r"^[\x21-\x7e]{1,128}$")
+    console_session_secret: SecretStr | None = Field(default=None, min_length=32)
+    console_session_seconds: int = Field(default=3600, ge=60, le=86_400)
+    console_idle_seconds: int = Field(default=900, ge=30, le=86_400)
+
     prompt_retention_seconds: int = Field(default=0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)

@@ -22,3 +22,17 @@ class TokenSource(Protocol):
     def invalidate(self) -> None:
         """Forget the cached token, e.g. after the downstream answered 401."""
         ...
+
+
+class OperatorSignIn(Protocol):
+    """The authorization code flow with PKCE (RFC 7636) at the identity provider, for a person
+    signing in to the console; raises DependencyUnavailable when the provider cannot be reached,
+    Unauthenticated when it refuses the code."""
+
+    async def authorization_url(self, *, state: str, challenge: str, redirect_uri: str) -> str:
+        """Where to send the browser to sign in (S256 code challenge)."""
+        ...
+
+    async def access_token(self, *, code: str, verifier: str, redirect_uri: str) -> str:
+        """The access token the provider gives for ``code`` and its verifier."""
+        ...

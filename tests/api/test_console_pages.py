@@ -1,0 +1,92 @@
+"""The console's pages as HTML: what they show, that a prompt's text stays text, and what they
+say when there is nothing to show."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.api.conftest import MOSAIC_KEY, client_with_ops_key
+from tests.api.test_console_access import OPS_KEY, sign_in
+from tests.idp_server import IdpServer
+from tests.servers import RedisServer
+
+pytestmark = pytest.mark.integration
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror="alert(1)">'
+
+
+@pytest.fixture
+async def browser(
+    redis_server: RedisServer, key_prefix: str, idp: IdpServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in client_with_ops_key(redis_server, key_prefix, idp, OPS_KEY, ["api", "admin"]):
+        await sign_in(c, OPS_KEY)
+        yield c
+
+
+async def create(browser: httpx.AsyncClient, content: str, **fields: str) -> str:
+    created = await browser.post(
+        "/api/prompts", json={"content": content, **fields}, headers={"X-API-Key": MOSAIC_KEY}
+    )
+    assert created.status_code == 201, created.text
+    prompt_id: str = created.json()["id"]
+    return prompt_id
+
+
+async def test_a_prompts_markup_is_shown_as_text(browser: httpx.AsyncClient) -> None:
+    prompt_id = await create(browser, HOSTILE)
+
+    page = await browser.get(f"/console/prompts/{prompt_id}")
+
+    assert page.status_code == 200
+    assert f"<title>Prompt {prompt_id} - AI Gateway console</title>" in page.text
+    assert "<script>alert" not in page.text
+    assert "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=" in page.text
+    assert "created" in page.text
+    assert "UTC" in page.text
+
+
+async def test_prompts_are_listed_filtered_and_found_by_id(browser: httpx.AsyncClient) -> None:
+    first = await create(browser, "first", request_id="req-console-1")
+    second = await create(browser, "second", kind="summary")
+
+    everything = await browser.get("/console/prompts")
+    by_request = await browser.get("/console/prompts", params={"request_id": "req-console-1"})
+    by_kind = await browser.get("/console/prompts", params={"kind": "summary"})
+    found = await browser.get("/console/prompts", params={"find": second.upper()})
+    none = await browser.get("/console/prompts", params={"status": "faulted"})
+    mistyped = await browser.get("/console/prompts", params={"find": "nope"})
+
+    assert first in everything.text
+    assert second in everything.text
+    assert first in by_request.text
+    assert second not in by_request.text
+    assert second in by_kind.text
+    assert first not in by_kind.text
+    assert found.status_code == 303
+    assert found.headers["location"] == f"/console/prompts/{second}"
+    assert "No prompt matches these filters" in none.text
+    assert "ids are 32 hexadecimal digits" in mistyped.text
+
+
+async def test_an_unknown_prompt_says_what_to_do(browser: httpx.AsyncClient) -> None:
+    page = await browser.get(f"/console/prompts/{'0' * 32}")
+
+    assert page.status_code == 404
+    assert "Search the prompts" in page.text
+
+
+async def test_the_overview_shows_readiness_and_refreshes_itself(
+    browser: httpx.AsyncClient,
+) -> None:
+    prompt_id = await create(browser, "seen on the overview")
+
+    page = await browser.get("/console/")
+
+    assert 'hx-trigger="every 5s"' in page.text
+    assert prompt_id in page.text
+    assert "redis" in page.text
