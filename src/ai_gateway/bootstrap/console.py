@@ -58,7 +58,7 @@ class ConsoleProvider(Provider):
                 http,
                 authority=settings.authority_base,
                 client_id=client_id,
-                scope=f"openid {settings.required_scope} {settings.admin_scope}",
+                scope=f"{settings.required_scope} {settings.admin_scope}",
             )
 
     @provide
