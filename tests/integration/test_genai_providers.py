@@ -92,6 +92,25 @@ async def test_openai_failures_are_classified(
     assert failed.value.code == code  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "3", "x-ratelimit-remaining-requests": "0"}, 3.0),
+        ({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1m30s"}, 90.0),
+        ({"RateLimit": '"default";r=0;t=8'}, 8.0),
+        ({}, None),
+    ],
+)
+async def test_a_rate_limited_answer_says_how_long_to_wait(
+    http: httpx.AsyncClient, server: RecordingServer, headers: dict[str, str], wait: float | None
+) -> None:
+    server.routes["/v1/chat/completions"] = lambda _: Reply(429, b"{}", headers)
+    provider = OpenAiCompatibleProvider(http, base_url=server.url("/v1"), api_key=None, model="m")
+    with pytest.raises(TransientFailure) as failed:
+        await provider.submit(REQUEST)
+    assert failed.value.retry_after == wait
+
+
 async def test_an_openai_answer_that_stalls_past_the_timeout_is_unavailable(
     http: httpx.AsyncClient, server: RecordingServer
 ) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import httpx
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
+from ai_gateway.integration.genai.rate_limits import rate_limit_wait
 from ai_gateway.integration.retry_after import retry_after
 
 logger = logging.getLogger("ai_gateway.genai")
@@ -80,10 +81,11 @@ def raise_for_answer(response: httpx.Response) -> None:
             f"the GenAI service answered with a redirect (HTTP {status}); configure its final URL",
         )
     if status in {401, 408, 409, 425, 429} or status >= 500:
+        wait = retry_after(response)
+        if wait is None and status == 429:  # a rate limit may say when it resets instead
+            wait = rate_limit_wait(response)
         raise TransientFailure(
-            "genai_unavailable",
-            f"the GenAI service answered HTTP {status}",
-            retry_after=retry_after(response),
+            "genai_unavailable", f"the GenAI service answered HTTP {status}", retry_after=wait
         )
     raise PermanentFailure(
         "genai_rejected", f"the GenAI service refused the prompt (HTTP {status})"
