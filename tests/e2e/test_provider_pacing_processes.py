@@ -164,3 +164,20 @@ def test_a_caller_arriving_behind_a_large_batch_is_served_in_turn(
         max(datetime.fromisoformat(p["timestamps"]["completed"]) for p in done.values())
         < (batch[59])
     )
+
+
+def test_a_provider_down_after_its_retries_hands_its_prompts_to_the_fallback(
+    deploy: Callable[..., Deployment], services: Services
+) -> None:
+    services.http.routes["/v1/chat/completions"] = lambda _: Reply(503, b"{}")
+    d = deploy(GENAI_PROVIDER="openai", PROVIDER_FALLBACKS="echo", STEP_MAX_ATTEMPTS="2")
+    d.api()
+    d.worker()
+    with d.client() as client:
+        ids = create(client, 3, "p")
+        done = wait_all(client, ids, TERMINAL, timeout=60)
+
+    assert {p["status"] for p in done.values()} == {"completed"}
+    assert {p["provider"] for p in done.values()} == {"echo"}
+    assert {p["response"]["content"] for p in done.values()} == {f"[echo] p{i}" for i in range(3)}
+    assert len(services.http.hits_on("/v1/chat/completions")) == 6  # two attempts each
