@@ -253,3 +253,13 @@ class RoomPacer:
 
     async def idle(self, provider: str, seconds: float) -> None:
         await asyncio.sleep(0.001)
+
+
+class RecordingDeliveryMeter:
+    """A DeliveryMeter that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.attempts: list[tuple[str, int]] = []
+
+    def callback_attempted(self, outcome: str, attempts: int) -> None:
+        self.attempts.append((outcome, attempts))

@@ -23,6 +23,7 @@ from ai_gateway import __version__
 from ai_gateway.api.http_edge import HeaderLimits, guarded_protocol
 from ai_gateway.bootstrap.serve import create_app
 from ai_gateway.bootstrap.worker import build_worker_container, run_worker
+from ai_gateway.bootstrap.worker_endpoint import worker_endpoint
 from ai_gateway.integration.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from ai_gateway.observability import configure_logging
 from ai_gateway.settings import Settings, parse_api_key
@@ -143,26 +144,30 @@ def _work(settings: Settings, overrides: dict[str, object]) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     children: list[multiprocessing.process.BaseProcess] = []
-    for _ in range(settings.worker_processes):
-        children.append(context.Process(target=_worker_process, args=(overrides,), daemon=False))
-        children[-1].start()
-    print(
-        f"AI Gateway worker: {len(children)} processes x {settings.worker_concurrency} jobs",
-        flush=True,
-    )
-    while not stopping:
-        for i, child in enumerate(children):
-            if not child.is_alive():
-                print(f"worker process {child.pid} exited ({child.exitcode}); starting another",
-                      file=sys.stderr, flush=True)  # fmt: skip
-                children[i] = context.Process(target=_worker_process, args=(overrides,))
-                children[i].start()
-        time.sleep(0.2)
-    for child in children:
-        if child.pid is not None and child.is_alive():
-            os.kill(child.pid, signal.SIGTERM)
-    for child in children:
-        child.join()
+    with worker_endpoint(settings, lambda: sum(c.is_alive() for c in children)) as ended:
+        for _ in range(settings.worker_processes):
+            children.append(
+                context.Process(target=_worker_process, args=(overrides,), daemon=False)
+            )
+            children[-1].start()
+        print(
+            f"AI Gateway worker: {len(children)} processes x {settings.worker_concurrency} jobs",
+            flush=True,
+        )
+        while not stopping:
+            for i, child in enumerate(children):
+                if not child.is_alive():
+                    print(f"worker process {child.pid} exited ({child.exitcode}); starting another",
+                          file=sys.stderr, flush=True)  # fmt: skip
+                    ended(child.pid)
+                    children[i] = context.Process(target=_worker_process, args=(overrides,))
+                    children[i].start()
+            time.sleep(0.2)
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+        for child in children:
+            child.join()
     return 0
 
 

@@ -32,6 +32,16 @@ class Process:
         self.args, self.env, self.log = args, env, log
         self.process: subprocess.Popen[bytes] | None = None
 
+    @classmethod
+    def worker(cls, env: dict[str, str], log: Path) -> Process:
+        """An ``ai-gateway worker`` of one process, its metrics and probes on a port of its own."""
+        port = str(free_port())
+        return cls(["worker", "--processes", "1"], {**env, "WORKER_METRICS_PORT": port}, log)
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['WORKER_METRICS_PORT']}"
+
     def start(self) -> Process:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -84,8 +94,7 @@ class Deployment:
         return url
 
     def worker(self) -> Process:
-        process = Process(["worker", "--processes", "1"], self.env,
-                          self.workdir / f"worker-{len(self.workers)}.log").start()  # fmt: skip
+        process = Process.worker(self.env, self.workdir / f"worker-{len(self.workers)}.log").start()
         self.workers.append(process)
         return process
 
@@ -94,7 +103,7 @@ class Deployment:
         another in its place."""
         self.workers[index].stop(signal.SIGKILL)
         log = self.workdir / f"worker-{index}-{time.monotonic_ns()}.log"
-        self.workers[index] = Process(["worker", "--processes", "1"], self.env, log).start()
+        self.workers[index] = Process.worker(self.env, log).start()
 
     def client(self, index: int = 0) -> httpx.Client:
         return httpx.Client(

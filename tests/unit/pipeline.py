@@ -14,6 +14,7 @@ from tests.factories import StepClock, walk
 from tests.fakes import (
     InMemoryPromptRepository,
     MemoryObjectStore,
+    RecordingDeliveryMeter,
     RecordingQueue,
     RoomPacer,
     ScriptedCallbacks,
@@ -52,6 +53,7 @@ class Pipeline:
         self.provider = provider or ScriptedProvider()
         self.callbacks = callbacks or ScriptedCallbacks()
         self.clock = StepClock()
+        self.deliveries = RecordingDeliveryMeter()
         self.mediator: Mediator = build_mediator(
             Ports(
                 self.repo,
@@ -64,6 +66,7 @@ class Pipeline:
                 clock=self.clock,
                 fallbacks=fallbacks,
                 pacer=pacer,
+                deliveries=self.deliveries,
             ),
             RULES,
         )

@@ -33,6 +33,7 @@ async def test_a_delivered_result_moves_the_prompt_to_responded() -> None:
     assert p.callbacks.sent == [(prompt.id, "completed", f"msg_{prompt.id}")]
     await p.mediator.send(DeliverCallback(Job(JobStep.DELIVER, prompt.id)))
     assert len(p.callbacks.sent) == 1
+    assert p.deliveries.attempts == [("delivered", 1)]
 
 
 async def test_failed_deliveries_follow_the_schedule_then_dead_letter() -> None:
@@ -57,6 +58,7 @@ async def test_failed_deliveries_follow_the_schedule_then_dead_letter() -> None:
     assert (delivery.attempts, delivery.last_status) == (3, "timeout")
     assert p.stored(prompt).status is S.COMPLETED
     assert {webhook for _, _, webhook in p.callbacks.sent} == {f"msg_{prompt.id}"}
+    assert p.deliveries.attempts == [("retried", 1), ("retried", 2), ("dead_lettered", 3)]
 
 
 @pytest.mark.parametrize("status", ["410", "url_refused"])
@@ -69,6 +71,7 @@ async def test_gone_or_a_refused_url_stops_at_once(status: str) -> None:
     assert delivery is not None
     assert delivery.state is DeliveryState.DEAD_LETTERED
     assert p.queue.jobs == []
+    assert p.deliveries.attempts == [("gone", 1)]
 
 
 async def test_a_dead_lettered_delivery_can_be_started_again_by_its_owner() -> None:

@@ -18,6 +18,7 @@ from ai_gateway.api.controllers import app as app_controller
 from ai_gateway.api.controllers import events, internal, metrics, prompts
 from ai_gateway.api.docs_pages import install_docs
 from ai_gateway.api.errors import install_error_handlers
+from ai_gateway.api.http_metrics import HttpMetrics
 from ai_gateway.api.limits import BodySizeLimit
 from ai_gateway.api.strict_json import StrictJsonBodies
 
@@ -100,7 +101,8 @@ def create_api(
     if console:
         install_console(app)
     app.add_middleware(StrictJsonBodies)
-    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)  # outermost: caps what is read
+    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)  # caps what is read
+    app.add_middleware(HttpMetrics)  # outermost: times requests refused for their size too
     setup_dishka(container, app)
     if bearer is not None:
         app.openapi = _openapi_with_bearer(app, bearer)  # type: ignore[method-assign]

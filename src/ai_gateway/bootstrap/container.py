@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container
 
 from ai_gateway.bootstrap.messaging import MessagingProvider
+from ai_gateway.bootstrap.meters import MeterProvider
 from ai_gateway.bootstrap.outside import OutsideProvider
 from ai_gateway.bootstrap.storage import StorageProvider
 from ai_gateway.settings import Settings
@@ -33,6 +34,7 @@ def build_container(
         StorageProvider(),
         OutsideProvider(),
         MessagingProvider(),
+        MeterProvider(),
         *rooms,
         *overrides,
         context={Settings: settings, **(context or {})},

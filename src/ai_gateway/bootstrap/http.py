@@ -25,6 +25,8 @@ from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.jwt_authenticator import JwtAuthenticator, TokenRules
 from ai_gateway.integration.oidc_keys import OidcKeys
 from ai_gateway.integration.outbound_client import outbound_client
+from ai_gateway.metrics.access import MetricsAccess
+from ai_gateway.metrics.exposition import BuildInfo
 from ai_gateway.settings import Settings
 
 
@@ -37,6 +39,15 @@ class HttpProvider(Provider):
     @provide
     def handshake(self, settings: Settings) -> Handshake:
         return Handshake(allowed_rate=settings.events_allowed_rate)
+
+    @provide
+    def metrics_access(self, settings: Settings) -> MetricsAccess:
+        token = settings.metrics_token
+        return MetricsAccess(token.get_secret_value() if token else None)
+
+    @provide
+    def build_info(self, settings: Settings) -> BuildInfo:
+        return BuildInfo(settings.build_revision, component="api")
 
     @provide
     def scope_policy(self, settings: Settings) -> ScopePolicy:

@@ -16,7 +16,7 @@ from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue
 from ai_gateway.application.ports.objects import ObjectStore
-from ai_gateway.application.ports.operations import HealthProbe
+from ai_gateway.application.ports.operations import DeliveryMeter, HealthProbe
 from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.bootstrap.outside import GenAiProviders
@@ -59,10 +59,11 @@ class MessagingProvider(Provider):
         inbox: EventInbox,
         providers: GenAiProviders,
         pacer: ProviderPacer,
+        deliveries: DeliveryMeter,
     ) -> Ports:
         return Ports(
             prompts, queue, store, source, archives, provider, callbacks, probes, utc_now, inbox,
-            fallbacks=providers.fallbacks, pacer=pacer,
+            fallbacks=providers.fallbacks, pacer=pacer, deliveries=deliveries,
         )  # fmt: skip
 
     @provide

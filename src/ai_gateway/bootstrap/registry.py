@@ -51,7 +51,7 @@ from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue, JobStep
 from ai_gateway.application.ports.objects import ObjectStore
-from ai_gateway.application.ports.operations import HealthProbe
+from ai_gateway.application.ports.operations import DeliveryMeter, HealthProbe
 from ai_gateway.application.ports.pacing import CallerShares, EqualShares, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_files import PromptFiles
@@ -77,6 +77,7 @@ class Ports:
     fallbacks: Sequence[GenAiProvider] = ()
     pacer: ProviderPacer | None = None
     shares: CallerShares = field(default_factory=EqualShares)
+    deliveries: DeliveryMeter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,9 @@ def build_mediator(
         mediator.register(RetryUnsettledEvents, RetryUnsettledEventsHandler(p.inbox, events))
     mediator.register(
         DeliverCallback,
-        DeliverCallbackHandler(p.prompts, p.queue, p.callbacks, clock, rules.callback_schedule),
+        DeliverCallbackHandler(
+            p.prompts, p.queue, p.callbacks, clock, rules.callback_schedule, p.deliveries
+        ),
     )
     mediator.register(RedeliverCallback, RedeliverCallbackHandler(p.prompts, p.queue))
     mediator.register(

@@ -24,6 +24,7 @@ from ai_gateway.integration.redis_metrics import RedisMetrics
 from ai_gateway.integration.redis_pacing import ProviderQuota, RedisProviderPacer
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
+from ai_gateway.metrics.prompts import PromptMeter
 from ai_gateway.settings import Settings
 
 
@@ -50,7 +51,7 @@ class StorageProvider(Provider):
         await pool.aclose()
 
     @provide
-    def prompts(self, redis: Redis, settings: Settings) -> PromptRepository:
+    def prompts(self, redis: Redis, settings: Settings, meter: PromptMeter) -> PromptRepository:
         return RedisPromptRepository(
             redis,
             prefix=settings.redis_key_prefix,
@@ -58,6 +59,7 @@ class StorageProvider(Provider):
             idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
             publish_events=settings.cloud_event_sink is not None,
             outbox_bound=settings.outbox_max_events,
+            on_write=meter.written,
         )
 
     @provide

@@ -24,6 +24,7 @@ from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWKSetError
 
 from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.metrics.definitions import JWKS_REFRESHES
 
 logger = logging.getLogger("ai_gateway.oidc")
 
@@ -94,8 +95,10 @@ class OidcKeys:
             try:
                 self._keys = await self._fetch()
             except (httpx.HTTPError, KeySetError) as exc:
+                JWKS_REFRESHES.labels("failed").inc()
                 logger.warning("could not refresh the signing keys: %s", exc)
                 return
+            JWKS_REFRESHES.labels("ok").inc()
             self._fetched_at = self._clock()
             logger.info("signing keys refreshed: %s", sorted(str(k) for k in self._keys))
 

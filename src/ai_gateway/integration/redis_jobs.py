@@ -44,10 +44,12 @@ from ai_gateway.integration.redis_job_scripts import (
     PromoteKeys,
 )
 from ai_gateway.integration.redis_keys import RedisKeys
+from ai_gateway.metrics.definitions import JOB_DURATION, JOB_QUEUE_WAIT, JOBS_DEAD_LETTERED
 
 logger = logging.getLogger("ai_gateway.worker")
 
 GROUP = "workers"
+STEPS = frozenset(step.value for step in JobStep)
 
 
 def _job(fields: dict[str, str]) -> Job | None:
@@ -100,6 +102,16 @@ def _messages(reply: Any, stream: str) -> list[tuple[str, dict[str, str]]]:
     """XREADGROUP's reply, ``[[stream, [(id, fields), ...]]]``, or empty after the block."""
     entries = dict(reply or []).get(stream, [])
     return [(str(msg_id), dict(fields)) for msg_id, fields in entries if fields is not None]
+
+
+def _observe_waits(messages: list[tuple[str, dict[str, str]]], now: float) -> None:
+    """How long each job just taken waited: a stream entry's id starts with the milliseconds
+    at which it was added, when it was queued or, delayed, came due."""
+    for msg_id, fields in messages:
+        step = fields.get("step")
+        if step in STEPS:
+            waited = now - int(msg_id.partition("-")[0]) / 1000
+            JOB_QUEUE_WAIT.labels(step).observe(max(waited, 0.0))
 
 
 class JobWorker:
@@ -176,7 +188,9 @@ class JobWorker:
         reply = await self._redis.xreadgroup(
             GROUP, self.consumer, {self._queue.stream: ">"}, count=count, block=self._block_ms
         )
-        return _messages(reply, self._queue.stream)
+        messages = _messages(reply, self._queue.stream)
+        _observe_waits(messages, time.time())
+        return messages
 
     async def _claim_abandoned(self, count: int) -> list[tuple[str, dict[str, str]]]:
         reply = await self._redis.xautoclaim(
@@ -200,6 +214,7 @@ class JobWorker:
         logger.error("job %s %s failed %d deliveries; dead-lettered", msg_id, fields, deliveries)
         job = _job(fields)
         if job is not None:
+            JOBS_DEAD_LETTERED.labels(job.step.value).inc()
             await self._on_dead(job)
         dead: dict[Any, Any] = {**fields, "deliveries": str(deliveries)}
         await self._redis.xadd(self._queue.dead, dead)
@@ -217,9 +232,11 @@ class JobWorker:
             await self._ack(msg_id, fields)
             return
         heartbeat = asyncio.create_task(self._heartbeat(msg_id))
+        started = time.perf_counter()
         try:
             await self._handler(job)
         except Exception:
+            JOB_DURATION.labels(job.step.value, "failed").observe(time.perf_counter() - started)
             logger.exception(
                 "job %s (%s of %s) failed; it will be delivered again",
                 msg_id,
@@ -229,6 +246,7 @@ class JobWorker:
             return
         finally:
             heartbeat.cancel()
+        JOB_DURATION.labels(job.step.value, "done").observe(time.perf_counter() - started)
         try:
             await self._ack(msg_id, fields)
         except REDIS_DOWN:

@@ -1,12 +1,25 @@
-"""Queue and outbox sizes, read from Redis when metrics are scraped."""
+"""Queue and outbox sizes and lags, read from Redis when metrics are scraped."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from ai_gateway.application.ports.operations import Measurement
 from ai_gateway.integration.redis_errors import redis_errors
+from ai_gateway.integration.redis_jobs import GROUP
 from ai_gateway.integration.redis_keys import RedisKeys
+
+
+def _age(entries: Any, now: float) -> float:
+    """Seconds since the first of ``entries`` (an XRANGE reply) was added; 0 with none."""
+    if not entries:
+        return 0.0
+    added_ms = int(str(entries[0][0]).partition("-")[0])
+    return max(now - added_ms / 1000, 0.0)
 
 
 class RedisMetrics:
@@ -22,13 +35,21 @@ class RedisMetrics:
             pipe.xlen(keys.jobs)
             pipe.zcard(keys.jobs_due)
             pipe.xlen(keys.jobs_dead)
-            backlog, dead_events, jobs, delayed, dead_jobs = await pipe.execute()
+            pipe.xrange(keys.outbox, "-", "+", count=1)
+            backlog, dead_events, jobs, delayed, dead_jobs, oldest_event = await pipe.execute()
+        async with redis_errors():
+            job_lag = await self._oldest_waiting_job_age()
         return [
             Measurement(
                 "ai_gateway_event_outbox_backlog", "Lifecycle events waiting for the sink.", backlog
             ),
             Measurement(
                 "ai_gateway_event_outbox_dead", "Events the sink refused for good.", dead_events
+            ),
+            Measurement(
+                "ai_gateway_event_outbox_lag_seconds",
+                "Age of the oldest event waiting for the sink (0 when none waits).",
+                _age(oldest_event, time.time()),
             ),
             Measurement("ai_gateway_jobs_queued", "Jobs in the queue, running or waiting.", jobs),
             Measurement(
@@ -39,4 +60,19 @@ class RedisMetrics:
             Measurement(
                 "ai_gateway_jobs_dead", "Jobs dead-lettered after crashing every worker.", dead_jobs
             ),
+            Measurement(
+                "ai_gateway_jobs_lag_seconds",
+                "Age of the oldest job no worker has taken yet (0 when none waits).",
+                job_lag,
+            ),
         ]
+
+    async def _oldest_waiting_job_age(self) -> float:
+        """The first entry after the workers' last delivered one is the oldest not yet taken."""
+        try:
+            groups = await self._redis.xinfo_groups(self._keys.jobs)
+        except ResponseError:  # no stream yet: nothing was ever queued
+            return 0.0
+        group = next((g for g in groups if g["name"] == GROUP), None)
+        start = "-" if group is None else "(" + str(group["last-delivered-id"])
+        return _age(await self._redis.xrange(self._keys.jobs, start, "+", count=1), time.time())

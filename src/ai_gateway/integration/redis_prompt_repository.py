@@ -29,6 +29,7 @@ from ai_gateway.application.ports.prompts import (
     Page,
     PromptFilter,
 )
+from ai_gateway.domain.events import PromptEvent
 from ai_gateway.domain.prompt import Prompt, PromptStatus, is_prompt_id
 from ai_gateway.integration.event_outbox import outbox_entries
 from ai_gateway.integration.prompt_codec import dump_prompt, load_prompt
@@ -77,12 +78,15 @@ class RedisPromptRepository:
         publish_events: bool = False,
         outbox_bound: int = 100_000,
         clock: Callable[[], float] = time.time,
+        on_write: Callable[[Prompt, Sequence[PromptEvent]], None] | None = None,
     ) -> None:
         """With ``publish_events``, each write also appends the prompt's new lifecycle events to
         the outbox stream, in the same script; past ``outbox_bound`` waiting
         events, new prompts are refused (DependencyUnavailable) rather than events dropped.
-        Retention deadlines are reckoned by ``clock``, in seconds since the epoch."""
+        Retention deadlines are reckoned by ``clock``, in seconds since the epoch. ``on_write``
+        hears of each write that won, with the events it stored (for the metrics)."""
         self._clock = clock
+        self._on_write = on_write
         self._redis = redis
         self._publish = publish_events
         self._outbox_bound = outbox_bound
@@ -92,11 +96,14 @@ class RedisPromptRepository:
         self._create = CREATE.bind(redis)
         self._save = SAVE.bind(redis)
 
-    def _entries(self, prompt: Prompt) -> list[str]:
+    def _entries(self, prompt: Prompt, events: list[PromptEvent]) -> list[str]:
         """The prompt's new events as outbox entries (none without publishing: the events are
         consumed either way, so they are never sent twice)."""
-        events = prompt.pull_events()
         return outbox_entries(prompt, events) if self._publish else []
+
+    def _written(self, prompt: Prompt, events: list[PromptEvent]) -> None:
+        if self._on_write is not None:
+            self._on_write(prompt, events)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -105,6 +112,7 @@ class RedisPromptRepository:
         self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
     ) -> IdempotencyRecord | None:
         keys = CreateKeys(self._keys.prompt(prompt.id))
+        events = prompt.pull_events()
         args = CreateArgs(
             prefix=self._keys.prefix,
             data=dump_prompt(prompt),
@@ -114,7 +122,7 @@ class RedisPromptRepository:
             prompt_id=prompt.id,
             now_ms=self._now_ms(),
             outbox_bound=self._outbox_bound if self._publish else 0,
-            events=self._entries(prompt),
+            events=self._entries(prompt, events),
         )
         if idempotency is not None:
             keys = keys._replace(idempotency=self._keys.idempotency(idempotency.key))
@@ -132,6 +140,7 @@ class RedisPromptRepository:
             raise DependencyUnavailable("event outbox")
         if earlier is None:
             prompt.version = 1
+            self._written(prompt, events)
             return None
         data = json.loads(earlier)
         return IdempotencyRecord(
@@ -149,6 +158,7 @@ class RedisPromptRepository:
         deadline = ""
         if prompt.is_terminal and self._retention_ms:
             deadline = str(self._now_ms() + self._retention_ms)
+        events = prompt.pull_events()
         args = SaveArgs(
             prefix=self._keys.prefix,
             prompt_id=prompt.id,
@@ -158,13 +168,14 @@ class RedisPromptRepository:
             deadline_ms=deadline,
             now_ms=self._now_ms(),
             delivery_due_ms=_delivery_due_ms(prompt, self._now_ms()),
-            events=self._entries(prompt),
+            events=self._entries(prompt, events),
         )
         async with redis_errors():
             version = int(await self._save(SaveKeys(self._keys.prompt(prompt.id)), args))
         if version <= 0:
             raise ConcurrencyConflict(prompt.id)
         prompt.version = version
+        self._written(prompt, events)
 
     async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
         index, residual = self._plan(criteria)

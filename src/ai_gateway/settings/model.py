@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     serve_worker: bool | None = None
     worker_concurrency: int = Field(default=8, ge=1, le=256)
     worker_processes: int = Field(default=2, ge=1, le=64)
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     job_claim_idle_seconds: float = Field(default=60.0, gt=0)
     job_max_deliveries: int = Field(default=5, ge=1)
     step_max_attempts: int = Field(default=6, ge=1)
@@ -177,6 +178,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     access_log: bool = True
     otel_enabled: bool = False
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod

@@ -1,31 +1,45 @@
-"""Prometheus metrics."""
-
-from collections.abc import Iterator, Sequence
+"""Prometheus metrics: this process's counters and histograms, then the queue, outbox and
+readiness gauges read when scraped."""
 
 from dishka import FromDishka
 from dishka.integrations.fastapi import DishkaRoute
-from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.ports.operations import Measurement, MetricsSource
+from ai_gateway.application.queries.check_readiness import CheckReadiness
+from ai_gateway.metrics.access import MetricsAccess, Verdict
+from ai_gateway.metrics.exposition import BuildInfo, Snapshot, render
 
 router = APIRouter(tags=["App"], route_class=DishkaRoute)
 
 
-class _Snapshot(Collector):
-    def __init__(self, measurements: Sequence[Measurement]) -> None:
-        self._measurements = measurements
+@router.get("/metrics", response_class=Response, include_in_schema=False)
+async def metrics(
+    request: Request,
+    source: FromDishka[MetricsSource],
+    mediator: FromDishka[Mediator],
+    access: FromDishka[MetricsAccess],
+    build: FromDishka[BuildInfo],
+) -> Response:
+    """The Prometheus text format; open on loopback, else with the METRICS_TOKEN bearer token."""
+    peer = request.client.host if request.client else None
+    verdict = access.judge(peer, request.headers.get("authorization"))
+    if verdict is Verdict.UNAUTHENTICATED:
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    if verdict is Verdict.FORBIDDEN:
+        return Response(status_code=403)
+    readiness = await mediator.send(CheckReadiness())
+    gauges = [*await source.read(), *(_up(name, up) for name, up in readiness.checks.items())]
+    body = render([build, Snapshot(gauges)])
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        for m in self._measurements:
-            yield GaugeMetricFamily(m.name, m.help, value=m.value)
 
-
-@router.get("/metrics", response_class=Response)
-async def metrics(source: FromDishka[MetricsSource]) -> Response:
-    """Queue and event backlogs, in the Prometheus text format."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(await source.read()))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+def _up(dependency: str, up: bool) -> Measurement:
+    return Measurement(
+        "ai_gateway_dependency_up",
+        "Whether a dependency answered its readiness check at this scrape (1) or not (0).",
+        1.0 if up else 0.0,
+        (("dependency", dependency),),
+    )

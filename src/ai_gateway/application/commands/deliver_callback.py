@@ -32,6 +32,7 @@ from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.callbacks import CallbackOutcome, CallbackSender
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.operations import DeliveryMeter
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt, change_stored_prompt
@@ -58,12 +59,14 @@ class DeliverCallbackHandler:
         sender: CallbackSender,
         clock: Clock,
         schedule: Sequence[float],
+        meter: DeliveryMeter | None = None,
     ) -> None:
         self._prompts = prompts
         self._queue = queue
         self._sender = sender
         self._clock = clock
         self._schedule = tuple(schedule)
+        self._meter = meter
 
     async def handle(self, command: DeliverCallback) -> None:
         prompt = await self._prompts.get(command.job.prompt_id)
@@ -77,8 +80,10 @@ class DeliverCallbackHandler:
         delay = None
         if outcome.delivered:
             delivery = delivery.attempted(outcome.status, now, state=DeliveryState.DELIVERED)
+            self._count("delivered", delivery)
         elif outcome.final or delivery.attempts >= len(self._schedule):
             delivery = delivery.attempted(outcome.status, now, state=DeliveryState.DEAD_LETTERED)
+            self._count("gone" if outcome.final else "dead_lettered", delivery)
             logger.warning("callback of %s dead-lettered after %d attempts (last: %s)",
                            prompt.id, delivery.attempts, outcome.status)  # fmt: skip
         else:
@@ -89,9 +94,14 @@ class DeliverCallbackHandler:
             delivery = delivery.attempted(
                 outcome.status, now, state=DeliveryState.PENDING, next_at=next_at
             )
+            self._count("retried", delivery)
         if delay is not None:
             await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id, delivery.attempts + 1), delay)
         await self._save(prompt, delivery)
+
+    def _count(self, outcome: str, delivery: Delivery) -> None:
+        if self._meter is not None:
+            self._meter.callback_attempted(outcome, delivery.attempts)
 
     async def _attempt(self, job: Job, prompt: Prompt, webhook_id: str) -> CallbackOutcome:
         try:

@@ -1,0 +1,117 @@
+"""What a prompt's stored changes say: created, each step reached, its end, its tokens, and what
+its callback deliveries gave.
+
+The prompt store calls ``PromptMeter.written`` after each write that won, with the lifecycle events
+the write stored, so every transition is counted once, by whichever process made it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from prometheus_client import Counter, Histogram
+
+from ai_gateway.domain.events import (
+    PromptCancelled,
+    PromptDataProcessed,
+    PromptEvent,
+    PromptFaulted,
+    PromptPreparationStarted,
+    PromptReceived,
+    PromptResponded,
+    PromptResponseReceived,
+    PromptSubmitted,
+)
+from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.metrics import definitions as m
+from ai_gateway.metrics.labels import BoundedLabel, Callers, Kinds
+
+S = PromptStatus
+STEPS: Final[Mapping[type[PromptEvent], PromptStatus]] = {
+    PromptPreparationStarted: S.PREPARING,
+    PromptDataProcessed: S.PREPARED,
+    PromptSubmitted: S.SUBMITTED,
+    PromptResponseReceived: S.COMPLETED,
+    PromptResponded: S.RESPONDED,
+    PromptCancelled: S.CANCELLED,
+    PromptFaulted: S.FAULTED,
+}
+FINAL: Final = frozenset({S.COMPLETED, S.CANCELLED, S.FAULTED})
+"""A prompt's outcome; RESPONDED follows COMPLETED when the callback is delivered and is a step."""
+USAGE_KEYS: Final = (("prompt_tokens", "completion_tokens"), ("input_tokens", "output_tokens"))
+
+
+def token_usage(metadata: Mapping[str, Any]) -> tuple[int, int] | None:
+    """Tokens in and out from an answer's ``usage``, in OpenAI's or the input/output naming."""
+    usage = metadata.get("usage")
+    if not isinstance(usage, Mapping):
+        return None
+    for into, out in USAGE_KEYS:
+        tokens_in, tokens_out = usage.get(into), usage.get(out)
+        if isinstance(tokens_in, int) and isinstance(tokens_out, int):
+            return max(tokens_in, 0), max(tokens_out, 0)
+    return None
+
+
+class PromptMeter:
+    """Counts prompts by kind and caller; ``provider`` names the GenAI provider in use.
+
+    Children of each metric are bound once per label set and kept: a write costs dictionary
+    look-ups, not label parsing."""
+
+    def __init__(self, *, kinds: Kinds, callers: Callers, provider: str) -> None:
+        self._kind = kinds
+        self._caller = callers
+        self._provider = provider
+        self._fault = BoundedLabel(limit=50)
+        self._model = BoundedLabel(limit=20)
+        self._bound: dict[tuple[object, ...], Any] = {}
+        self._async_answers = m.ASYNC_ANSWERS.labels(provider)
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._bound.get(key)
+        if child is None:
+            child = self._bound[key] = metric.labels(*labels)
+        return child
+
+    def written(self, prompt: Prompt, events: Sequence[PromptEvent]) -> None:
+        """Observes one stored write of ``prompt`` and the events it stored."""
+        if not events:
+            return
+        kind = self._kind(prompt.kind)
+        created = prompt.created_at
+        for event in events:
+            if isinstance(event, PromptReceived):
+                self._child(m.PROMPTS_CREATED, kind, self._caller(prompt.owner)).inc()
+                continue
+            step = STEPS.get(type(event))
+            if step is None:
+                continue
+            seconds = max((event.occurred_at - created).total_seconds(), 0.0)
+            self._child(m.PROMPT_STEP_SECONDS, kind, step.value).observe(seconds)
+            if step in FINAL:
+                fault = self._fault(event.code) if isinstance(event, PromptFaulted) else "none"
+                self._child(m.PROMPTS_FINISHED, kind, step.value, fault).inc()
+            if step is S.COMPLETED:
+                self._answered(prompt, events)
+
+    def _answered(self, prompt: Prompt, events: Sequence[PromptEvent]) -> None:
+        # A synchronous provider's answer is stored in the same write as the submission.
+        if not any(isinstance(e, PromptSubmitted) for e in events):
+            self._async_answers.inc()
+        metadata = prompt.response.metadata if prompt.response is not None else {}
+        usage = token_usage(metadata)
+        if usage is None:
+            return
+        model = metadata.get("model")
+        model = self._model(model) if isinstance(model, str) else "unknown"
+        caller = self._caller(prompt.owner)
+        self._child(m.PROVIDER_TOKENS, self._provider, model, caller, "in").inc(usage[0])
+        self._child(m.PROVIDER_TOKENS, self._provider, model, caller, "out").inc(usage[1])
+
+    def callback_attempted(self, outcome: str, attempts: int) -> None:
+        """One callback attempt's outcome; a delivery that settles also reports its attempts."""
+        self._child(m.CALLBACK_DELIVERIES, outcome).inc()
+        if outcome != "retried":
+            self._child(m.CALLBACK_ATTEMPTS, outcome).observe(attempts)
