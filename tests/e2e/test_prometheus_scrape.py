@@ -74,6 +74,8 @@ def test_prometheus_scrapes_the_api_and_the_worker(
         '(ai_gateway_prompt_step_seconds_bucket{job="ai-gateway-worker",step="completed"}))'
     )
     assert 0 < float(p90["value"][1]) < 60
+    calls = 'ai_gateway_provider_request_duration_seconds_count{provider="echo",outcome="answered"}'
+    assert sum(float(r["value"][1]) for r in prometheus.query(calls)) >= 3
     waits = prometheus.query('ai_gateway_job_queue_wait_seconds_count{step="submit"}')
     assert sum(float(r["value"][1]) for r in waits) >= 3
     routes = {

@@ -16,7 +16,7 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 METER = PromptMeter(
     kinds=Kinds({"generic", "mosaic_item"}),
     callers=Callers({"apikey:mosaic": "mosaic"}),
-    provider="meter-test",
+    providers=("meter-test", "fallback"),
 )
 
 

@@ -1,14 +1,14 @@
 """The metrics' meters, built from settings: which kinds and callers get a label of their own,
-and the provider calls timed around whichever GenAI provider is configured."""
+and the calls of every configured GenAI provider timed."""
 
 from __future__ import annotations
 
 from dishka import Provider, Scope, decorate, provide
 
-from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.operations import DeliveryMeter
 from ai_gateway.application.principal import AuthMethod, Principal
 from ai_gateway.application.templates import TEMPLATES
+from ai_gateway.bootstrap.outside import GenAiProviders
 from ai_gateway.domain.prompt import DEFAULT_KIND, ITEM_KIND
 from ai_gateway.metrics.labels import Callers, Kinds
 from ai_gateway.metrics.prompts import PromptMeter
@@ -32,7 +32,7 @@ class MeterProvider(Provider):
         return PromptMeter(
             kinds=Kinds({DEFAULT_KIND, ITEM_KIND, *TEMPLATES}),
             callers=Callers(caller_names(settings)),
-            provider=settings.genai_provider,
+            providers=settings.providers,
         )
 
     @provide
@@ -40,5 +40,6 @@ class MeterProvider(Provider):
         return meter
 
     @decorate
-    def metered_provider(self, provider: GenAiProvider) -> GenAiProvider:
-        return MeteredProvider(provider)
+    def metered_providers(self, providers: GenAiProviders) -> GenAiProviders:
+        """Every provider, fallbacks included, timed and counted under its own name."""
+        return GenAiProviders(tuple(MeteredProvider(p) for p in providers.all))

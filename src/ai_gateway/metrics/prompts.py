@@ -54,19 +54,19 @@ def token_usage(metadata: Mapping[str, Any]) -> tuple[int, int] | None:
 
 
 class PromptMeter:
-    """Counts prompts by kind and caller; ``provider`` names the GenAI provider in use.
+    """Counts prompts by kind and caller; ``providers`` are the GenAI providers configured, the
+    first the one an answer that names none of them is counted under.
 
     Children of each metric are bound once per label set and kept: a write costs dictionary
     look-ups, not label parsing."""
 
-    def __init__(self, *, kinds: Kinds, callers: Callers, provider: str) -> None:
+    def __init__(self, *, kinds: Kinds, callers: Callers, providers: Sequence[str]) -> None:
         self._kind = kinds
         self._caller = callers
-        self._provider = provider
+        self._providers = tuple(providers)
         self._fault = BoundedLabel(limit=50)
         self._model = BoundedLabel(limit=20)
         self._bound: dict[tuple[object, ...], Any] = {}
-        self._async_answers = m.ASYNC_ANSWERS.labels(provider)
 
     def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
         key = (metric, *labels)
@@ -97,18 +97,21 @@ class PromptMeter:
                 self._answered(prompt, events)
 
     def _answered(self, prompt: Prompt, events: Sequence[PromptEvent]) -> None:
+        metadata = prompt.response.metadata if prompt.response is not None else {}
+        named = metadata.get("provider")
+        provider = named if isinstance(named, str) and named in self._providers else None
+        provider = provider or self._providers[0]
         # A synchronous provider's answer is stored in the same write as the submission.
         if not any(isinstance(e, PromptSubmitted) for e in events):
-            self._async_answers.inc()
-        metadata = prompt.response.metadata if prompt.response is not None else {}
+            self._child(m.ASYNC_ANSWERS, provider).inc()
         usage = token_usage(metadata)
         if usage is None:
             return
         model = metadata.get("model")
         model = self._model(model) if isinstance(model, str) else "unknown"
         caller = self._caller(prompt.owner)
-        self._child(m.PROVIDER_TOKENS, self._provider, model, caller, "in").inc(usage[0])
-        self._child(m.PROVIDER_TOKENS, self._provider, model, caller, "out").inc(usage[1])
+        self._child(m.PROVIDER_TOKENS, provider, model, caller, "in").inc(usage[0])
+        self._child(m.PROVIDER_TOKENS, provider, model, caller, "out").inc(usage[1])
 
     def callback_attempted(self, outcome: str, attempts: int) -> None:
         """One callback attempt's outcome; a delivery that settles also reports its attempts."""
