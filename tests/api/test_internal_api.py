@@ -31,7 +31,11 @@ async def test_the_genai_service_records_an_answer_once(
 ) -> None:
     prompt_id = await submitted_prompt(client, redis_client, key_prefix)
     token = {"Authorization": f"Bearer {idp.token('genai-service', 'internal')}"}
-    answer = {"content": "The item is sound.", "metadata": {"model": "m1"}}
+    answer = {
+        "content": "The item is sound.",
+        "metadata": {"model": "m1"},
+        "usage": {"input_tokens": 30, "output_tokens": 5, "total_tokens": 35},
+    }
 
     first = await client.post(
         f"/api/internal/prompts/{prompt_id}/response", json=answer, headers=token
@@ -56,6 +60,7 @@ async def test_the_genai_service_records_an_answer_once(
         await client.get(f"/api/prompts/{prompt_id}", headers={"X-API-Key": MOSAIC_KEY})
     ).json()
     assert prompt["response"]["content"] == "The item is sound."
+    assert prompt["usage"] == answer["usage"]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.application.ports.genai import GenAiRequest
+from ai_gateway.domain.values import TokenUsage
 from ai_gateway.integration.genai.echo import EchoProvider
 from ai_gateway.integration.genai.genai_api import GenAiApiProvider
 from ai_gateway.integration.genai.openai_compatible import OpenAiCompatibleProvider
@@ -44,6 +45,8 @@ async def test_echo_answers_at_once_and_deterministically() -> None:
     assert first == second
     assert first.content == "[echo] Summarise this."
     assert first.metadata["provider"] == "echo"
+    # one token per four characters begun: 15 characters asked, 22 answered
+    assert first.usage == TokenUsage(input_tokens=4, output_tokens=6, total_tokens=10)
 
 
 async def test_an_openai_compatible_answer_is_recorded_with_its_usage(
@@ -63,6 +66,7 @@ async def test_an_openai_compatible_answer_is_recorded_with_its_usage(
         "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
         "completion_id": "chatcmpl-1",
     }
+    assert answer.usage == TokenUsage(input_tokens=12, output_tokens=3, total_tokens=15)
     (hit,) = server.hits
     assert hit.headers["Authorization"] == "Bearer sk-test-key"
     assert hit.headers["Idempotency-Key"] == "a" * 32

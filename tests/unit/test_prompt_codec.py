@@ -7,7 +7,14 @@ from dataclasses import MISSING, fields
 from datetime import timedelta
 
 from ai_gateway.domain.prompt import Prompt
-from ai_gateway.domain.values import Delivery, DeliveryState, Fault, ObjectRef, PromptResponse
+from ai_gateway.domain.values import (
+    Delivery,
+    DeliveryState,
+    Fault,
+    ObjectRef,
+    PromptResponse,
+    TokenUsage,
+)
 from ai_gateway.integration.event_outbox import public_summary
 from ai_gateway.integration.prompt_codec import STORED_FIELDS, dump_prompt, load_prompt
 from ai_gateway.integration.webhook_sender import callback_payload
@@ -30,7 +37,9 @@ def every_field_set() -> Prompt:
     zipped = ObjectRef("data", "p/data.zip", 10, "application/zip")
     prompt.mark_prepared(T0 + timedelta(seconds=2), (zipped,))
     prompt.mark_submitted(T0 + timedelta(seconds=3), "openai")
-    prompt.record_response(PromptResponse.of("ok", {"model": "m"}, T0 + timedelta(seconds=4)))
+    prompt.record_response(
+        PromptResponse.of("ok", {"model": "m"}, T0 + timedelta(seconds=4)), TokenUsage.of(9, 2)
+    )
     attempt = T0 + timedelta(seconds=5)
     prompt.record_delivery(
         Delivery("msg_1").attempted("204", attempt, state=DeliveryState.DELIVERED)
@@ -81,3 +90,11 @@ def test_the_public_views_carry_neither_the_prompt_text_nor_the_callback_url() -
     answer = PromptResponse.of("ok", {"model": "m"}, T0 + timedelta(seconds=4)).to_json()
     assert summary["response"] == {"sha256": answer["sha256"], "created_at": answer["created_at"]}
     assert callback_payload(prompt)["status"] == "completed"  # RESPONDED, yet the outcome is sent
+    assert summary["usage"] == {"input_tokens": 9, "output_tokens": 2, "total_tokens": 11}
+
+
+def test_a_record_stored_before_usage_was_kept_reads_as_without_usage() -> None:
+    prompt = faulted()
+    data = json.loads(dump_prompt(prompt))
+    del data["usage"]
+    assert load_prompt(json.dumps(data), prompt.version).usage is None

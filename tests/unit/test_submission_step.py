@@ -23,13 +23,15 @@ from ai_gateway.application.ports.data import FetchedData
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
+from ai_gateway.domain.values import TokenUsage
 from tests.factories import T0, zip_of
 from tests.fakes import ScriptedProvider, ScriptedSource
 from tests.unit.pipeline import GENAI, Pipeline, S
 
 
 async def test_a_synchronous_answer_completes_the_prompt_and_is_kept() -> None:
-    p = Pipeline(provider=ScriptedProvider(GenAiAnswer("Looks right.", {"tokens": 5})))
+    usage = TokenUsage.of(4, 1)
+    p = Pipeline(provider=ScriptedProvider(GenAiAnswer("Looks right.", {"tokens": 5}, usage)))
     prompt = await p.add(S.PREPARED, callback_url="https://mosaic.example/cb")
 
     await p.mediator.send(SubmitPrompt(Job(JobStep.SUBMIT, prompt.id)))
@@ -43,6 +45,7 @@ async def test_a_synchronous_answer_completes_the_prompt_and_is_kept() -> None:
     )
     assert stored.response is not None
     assert stored.response.content == "Looks right."
+    assert stored.usage == usage
     kept = json.loads(p.store.objects[f"prompts/{prompt.id}/response.json"])
     assert (kept["content"], kept["sha256"]) == ("Looks right.", stored.response.sha256)
     assert p.queue.steps() == [("deliver", prompt.id, 1)]

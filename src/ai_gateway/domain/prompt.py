@@ -32,6 +32,7 @@ from ai_gateway.domain.values import (
     JsonObject,
     ObjectRef,
     PromptResponse,
+    TokenUsage,
     validate_kind,
 )
 
@@ -96,6 +97,7 @@ class Prompt:
     timestamps: dict[PromptStatus, datetime] = field(default_factory=dict)
     fault: Fault | None = None
     response: PromptResponse | None = None
+    usage: TokenUsage | None = None
     objects: tuple[ObjectRef, ...] = ()
     delivery: Delivery | None = None
     provider: str | None = None
@@ -174,8 +176,8 @@ class Prompt:
             raise InvalidTransition(self.id, self.status.value, self.status.value)
         self.provider = provider
 
-    def record_response(self, response: PromptResponse) -> bool:
-        """Keep the GenAI answer and move to COMPLETED.
+    def record_response(self, response: PromptResponse, usage: TokenUsage | None = None) -> bool:
+        """Keep the GenAI answer, and the tokens it cost when known, and move to COMPLETED.
 
         Returns False, changing nothing, when this very answer is already recorded (a redelivery).
         Raises ResponseAlreadyRecorded for a different answer, InvalidTransition when not SUBMITTED.
@@ -190,6 +192,7 @@ class Prompt:
         )
         self._move(S.COMPLETED, at, event)
         self.response = response
+        self.usage = usage
         return True
 
     def mark_responded(self, at: datetime) -> None:

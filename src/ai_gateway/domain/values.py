@@ -102,6 +102,54 @@ class PromptResponse:
         return cls(data["content"], data["metadata"], data["sha256"], _time(data["created_at"]))
 
 
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Provider tokens a prompt cost, as the provider reported them."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, input_tokens: int, output_tokens: int) -> TokenUsage:
+        return cls(input_tokens, output_tokens, input_tokens + output_tokens)
+
+    @classmethod
+    def read(cls, reply: object) -> TokenUsage | None:
+        """The usage in a provider's reply: ``input_tokens``/``output_tokens`` or OpenAI's
+        ``prompt_tokens``/``completion_tokens``, with ``total_tokens`` (their sum when absent).
+        None when the reply carries no usable count: a missing count is not a zero one."""
+        if not isinstance(reply, Mapping):
+            return None
+        given = _count(reply, "input_tokens", "prompt_tokens")
+        made = _count(reply, "output_tokens", "completion_tokens")
+        total = _count(reply, "total_tokens")
+        if given is None and made is None and total is None:
+            return None
+        given, made = given or 0, made or 0
+        return cls(given, made, given + made if total is None else max(total, given + made))
+
+    def to_json(self) -> JsonObject:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TokenUsage:
+        return cls(data["input_tokens"], data["output_tokens"], data["total_tokens"])
+
+
+def _count(reply: Mapping[str, object], *names: str) -> int | None:
+    for name in names:
+        value = reply.get(name)
+        # bool is an int to Python, not a count to anyone
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"

@@ -23,6 +23,7 @@ _SUMMARY_FIELDS: Final = (
     "timestamps",
     "fault",
     "response",
+    "usage",
 )
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ai_gateway.domain.prompt import Prompt, PromptStatus
-from ai_gateway.domain.values import Delivery, Fault, ObjectRef, PromptResponse
+from ai_gateway.domain.values import Delivery, Fault, ObjectRef, PromptResponse, TokenUsage
 
 # The version is kept beside the record (the store compares and sets it); events go to the outbox.
 _NOT_STORED = frozenset({"version", "_events"})
@@ -26,6 +26,7 @@ _ENCODERS: Final[Mapping[str, Callable[[Prompt], Any]]] = {
     "timestamps": lambda p: {s.value: at.isoformat() for s, at in p.timestamps.items()},
     "fault": lambda p: None if p.fault is None else p.fault.to_json(),
     "response": lambda p: None if p.response is None else p.response.to_json(),
+    "usage": lambda p: None if p.usage is None else p.usage.to_json(),
     "objects": lambda p: [o.to_json() for o in p.objects],
     "delivery": lambda p: None if p.delivery is None else p.delivery.to_json(),
     "waiting_until": lambda p: None if p.waiting_until is None else p.waiting_until.isoformat(),
@@ -44,6 +45,7 @@ def dump_prompt(prompt: Prompt) -> str:
 def load_prompt(raw: str, version: int) -> Prompt:
     data: dict[str, Any] = json.loads(raw)
     fault, response, delivery = data["fault"], data["response"], data.get("delivery")
+    usage = data.get("usage")  # records stored before token usage was kept have none
     plain = {n: data[n] for n in STORED_FIELDS if n in data and n not in _ENCODERS}
     return Prompt(
         **plain,
@@ -53,6 +55,7 @@ def load_prompt(raw: str, version: int) -> Prompt:
         },
         fault=None if fault is None else Fault.from_json(fault),
         response=None if response is None else PromptResponse.from_json(response),
+        usage=None if usage is None else TokenUsage.from_json(usage),
         objects=tuple(ObjectRef.from_json(o) for o in data["objects"]),
         delivery=None if delivery is None else Delivery.from_json(delivery),
         waiting_until=_time(data.get("waiting_until")),

@@ -10,12 +10,14 @@ from pydantic import BaseModel, Field, JsonValue
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import INTERNAL_ROUTES, InternalCaller
 from ai_gateway.api.errors import problem_responses
+from ai_gateway.api.schemas.prompts import UsageBody
 from ai_gateway.application.commands.record_response import (
     MAX_ANSWER_CHARACTERS,
     RecordPromptResponse,
 )
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.domain.prompt import PromptStatus
+from ai_gateway.domain.values import TokenUsage
 
 router = APIRouter(
     prefix="/api/internal",
@@ -28,6 +30,7 @@ router = APIRouter(
 class AnswerBody(BaseModel):
     content: Annotated[str, Field(max_length=MAX_ANSWER_CHARACTERS)]
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    usage: UsageBody | None = Field(default=None, description="The tokens the answer cost.")
 
 
 class RecordedBody(BaseModel):
@@ -60,6 +63,7 @@ async def record_response(
             content=body.content,
             metadata=body.metadata,
             answerer=caller.identities,
+            usage=None if body.usage is None else TokenUsage(**body.usage.model_dump()),
         )
     )
     if recorded.duplicate:

@@ -98,6 +98,14 @@ class ResponseBody(BaseModel):
     created_at: datetime | None
 
 
+class UsageBody(BaseModel):
+    """Provider tokens, as the provider reported them."""
+
+    input_tokens: Annotated[int, Field(ge=0)]
+    output_tokens: Annotated[int, Field(ge=0)]
+    total_tokens: Annotated[int, Field(ge=0)]
+
+
 class ObjectRefBody(BaseModel):
     role: str
     key: str
@@ -132,6 +140,7 @@ class PromptBody(BaseModel):
     )
     fault: FaultBody | None
     response: ResponseBody | None
+    usage: UsageBody | None = Field(description="The tokens the answer cost, once known.")
     objects: list[ObjectRefBody]
     delivery: DeliveryBody | None = Field(description="The callback's state, once one is due.")
     provider: str | None = Field(

@@ -21,7 +21,7 @@ from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_prompt
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.domain.prompt import Prompt, PromptStatus
-from ai_gateway.domain.values import JsonObject, PromptResponse
+from ai_gateway.domain.values import JsonObject, PromptResponse, TokenUsage
 
 MAX_ANSWER_CHARACTERS = 1_000_000
 
@@ -33,6 +33,8 @@ class RecordPromptResponse(Command["RecordedResponse"]):
     metadata: JsonObject
     answerer: frozenset[str]
     """The identities of the caller that brought the answer (``Principal.identities``)."""
+    usage: TokenUsage | None = None
+    """The tokens the GenAI service says the answer cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ class RecordPromptResponseHandler:
             nonlocal duplicate
             if prompt.status is PromptStatus.PREPARED:
                 prompt.mark_submitted(self._clock())
-            duplicate = not prompt.record_response(response)
+            duplicate = not prompt.record_response(response, command.usage)
             if not duplicate:
                 await self._files.keep_answer(prompt.id, response)
             return not duplicate

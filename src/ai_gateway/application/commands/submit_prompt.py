@@ -179,7 +179,7 @@ class SubmitPromptHandler:
             if changed:
                 fresh.mark_submitted(submitted_at, provider)
                 if response is not None:
-                    fresh.record_response(response)
+                    fresh.record_response(response, answer.usage if answer else None)
             return changed
 
         stored = await change_stored_prompt(self._prompts, prompt.id, submitted, current=prompt)

@@ -1,7 +1,8 @@
 """A GenAI answer delivered as a CloudEvent: recorded exactly as the internal endpoint records it.
 
 The prompt id is the event's ``subject``, or ``data.prompt_id``; ``data.content`` is the answer,
-``data.metadata`` (an object) goes with it. The event's sender must be the GenAI service, as for
+``data.metadata`` (an object) goes with it, and ``data.usage`` (``input_tokens``, ``output_tokens``,
+``total_tokens``) tells what it cost. The event's sender must be the GenAI service, as for
 the endpoint.
 """
 
@@ -11,6 +12,7 @@ from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.errors import FieldError, ValidationFailed
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.ports.events import InboundEvent
+from ai_gateway.domain.values import TokenUsage
 
 
 class GenAiAnswerReceived:
@@ -32,6 +34,10 @@ class GenAiAnswerReceived:
             )
         await self._mediator.send(
             RecordPromptResponse(
-                prompt_id=prompt_id, content=content, metadata=metadata, answerer=event.sender
+                prompt_id=prompt_id,
+                content=content,
+                metadata=metadata,
+                answerer=event.sender,
+                usage=TokenUsage.read(data.get("usage")),
             )
         )

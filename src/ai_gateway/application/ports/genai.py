@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ai_gateway.domain.values import JsonObject
+from ai_gateway.domain.values import JsonObject, TokenUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,8 @@ class GenAiRequest:
 class GenAiAnswer:
     content: str
     metadata: JsonObject
+    usage: TokenUsage | None = None
+    """The tokens the provider says the prompt cost; None when it does not say."""
 
 
 class GenAiProvider(Protocol):

@@ -6,7 +6,7 @@ import httpx
 
 from ai_gateway.application.errors import PermanentFailure
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
-from ai_gateway.domain.values import JsonObject
+from ai_gateway.domain.values import JsonObject, TokenUsage
 from ai_gateway.integration.genai.http_errors import answer_json, post_json, raise_for_answer
 
 
@@ -57,4 +57,4 @@ class OpenAiCompatibleProvider:
             metadata["usage"] = {k: v for k, v in usage.items() if isinstance(v, int)}
         if isinstance(data.get("id"), str):
             metadata["completion_id"] = data["id"]
-        return GenAiAnswer(content=content, metadata=metadata)
+        return GenAiAnswer(content=content, metadata=metadata, usage=TokenUsage.read(usage))
