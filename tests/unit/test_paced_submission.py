@@ -13,12 +13,13 @@ from ai_gateway.application.paced_submissions import PacedSubmissions
 from ai_gateway.application.ports.genai import GenAiAnswer
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.ports.pacing import Permit
+from ai_gateway.domain.values import TokenUsage
 from tests.fakes import RoomPacer, ScriptedProvider
 from tests.unit.pipeline import RULES, Pipeline, S
 from tests.waiting import until
 
 BUSY = TransientFailure("genai_unavailable", "the GenAI service answered HTTP 429", retry_after=7)
-USAGE = GenAiAnswer("fine", {"usage": {"total_tokens": 12}})
+USAGE = GenAiAnswer("fine", {}, TokenUsage(8, 4, 12))
 
 
 def submit(prompt_id: str, attempt: int = 1) -> Job:

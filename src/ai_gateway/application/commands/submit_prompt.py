@@ -30,7 +30,7 @@ from ai_gateway.application.prompt_changes import change_stored_prompt
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.templates import render
 from ai_gateway.domain.prompt import PROVIDER_QUOTA, Prompt, PromptStatus
-from ai_gateway.domain.values import PromptResponse
+from ai_gateway.domain.values import PromptResponse, TokenUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,8 @@ class SubmitPromptHandler:
         if answer is not None:
             response = PromptResponse.of(answer.content, answer.metadata, self._clock())
             await self._files.keep_answer(prompt.id, response)  # before the record says COMPLETED
-        await self._record(prompt, provider.name, submitted_at, response)
+        usage = None if answer is None else answer.usage
+        await self._record(prompt, provider.name, submitted_at, response, usage)
 
     async def _ready(self, prompt_id: str) -> Prompt | None:
         """The prompt, when it is PREPARED and owes no callback job."""
@@ -170,6 +171,7 @@ class SubmitPromptHandler:
         provider: str,
         submitted_at: datetime,
         response: PromptResponse | None,
+        usage: TokenUsage | None,
     ) -> None:
         changed = False
 
@@ -179,7 +181,7 @@ class SubmitPromptHandler:
             if changed:
                 fresh.mark_submitted(submitted_at, provider)
                 if response is not None:
-                    fresh.record_response(response, answer.usage if answer else None)
+                    fresh.record_response(response, usage)
             return changed
 
         stored = await change_stored_prompt(self._prompts, prompt.id, submitted, current=prompt)
@@ -193,6 +195,4 @@ class SubmitPromptHandler:
 
 def tokens_used(answer: GenAiAnswer | None) -> int:
     """The tokens the provider reports it used for the answer (0 when it reports none)."""
-    usage = answer.metadata.get("usage") if answer is not None else None
-    total = usage.get("total_tokens") if isinstance(usage, dict) else None
-    return total if isinstance(total, int) and total > 0 else 0
+    return 0 if answer is None or answer.usage is None else answer.usage.total_tokens
