@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from ai_gateway.application.commands.reconcile_prompts import ReconcilePrompts
+from ai_gateway.application.commands.record_response import RecordPromptResponse
 from ai_gateway.application.commands.submit_prompt import SubmitPrompt
 from ai_gateway.application.errors import TransientFailure
 from ai_gateway.application.paced_submissions import PacedSubmissions
@@ -15,7 +16,7 @@ from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.ports.pacing import Permit
 from ai_gateway.domain.values import TokenUsage
 from tests.fakes import RoomPacer, ScriptedProvider
-from tests.unit.pipeline import RULES, Pipeline, S
+from tests.unit.pipeline import GENAI, RULES, Pipeline, S
 from tests.waiting import until
 
 BUSY = TransientFailure("genai_unavailable", "the GenAI service answered HTTP 429", retry_after=7)
@@ -156,3 +157,20 @@ async def test_the_pacing_loop_submits_what_waits_in_the_room() -> None:
 
     assert [r.prompt_id for r in p.provider.requests] == [x.id for x in prompts]
     assert len(pacer.released) == 3
+
+
+async def test_an_asynchronous_answer_debits_its_tokens_from_its_paced_provider() -> None:
+    pacer = RoomPacer("scripted")
+    p = Pipeline(provider=ScriptedProvider(None), pacer=pacer)
+    prompt = await p.add(S.PREPARED)
+    await p.mediator.send(SubmitPrompt(submit(prompt.id)))
+
+    await p.mediator.send(
+        RecordPromptResponse(
+            prompt_id=prompt.id, content="later", metadata={}, answerer=GENAI,
+            usage=TokenUsage.of(30, 12),
+        )
+    )  # fmt: skip
+
+    handed_over = (Permit("scripted", prompt.id), 0)
+    assert pacer.released == [handed_over, (Permit("scripted", prompt.id), 42)]

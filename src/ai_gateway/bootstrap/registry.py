@@ -121,7 +121,7 @@ def build_mediator(
         ),
     )
     record = RecordPromptResponseHandler(
-        p.prompts, p.queue, files, clock, rules.genai_service_identities
+        p.prompts, p.queue, files, clock, rules.genai_service_identities, p.pacer
     )
     mediator.register(RecordPromptResponse, record)
     if p.inbox is not None:

@@ -6,6 +6,9 @@ for a prompt still PREPARED proves its submission, which is recorded first.
 Only the GenAI service answers: the caller must bear one of the identities configured for it
 (``GENAI_SERVICE_IDENTITIES``), whether it posts to the internal endpoint or sends an event; a
 route's scope alone is not enough. Every way in has the same size limit.
+
+The tokens the answer cost are debited from its provider's token window when the provider is
+paced (ADR 0020): an asynchronous provider reports them only now.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from ai_gateway.application.errors import FieldError, Forbidden, NotFound, Valid
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.jobs import JobQueue
+from ai_gateway.application.ports.pacing import Permit, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_prompt
 from ai_gateway.application.prompt_files import PromptFiles
@@ -53,6 +57,7 @@ class RecordPromptResponseHandler:
         files: PromptFiles,
         clock: Clock,
         answerers: frozenset[str],
+        pacer: ProviderPacer | None = None,
     ) -> None:
         """``answerers``: the GenAI service's identities; empty, nobody may answer."""
         self._prompts = prompts
@@ -60,6 +65,7 @@ class RecordPromptResponseHandler:
         self._files = files
         self._clock = clock
         self._answerers = answerers
+        self._pacer = pacer
 
     async def handle(self, command: RecordPromptResponse) -> RecordedResponse:
         """Raises Forbidden (not the GenAI service), ValidationFailed (too long), NotFound,
@@ -91,4 +97,12 @@ class RecordPromptResponseHandler:
         prompt = await change_prompt(self._prompts, load, record)
         if not duplicate:
             await queue_delivery(self._queue, prompt)
+            await self._debit(prompt, command.usage)
         return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=duplicate)
+
+    async def _debit(self, prompt: Prompt, usage: TokenUsage | None) -> None:
+        provider = prompt.provider
+        if self._pacer is None or usage is None or not provider or not self._pacer.paces(provider):
+            return
+        # the permit of the hand-over was given back then: releasing it again only debits
+        await self._pacer.release(Permit(provider, prompt.id), usage.total_tokens)

@@ -92,7 +92,8 @@ class ProviderPacer(Protocol):
         ...
 
     async def release(self, permit: Permit, tokens: int = 0) -> None:
-        """The call is over: its concurrency slot is free, and ``tokens`` used are debited."""
+        """The call is over: its concurrency slot is free (a permit released already stays so),
+        and ``tokens`` used are debited."""
         ...
 
     async def pause(self, provider: str, seconds: float) -> None:
