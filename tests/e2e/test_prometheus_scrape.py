@@ -76,6 +76,10 @@ def test_prometheus_scrapes_the_api_and_the_worker(
     assert 0 < float(p90["value"][1]) < 60
     calls = 'ai_gateway_provider_request_duration_seconds_count{provider="echo",outcome="answered"}'
     assert sum(float(r["value"][1]) for r in prometheus.query(calls)) >= 3
+    tokens = prometheus.query(
+        'ai_gateway_provider_tokens_total{provider="echo",caller="mosaic",direction="out"}'
+    )
+    assert sum(float(r["value"][1]) for r in tokens) > 0
     waits = prometheus.query('ai_gateway_job_queue_wait_seconds_count{step="submit"}')
     assert sum(float(r["value"][1]) for r in waits) >= 3
     routes = {

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import REGISTRY
 
 from ai_gateway.domain.prompt import Prompt
-from ai_gateway.domain.values import Fault, JsonObject, PromptResponse
+from ai_gateway.domain.values import Fault, PromptResponse, TokenUsage
 from ai_gateway.metrics.labels import BoundedLabel, Callers, Kinds
-from ai_gateway.metrics.prompts import PromptMeter, token_usage
+from ai_gateway.metrics.prompts import PromptMeter
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 METER = PromptMeter(
@@ -75,21 +75,18 @@ def test_an_answer_stored_apart_from_the_submission_counts_as_asynchronous() -> 
     assert sample(answers, provider="meter-test") == before + 1
 
 
-def test_tokens_are_counted_by_model_and_caller_in_either_naming() -> None:
+def test_the_tokens_a_prompt_keeps_are_counted_by_model_and_caller() -> None:
     tokens = "ai_gateway_provider_tokens_total"
     labels = {"provider": "meter-test", "model": "m-1", "caller": "other"}
     before_in = sample(tokens, direction="in", **labels)
     before_out = sample(tokens, direction="out", **labels)
     prompt = created(owner="jwt:someone")
     step(prompt, 1, "start_preparing", "mark_prepared", "mark_submitted")
-    usage: JsonObject = {"input_tokens": 12, "output_tokens": 30}
-    prompt.record_response(PromptResponse.of("a", {"model": "m-1", "usage": usage}, T0))
+    prompt.record_response(PromptResponse.of("a", {"model": "m-1"}, T0), TokenUsage.of(12, 30))
     METER.written(prompt, prompt.pull_events())
 
     assert sample(tokens, direction="in", **labels) == before_in + 12
     assert sample(tokens, direction="out", **labels) == before_out + 30
-    assert token_usage({"usage": {"prompt_tokens": 3, "completion_tokens": 4}}) == (3, 4)
-    assert token_usage({"usage": {"total_tokens": 7}}) is None
 
 
 def test_kinds_and_callers_without_a_configured_name_are_other() -> None:

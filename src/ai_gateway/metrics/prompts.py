@@ -38,19 +38,6 @@ STEPS: Final[Mapping[type[PromptEvent], PromptStatus]] = {
 }
 FINAL: Final = frozenset({S.COMPLETED, S.CANCELLED, S.FAULTED})
 """A prompt's outcome; RESPONDED follows COMPLETED when the callback is delivered and is a step."""
-USAGE_KEYS: Final = (("prompt_tokens", "completion_tokens"), ("input_tokens", "output_tokens"))
-
-
-def token_usage(metadata: Mapping[str, Any]) -> tuple[int, int] | None:
-    """Tokens in and out from an answer's ``usage``, in OpenAI's or the input/output naming."""
-    usage = metadata.get("usage")
-    if not isinstance(usage, Mapping):
-        return None
-    for into, out in USAGE_KEYS:
-        tokens_in, tokens_out = usage.get(into), usage.get(out)
-        if isinstance(tokens_in, int) and isinstance(tokens_out, int):
-            return max(tokens_in, 0), max(tokens_out, 0)
-    return None
 
 
 class PromptMeter:
@@ -104,14 +91,14 @@ class PromptMeter:
         # A synchronous provider's answer is stored in the same write as the submission.
         if not any(isinstance(e, PromptSubmitted) for e in events):
             self._child(m.ASYNC_ANSWERS, provider).inc()
-        usage = token_usage(metadata)
+        usage = prompt.usage
         if usage is None:
             return
         model = metadata.get("model")
         model = self._model(model) if isinstance(model, str) else "unknown"
         caller = self._caller(prompt.owner)
-        self._child(m.PROVIDER_TOKENS, provider, model, caller, "in").inc(usage[0])
-        self._child(m.PROVIDER_TOKENS, provider, model, caller, "out").inc(usage[1])
+        self._child(m.PROVIDER_TOKENS, provider, model, caller, "in").inc(usage.input_tokens)
+        self._child(m.PROVIDER_TOKENS, provider, model, caller, "out").inc(usage.output_tokens)
 
     def callback_attempted(self, outcome: str, attempts: int) -> None:
         """One callback attempt's outcome; a delivery that settles also reports its attempts."""
