@@ -115,6 +115,7 @@ class InMemoryPromptRepository:
             and (criteria.status is None or p.status is criteria.status)
             and (criteria.kind is None or p.kind == criteria.kind)
             and (criteria.request_id is None or p.request_id == criteria.request_id)
+            and criteria.in_period(p)
         ]
         page = matches[:limit]
         more = len(matches) > limit

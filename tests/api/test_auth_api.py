@@ -164,6 +164,7 @@ async def test_swagger_offers_oauth2_login_without_any_client_secret(
             "api": "the 'api' scope",
             "internal": "the 'internal' scope",
             "events": "the 'events' scope",
+            "admin": "the 'admin' scope",
         },
     }
     assert flows["authorizationCode"]["authorizationUrl"] == (

@@ -11,20 +11,25 @@ import pytest
 from pydantic.alias_generators import to_camel
 
 from ai_gateway.api.schemas.prompts import (
+    ActionBody,
+    CallbackAttemptBody,
     CreatePromptBody,
     DeliveryBody,
     FaultBody,
     ObjectRefBody,
     PromptBody,
     ResponseBody,
+    StepBody,
 )
 from ai_gateway.application.commands.create_prompt import CreatePrompt
+from ai_gateway.domain.history import Action, TimedStep
 from ai_gateway.domain.item_review import ITEM_FIELDS, ReviewFlag
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import (
     KIND_MAX_LENGTH,
     KIND_PATTERN,
     Delivery,
+    DeliveryAttempt,
     Fault,
     ObjectRef,
     PromptResponse,
@@ -77,12 +82,29 @@ async def test_item_flags_left_out_ask_for_every_review(client: httpx.AsyncClien
     ],
 )
 def test_each_published_value_has_the_domains_fields(body: Any, value: Any) -> None:
-    assert set(body.model_fields) == {f.name for f in fields(value)}
+    # A delivery's log is published on the prompt, as its callback_attempts.
+    assert set(body.model_fields) == {f.name for f in fields(value)} - {"log"}
+
+
+@pytest.mark.parametrize(
+    ("body", "value", "derived"),
+    [
+        (CallbackAttemptBody, DeliveryAttempt, {"status_code", "error"}),
+        (StepBody, TimedStep, set()),
+        (ActionBody, Action, set()),
+    ],
+)
+def test_each_published_record_has_the_domains_fields(
+    body: Any, value: Any, derived: set[str]
+) -> None:
+    assert set(body.model_fields) == {f.name for f in fields(value)} | derived
 
 
 def test_a_published_prompt_has_every_public_field_of_the_entity() -> None:
     public = {f.name for f in fields(Prompt) if not f.name.startswith("_")}
-    assert set(PromptBody.model_fields) == public | {"created_at", "updated_at"}
+    # Its steps are published as a timeline, with durations; its delivery's log as attempts.
+    published = public - {"steps"} | {"created_at", "updated_at", "timeline", "callback_attempts"}
+    assert set(PromptBody.model_fields) == published
 
 
 def test_a_new_prompt_takes_the_same_inputs_at_every_layer() -> None:

@@ -81,6 +81,7 @@ table.insert(all, sequence_key(P))
 table.insert(all, retention_key(P))
 table.insert(all, jobs_waiting_key(P, 'abc'))
 table.insert(all, deliveries_due_key(P))
+table.insert(all, deliveries_dead_key(P))
 return all
 """,
         0,
@@ -103,6 +104,7 @@ return all
         keys.retention,
         keys.jobs_waiting("abc"),
         keys.deliveries_due,
+        keys.deliveries_dead,
     ])  # fmt: skip
 
 

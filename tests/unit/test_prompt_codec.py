@@ -6,7 +6,8 @@ import json
 from dataclasses import MISSING, fields
 from datetime import timedelta
 
-from ai_gateway.domain.prompt import Prompt
+from ai_gateway.domain.history import ActionName, Step
+from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import (
     Delivery,
     DeliveryState,
@@ -44,6 +45,7 @@ def every_field_set() -> Prompt:
     prompt.record_delivery(
         Delivery("msg_1").attempted("204", attempt, state=DeliveryState.DELIVERED)
     )
+    prompt.record_action(ActionName.REDELIVER, "jwt:operator", attempt)
     prompt.version = 7
     prompt.pull_events()
     return prompt
@@ -78,6 +80,20 @@ def test_a_stored_prompt_reads_back_equal() -> None:
         raw = dump_prompt(prompt)
         assert set(json.loads(raw)) == set(STORED_FIELDS)
         assert load_prompt(raw, prompt.version) == prompt
+
+
+def test_a_record_stored_before_steps_were_kept_has_one_step_per_status_reached() -> None:
+    prompt = every_field_set()
+    record = json.loads(dump_prompt(prompt))
+    del record["steps"], record["history"]
+    record["delivery"].pop("log")
+
+    loaded = load_prompt(json.dumps(record), prompt.version)
+
+    assert loaded.steps == [Step(s.value, at) for s, at in prompt.timestamps.items()]
+    assert [s.status for s in loaded.timeline][-1] == PromptStatus.RESPONDED
+    assert loaded.history == []
+    assert loaded.callback_attempts == ()
 
 
 def test_the_public_views_carry_neither_the_prompt_text_nor_the_callback_url() -> None:

@@ -1,4 +1,5 @@
-"""Which prompts a caller may see (its own, or every one for an admin) and change (its own)."""
+"""Which prompts a caller may see (its own, or every one for an admin) and change (its own; any,
+through the admin API, for an operator: a caller with the admin scope)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,24 @@ async def load_own(prompts: PromptRepository, principal: Principal, prompt_id: s
     if not principal.may_change(prompt.owner):
         raise Forbidden("only the prompt's owner may change it; the admin scope only reads")
     return prompt
+
+
+async def load_for_operator(
+    prompts: PromptRepository, principal: Principal, prompt_id: str
+) -> Prompt:
+    """Any caller's prompt, for an operator to act on; Forbidden without the admin scope."""
+    if not principal.is_admin:
+        raise Forbidden("only an operator (the admin scope) may act on any caller's prompt")
+    prompt = await prompts.get(prompt_id)
+    if prompt is None:
+        raise NotFound("prompt", prompt_id)
+    return prompt
+
+
+async def load_to_change(
+    prompts: PromptRepository, principal: Principal, prompt_id: str, *, operator: bool
+) -> Prompt:
+    """The prompt a command acts on: an operator's (any prompt) or its owner's (``load_own``)."""
+    if operator:
+        return await load_for_operator(prompts, principal, prompt_id)
+    return await load_own(prompts, principal, prompt_id)

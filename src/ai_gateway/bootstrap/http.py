@@ -15,9 +15,16 @@ from ai_gateway import __version__
 from ai_gateway.api.app import BearerDocs, SwaggerLogin, create_api
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.api.auth.dependencies import NoBearerAuthenticator, authenticate
-from ai_gateway.api.auth.policy import EventsCaller, InternalCaller, PromptCaller, ScopePolicy
+from ai_gateway.api.auth.policy import (
+    AdminCaller,
+    EventsCaller,
+    InternalCaller,
+    PromptCaller,
+    ScopePolicy,
+)
 from ai_gateway.api.controllers.app import AppInfo
 from ai_gateway.api.controllers.events import Handshake
+from ai_gateway.application.ports.callers import CallerLog
 from ai_gateway.application.ports.identity import BearerAuthenticator
 from ai_gateway.application.principal import Principal
 from ai_gateway.bootstrap.console import ConsoleProvider
@@ -98,9 +105,15 @@ class HttpProvider(Provider):
 
     @provide(scope=Scope.REQUEST)
     async def principal(
-        self, request: Request, keys: ApiKeyAuthenticator, bearer: BearerAuthenticator
+        self,
+        request: Request,
+        keys: ApiKeyAuthenticator,
+        bearer: BearerAuthenticator,
+        callers: CallerLog,
     ) -> Principal:
-        return await authenticate(request.headers, keys, bearer)
+        principal = await authenticate(request.headers, keys, bearer)
+        await callers.seen(principal, datetime.now(UTC))
+        return principal
 
     @provide(scope=Scope.REQUEST)
     def prompt_caller(self, principal: Principal, policy: ScopePolicy) -> PromptCaller:
@@ -113,6 +126,10 @@ class HttpProvider(Provider):
     @provide(scope=Scope.REQUEST)
     def events_caller(self, principal: Principal, policy: ScopePolicy) -> EventsCaller:
         return EventsCaller(policy.require(principal, policy.events))
+
+    @provide(scope=Scope.REQUEST)
+    def admin_caller(self, principal: Principal, policy: ScopePolicy) -> AdminCaller:
+        return AdminCaller(policy.require(principal, policy.admin))
 
 
 def build_http_container(
@@ -172,5 +189,6 @@ def bearer_docs(settings: Settings) -> BearerDocs | None:
         "Prompts": settings.required_scope,
         "Internal": settings.internal_scope,
         "Events": settings.events_scope,
+        "Admin": settings.admin_scope,
     }
     return BearerDocs(tag_scopes=scopes, login=login)

@@ -10,17 +10,26 @@ from dishka import Provider, Scope, provide
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.ports.callbacks import CallbackSender
+from ai_gateway.application.ports.callers import CallerLog, ConfiguredKey
 from ai_gateway.application.ports.clock import utc_now
 from ai_gateway.application.ports.data import ArchiveReader, DataSource
+from ai_gateway.application.ports.dead_letters import DeadLetters
 from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import DeliveryMeter, HealthProbe
+from ai_gateway.application.ports.overview import OverviewSource
 from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.bootstrap.outside import GenAiProviders
-from ai_gateway.bootstrap.registry import PipelineRules, Ports, build_dispatcher, build_mediator
+from ai_gateway.bootstrap.registry import (
+    Operations,
+    PipelineRules,
+    Ports,
+    build_dispatcher,
+    build_mediator,
+)
 from ai_gateway.settings import Settings
 
 
@@ -46,6 +55,21 @@ class MessagingProvider(Provider):
         return pipeline_rules(settings)
 
     @provide
+    def operations(
+        self,
+        settings: Settings,
+        dead_letters: DeadLetters,
+        overview: OverviewSource,
+        callers: CallerLog,
+    ) -> Operations:
+        default = frozenset({settings.required_scope})
+        keys = tuple(
+            ConfiguredKey(k.name, default if k.scopes is None else frozenset(k.scopes))
+            for k in settings.mosaic_api_keys
+        )
+        return Operations(dead_letters, overview, callers, keys)
+
+    @provide
     def ports(  # noqa: PLR0913, PLR0917 - dishka injects each port as a parameter
         self,
         prompts: PromptRepository,
@@ -60,10 +84,12 @@ class MessagingProvider(Provider):
         providers: GenAiProviders,
         pacer: ProviderPacer,
         deliveries: DeliveryMeter,
+        operations: Operations,
     ) -> Ports:
         return Ports(
             prompts, queue, store, source, archives, provider, callbacks, probes, utc_now, inbox,
             fallbacks=providers.fallbacks, pacer=pacer, deliveries=deliveries,
+            operations=operations,
         )  # fmt: skip
 
     @provide

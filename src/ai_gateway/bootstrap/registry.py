@@ -35,6 +35,11 @@ from ai_gateway.application.commands.record_response import (
     RecordPromptResponse,
     RecordPromptResponseHandler,
 )
+from ai_gateway.application.commands.requeue_dead_letters import (
+    RequeueDeadLetters,
+    RequeueDeadLettersHandler,
+)
+from ai_gateway.application.commands.retry_prompt import RetryPrompt, RetryPromptHandler
 from ai_gateway.application.commands.submit_prompt import (
     Pacing,
     SubmitPrompt,
@@ -45,18 +50,27 @@ from ai_gateway.application.events.genai_answer_received import GenAiAnswerRecei
 from ai_gateway.application.jobs import FailureSettler, JobDispatcher, RetryPolicy
 from ai_gateway.application.mediator import LoggingBehaviour, Mediator, ValidationBehaviour
 from ai_gateway.application.ports.callbacks import CallbackSender
+from ai_gateway.application.ports.callers import CallerLog, ConfiguredKey
 from ai_gateway.application.ports.clock import Clock, utc_now
 from ai_gateway.application.ports.data import ArchiveReader, DataSource
+from ai_gateway.application.ports.dead_letters import DeadLetters
 from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue, JobStep
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import DeliveryMeter, HealthProbe
+from ai_gateway.application.ports.overview import OverviewSource
 from ai_gateway.application.ports.pacing import CallerShares, EqualShares, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
+from ai_gateway.application.queries.get_overview import GetOverview, GetOverviewHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
+from ai_gateway.application.queries.list_callers import ListCallers, ListCallersHandler
+from ai_gateway.application.queries.list_dead_letters import (
+    ListDeadLetters,
+    ListDeadLettersHandler,
+)
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
 
 
@@ -78,6 +92,17 @@ class Ports:
     pacer: ProviderPacer | None = None
     shares: CallerShares = field(default_factory=EqualShares)
     deliveries: DeliveryMeter | None = None
+    operations: Operations | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operations:
+    """What the admin API reads beyond the prompts: dead letters, counters, callers seen."""
+
+    dead_letters: DeadLetters
+    overview: OverviewSource
+    callers: CallerLog
+    api_keys: tuple[ConfiguredKey, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +164,10 @@ def build_mediator(
             p.prompts, p.queue, p.callbacks, clock, rules.callback_schedule, p.deliveries
         ),
     )
-    mediator.register(RedeliverCallback, RedeliverCallbackHandler(p.prompts, p.queue))
+    mediator.register(RedeliverCallback, RedeliverCallbackHandler(p.prompts, p.queue, clock))
+    mediator.register(RetryPrompt, RetryPromptHandler(p.prompts, p.queue, clock))
+    if p.operations is not None:
+        _register_operations(mediator, p.operations, p.prompts, clock)
     mediator.register(
         ReconcilePrompts,
         ReconcilePromptsHandler(
@@ -153,6 +181,15 @@ def build_mediator(
         ),
     )
     return mediator
+
+
+def _register_operations(
+    mediator: Mediator, ops: Operations, prompts: PromptRepository, clock: Clock
+) -> None:
+    mediator.register(ListDeadLetters, ListDeadLettersHandler(ops.dead_letters, prompts))
+    mediator.register(RequeueDeadLetters, RequeueDeadLettersHandler(mediator, ops.dead_letters))
+    mediator.register(GetOverview, GetOverviewHandler(ops.overview, mediator, clock))
+    mediator.register(ListCallers, ListCallersHandler(ops.callers, ops.api_keys))
 
 
 def build_dispatcher(mediator: Mediator) -> JobDispatcher:

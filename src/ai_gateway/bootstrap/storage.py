@@ -9,18 +9,24 @@ from dishka import Provider, Scope, provide
 from miniopy_async.api import Minio
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from ai_gateway.application.ports.callers import CallerLog
+from ai_gateway.application.ports.dead_letters import DeadLetters
 from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.jobs import JobQueue
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import HealthProbe, MetricsSource
+from ai_gateway.application.ports.overview import OverviewSource
 from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.integration.event_relay import OutboxHealth
 from ai_gateway.integration.local_object_store import LocalObjectStore
+from ai_gateway.integration.redis_caller_log import RedisCallerLog
+from ai_gateway.integration.redis_dead_letters import RedisDeadLetters
 from ai_gateway.integration.redis_errors import RedisHealth
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_metrics import RedisMetrics
+from ai_gateway.integration.redis_overview import RedisOverview
 from ai_gateway.integration.redis_pacing import ProviderQuota, RedisProviderPacer
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
@@ -80,6 +86,18 @@ class StorageProvider(Provider):
             lease_seconds=settings.genai_timeout_seconds + 30,
             max_pause_seconds=settings.retry_max_seconds,
         )
+
+    @provide
+    def caller_log(self, redis: Redis, settings: Settings) -> CallerLog:
+        return RedisCallerLog(redis, prefix=settings.redis_key_prefix)
+
+    @provide
+    def dead_letters(self, redis: Redis, settings: Settings) -> DeadLetters:
+        return RedisDeadLetters(redis, prefix=settings.redis_key_prefix)
+
+    @provide
+    def overview(self, redis: Redis, settings: Settings) -> OverviewSource:
+        return RedisOverview(redis, prefix=settings.redis_key_prefix)
 
     @provide
     def metrics(self, redis: Redis, settings: Settings) -> MetricsSource:

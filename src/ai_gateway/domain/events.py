@@ -74,3 +74,20 @@ class PromptFaulted(PromptEvent):
     step: ClassVar[str] = "faulted"
     code: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptRetried(PromptEvent):
+    """A FAULTED prompt goes back to the step that failed (``resumed_at`` is its status)."""
+
+    step: ClassVar[str] = "retried"
+    resumed_at: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptActionTaken(PromptEvent):
+    """A caller or an operator acted on the prompt; its history says who, what and when."""
+
+    step: ClassVar[str] = "action"
+    action: str
+    actor: str

@@ -1,7 +1,8 @@
 """The Prompt entity and its status machine.
 
 Every status change goes through ``Prompt._move``, which consults ``TRANSITIONS`` (the one table of
-allowed moves), stamps the time of the step and records the matching domain event.
+allowed moves), stamps the time of the step and records the matching domain event. The one way
+back is ``Prompt.retry``: an operator's decision, not a step of the pipeline, so not in the table.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Final
 
 from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
 from ai_gateway.domain.events import (
+    PromptActionTaken,
     PromptCancelled,
     PromptDataProcessed,
     PromptEvent,
@@ -23,10 +25,13 @@ from ai_gateway.domain.events import (
     PromptReceived,
     PromptResponded,
     PromptResponseReceived,
+    PromptRetried,
     PromptSubmitted,
 )
+from ai_gateway.domain.history import Action, ActionName, Step, TimedStep, timeline
 from ai_gateway.domain.values import (
     Delivery,
+    DeliveryAttempt,
     DeliveryState,
     Fault,
     JsonObject,
@@ -103,6 +108,8 @@ class Prompt:
     provider: str | None = None
     waiting_for: str | None = None
     waiting_until: datetime | None = None
+    history: list[Action] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     version: int = 0
     _events: list[PromptEvent] = field(default_factory=list, repr=False, compare=False)
 
@@ -133,6 +140,7 @@ class Prompt:
             request_id=request_id,
             metadata=dict(metadata or {}),
             timestamps={PromptStatus.CREATED: at},
+            steps=[Step(PromptStatus.CREATED.value, at)],
         )
         prompt._events.append(PromptReceived(prompt_id=prompt.id, occurred_at=at))
         return prompt
@@ -144,6 +152,14 @@ class Prompt:
     @property
     def updated_at(self) -> datetime:
         return max(self.timestamps.values())
+
+    @property
+    def timeline(self) -> tuple[TimedStep, ...]:
+        return timeline(self.steps)
+
+    @property
+    def callback_attempts(self) -> tuple[DeliveryAttempt, ...]:
+        return () if self.delivery is None else self.delivery.log
 
     @property
     def is_terminal(self) -> bool:
@@ -208,6 +224,33 @@ class Prompt:
         self._move(S.FAULTED, at, event)
         self.fault = fault
 
+    def retry(self, at: datetime) -> PromptStatus:
+        """Takes a FAULTED prompt back to the step that failed: preparation (CREATED) unless it
+        was prepared, else submission (PREPARED); its data objects are kept. A callback made for
+        the fault is made again for the new outcome, under a new webhook id. Returns the status
+        it resumes at; raises InvalidTransition unless FAULTED."""
+        if self.status is not S.FAULTED:
+            raise InvalidTransition(self.id, self.status.value, "retry")
+        resume = S.PREPARED if S.PREPARED in self.timestamps else S.CREATED
+        keep = {S.CREATED, resume}
+        self.timestamps = {s: t for s, t in self.timestamps.items() if s in keep}
+        self.status = resume
+        self.fault = None
+        self.waiting_for = self.waiting_until = None
+        self.steps.append(Step(resume.value, at))
+        if self.delivery is not None:
+            retries = sum(a.name is ActionName.RETRY for a in self.history)
+            self.delivery = self.delivery.restarted(f"msg_{self.id}_r{retries + 1}")
+        self._events.append(PromptRetried(prompt_id=self.id, occurred_at=at, resumed_at=resume))
+        return resume
+
+    def record_action(self, name: ActionName, actor: str, at: datetime) -> None:
+        """Keeps who acted on the prompt, and when, in its history."""
+        self.history.append(Action(name, actor, at))
+        self._events.append(
+            PromptActionTaken(prompt_id=self.id, occurred_at=at, action=name, actor=actor)
+        )
+
     @property
     def has_outcome_to_deliver(self) -> bool:
         """A callback is due: the prompt has a callback URL and a result or a fault to send."""
@@ -251,4 +294,5 @@ class Prompt:
         self.status = target
         self.timestamps[target] = at
         self.waiting_for = self.waiting_until = None
+        self.steps.append(Step(target.value, at))
         self._events.append(event)

@@ -157,8 +157,37 @@ class DeliveryState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One call to the callback URL: its ``status`` is the receiver's HTTP status, or the code of
+    why no status came back (``timeout``, ``url_refused``, ...)."""
+
+    at: datetime
+    status: str
+    next_attempt_at: datetime | None = None
+
+    @property
+    def status_code(self) -> int | None:
+        return int(self.status) if self.status.isdigit() else None
+
+    @property
+    def error(self) -> str | None:
+        return None if self.status.isdigit() else self.status
+
+    def to_json(self) -> JsonObject:
+        return {"at": self.at.isoformat(), "status": self.status,
+                "next_attempt_at": _iso(self.next_attempt_at)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DeliveryAttempt:
+        return cls(
+            datetime.fromisoformat(data["at"]), data["status"], _time(data["next_attempt_at"])
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
-    """Where the call back to the client stands. ``webhook_id`` stays the same across attempts."""
+    """Where the call back to the client stands. ``webhook_id`` stays the same across attempts;
+    ``log`` keeps every attempt, also across a redelivery, which counts ``attempts`` afresh."""
 
     webhook_id: str
     state: DeliveryState = DeliveryState.PENDING
@@ -166,14 +195,16 @@ class Delivery:
     last_status: str | None = None
     last_attempt_at: datetime | None = None
     next_attempt_at: datetime | None = None
+    log: tuple[DeliveryAttempt, ...] = ()
 
     def attempted(
         self, status: str, at: datetime, *, state: DeliveryState, next_at: datetime | None = None
     ) -> Delivery:
-        return Delivery(self.webhook_id, state, self.attempts + 1, status, at, next_at)
+        log = (*self.log, DeliveryAttempt(at, status, next_at))
+        return Delivery(self.webhook_id, state, self.attempts + 1, status, at, next_at, log)
 
-    def restarted(self) -> Delivery:
-        return Delivery(self.webhook_id)
+    def restarted(self, webhook_id: str | None = None) -> Delivery:
+        return Delivery(webhook_id or self.webhook_id, log=self.log)
 
     def to_json(self) -> JsonObject:
         return {
@@ -183,6 +214,7 @@ class Delivery:
             "last_status": self.last_status,
             "last_attempt_at": _iso(self.last_attempt_at),
             "next_attempt_at": _iso(self.next_attempt_at),
+            "log": [a.to_json() for a in self.log],
         }
 
     @classmethod
@@ -194,6 +226,7 @@ class Delivery:
             data["last_status"],
             _time(data["last_attempt_at"]),
             _time(data["next_attempt_at"]),
+            tuple(DeliveryAttempt.from_json(a) for a in data.get("log", ())),
         )
 
 

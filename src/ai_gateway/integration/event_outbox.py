@@ -2,6 +2,7 @@
 
 An entry is the event's id (the CloudEvent id), its step, its prompt and time, and the prompt's
 public summary at that moment: no content, no answer text, no callback URL (it may carry tokens).
+The summary's history says who took each action on the prompt (an ``action`` event's subject).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _SUMMARY_FIELDS: Final = (
     "fault",
     "response",
     "usage",
+    "history",
 )
 
 

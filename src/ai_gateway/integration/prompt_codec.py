@@ -14,6 +14,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, Final
 
+from ai_gateway.domain.history import Action, Step
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import Delivery, Fault, ObjectRef, PromptResponse, TokenUsage
 
@@ -30,6 +31,8 @@ _ENCODERS: Final[Mapping[str, Callable[[Prompt], Any]]] = {
     "objects": lambda p: [o.to_json() for o in p.objects],
     "delivery": lambda p: None if p.delivery is None else p.delivery.to_json(),
     "waiting_until": lambda p: None if p.waiting_until is None else p.waiting_until.isoformat(),
+    "history": lambda p: [a.to_json() for a in p.history],
+    "steps": lambda p: [s.to_json() for s in p.steps],
 }
 
 
@@ -47,12 +50,17 @@ def load_prompt(raw: str, version: int) -> Prompt:
     fault, response, delivery = data["fault"], data["response"], data.get("delivery")
     usage = data.get("usage")  # records stored before token usage was kept have none
     plain = {n: data[n] for n in STORED_FIELDS if n in data and n not in _ENCODERS}
+    timestamps = {
+        PromptStatus(s): datetime.fromisoformat(at) for s, at in data["timestamps"].items()
+    }
+    # Records stored before steps were kept have one step per status reached.
+    steps = data.get("steps") or [Step(s.value, at).to_json() for s, at in timestamps.items()]
     return Prompt(
         **plain,
         status=PromptStatus(data["status"]),
-        timestamps={
-            PromptStatus(s): datetime.fromisoformat(at) for s, at in data["timestamps"].items()
-        },
+        timestamps=timestamps,
+        history=[Action.from_json(a) for a in data.get("history", ())],
+        steps=[Step.from_json(s) for s in steps],
         fault=None if fault is None else Fault.from_json(fault),
         response=None if response is None else PromptResponse.from_json(response),
         usage=None if usage is None else TokenUsage.from_json(usage),

@@ -10,7 +10,14 @@ Prompt store (ADR 0002):
 
 Jobs (ADR 0008, 0018): ``P:jobs`` stream, ``P:jobs:due`` delayed jobs, ``P:jobs:dead`` dead
 letters, ``P:jobs:waiting:{id}`` a prompt's waiting jobs, ``P:deliveries:due`` prompts whose
-callback is owed, by when, ``P:reconciler`` the reconciler's leader lock.
+callback is owed, by when, ``P:deliveries:dead`` prompts whose callback was dead-lettered, by
+when, ``P:reconciler`` the reconciler's leader lock.
+
+Overview (ADR 0023): ``P:stats:m:{minute}`` and ``P:stats:h:{hour}`` count the prompts entering
+each status in that minute or hour (since the epoch), ``P:stats:answer-ms`` the latest
+creation-to-answer times.
+
+Callers seen (ADR 0023): ``P:callers`` (owner id -> when and how) and ``P:callers:seen`` (by when).
 
 Events (ADR 0010): ``P:outbox`` stream, ``P:outbox:dead`` refused events, ``P:outbox:relay`` the
 relay's leader lock; received events in ``P:events:seen:{hash}``, ``P:events:data``,
@@ -87,6 +94,28 @@ class RedisKeys:
         return f"{self.prefix}:deliveries:due"
 
     @property
+    def deliveries_dead(self) -> str:
+        return f"{self.prefix}:deliveries:dead"
+
+    def stats_minute(self, minute: int) -> str:
+        return f"{self.prefix}:stats:m:{minute}"
+
+    def stats_hour(self, hour: int) -> str:
+        return f"{self.prefix}:stats:h:{hour}"
+
+    @property
+    def answer_times(self) -> str:
+        return f"{self.prefix}:stats:answer-ms"
+
+    @property
+    def callers(self) -> str:
+        return f"{self.prefix}:callers"
+
+    @property
+    def callers_seen(self) -> str:
+        return f"{self.prefix}:callers:seen"
+
+    @property
     def reconciler_lock(self) -> str:
         return f"{self.prefix}:reconciler"
 
@@ -136,4 +165,8 @@ local function sequence_key(P) return P..':seq' end
 local function retention_key(P) return P..':retention' end
 local function jobs_waiting_key(P, id) return P..':jobs:waiting:'..id end
 local function deliveries_due_key(P) return P..':deliveries:due' end
+local function deliveries_dead_key(P) return P..':deliveries:dead' end
+local function stats_minute_key(P, m) return P..':stats:m:'..m end
+local function stats_hour_key(P, h) return P..':stats:h:'..h end
+local function answer_times_key(P) return P..':stats:answer-ms' end
 """

@@ -5,7 +5,8 @@ id, ``m`` index member, ``x`` retention deadline in ms once settled), listed thr
 (all scores 0) whose members ``{sequence:016d}:{id}`` sort in creation order, so a listing is a
 ZRANGE BYLEX and a cursor is the last member seen: no KEYS or SCAN on any request. Settled prompts
 past their deadline are removed, with their index entries, a few at a time by every write. Prompts
-that owe a callback are kept in ``P:deliveries:due``, scored by when it is due (ADR 0018). Key
+that owe a callback are kept in ``P:deliveries:due``, scored by when it is due (ADR 0018), those
+whose callback was dead-lettered in ``P:deliveries:dead``, by when (ADR 0023). Key
 names are in ``redis_keys``; every write is one script of ``redis_prompt_scripts``.
 """
 
@@ -35,6 +36,7 @@ from ai_gateway.integration.event_outbox import outbox_entries
 from ai_gateway.integration.prompt_codec import dump_prompt, load_prompt
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys, key_part
+from ai_gateway.integration.redis_prompt_scores import answer_ms, dead_letter_ms, delivery_due_ms
 from ai_gateway.integration.redis_prompt_scripts import (
     CREATE,
     OUTBOX_FULL,
@@ -47,14 +49,6 @@ from ai_gateway.integration.redis_prompt_scripts import (
 
 MAX_SCAN: Final = 1000
 """Index members one listing call may look at before it returns a short page and a cursor."""
-
-
-def _delivery_due_ms(prompt: Prompt, now_ms: int) -> str:
-    """When the callback the prompt owes is due: its next attempt, or now ('' when none)."""
-    if not prompt.awaits_delivery:
-        return ""
-    planned = prompt.current_delivery.next_attempt_at
-    return str(int(planned.timestamp() * 1000) if planned else now_ms)
 
 
 def _live_prompt(row: Sequence[object], now_ms: int) -> Prompt | None:
@@ -167,7 +161,9 @@ class RedisPromptRepository:
             status=prompt.status.value,
             deadline_ms=deadline,
             now_ms=self._now_ms(),
-            delivery_due_ms=_delivery_due_ms(prompt, self._now_ms()),
+            delivery_due_ms=delivery_due_ms(prompt, self._now_ms()),
+            dead_letter_ms=dead_letter_ms(prompt),
+            answer_ms=answer_ms(prompt),
             events=self._entries(prompt, events),
         )
         async with redis_errors():
@@ -196,6 +192,8 @@ class RedisPromptRepository:
                 scanned += len(members)
                 loaded = await self._load_many(members)
                 for member, prompt in zip(members, loaded, strict=True):
+                    if prompt is not None and criteria.before_period(prompt):
+                        return Page(tuple(p for _, p in found), None)
                     if prompt is not None and residual(prompt):
                         found.append((member, prompt))
                         if len(found) > limit:
@@ -241,26 +239,39 @@ class RedisPromptRepository:
         """Pick the narrowest index for the criteria; what it does not cover is filtered after."""
         if c.request_id is not None:
             index = self._keys.index(owner=c.owner, request_id=c.request_id)
-            return index, _Residual(status=c.status, kind=c.kind)
+            return index, _Residual(c, status=c.status, kind=c.kind)
         if c.status is not None:
-            return self._keys.index(owner=c.owner, status=c.status.value), _Residual(kind=c.kind)
-        return self._keys.index(owner=c.owner), _Residual(kind=c.kind)
+            index = self._keys.index(owner=c.owner, status=c.status.value)
+            return index, _Residual(c, kind=c.kind)
+        return self._keys.index(owner=c.owner), _Residual(c, kind=c.kind)
 
 
 class _Residual:
-    __slots__ = ("kind", "status")
+    """What the index does not cover: status, kind and the creation period."""
 
-    def __init__(self, *, status: PromptStatus | None = None, kind: str | None = None) -> None:
+    __slots__ = ("criteria", "kind", "status")
+
+    def __init__(
+        self,
+        criteria: PromptFilter,
+        *,
+        status: PromptStatus | None = None,
+        kind: str | None = None,
+    ) -> None:
+        self.criteria = criteria
         self.status = status
         self.kind = kind
 
     @property
     def is_trivial(self) -> bool:
-        return self.status is None and self.kind is None
+        period = self.criteria.created_after, self.criteria.created_before
+        return self.status is None and self.kind is None and period == (None, None)
 
     def __call__(self, prompt: Prompt) -> bool:
-        return (self.status is None or prompt.status is self.status) and (
-            self.kind is None or prompt.kind == self.kind
+        return (
+            (self.status is None or prompt.status is self.status)
+            and (self.kind is None or prompt.kind == self.kind)
+            and self.criteria.in_period(prompt)
         )
 
 

@@ -15,12 +15,27 @@ from ai_gateway.integration.redis_keys import LUA_INDEX_KEYS
 from ai_gateway.integration.redis_scripts import NamedScript
 
 OUTBOX_FULL = "!outbox-full"
+MINUTE_COUNTS_TTL = 2 * 3600  # the overview reads the last hour by minute
+HOUR_COUNTS_TTL = 26 * 3600  # and the last day by hour
+ANSWER_TIMES_KEPT = 1000  # the latest creation-to-answer times, for the percentiles
 
 _HELPERS = (
     LUA_INDEX_KEYS
     + """
 local function publish(P, events)
   for _, e in ipairs(events) do redis.call('XADD', outbox_key(P), '*', 'e', e) end
+end
+local function count(P, status, now)
+  local minute = math.floor(tonumber(now) / 60000)
+  local mk, hk = stats_minute_key(P, minute), stats_hour_key(P, math.floor(minute / 60))
+  redis.call('HINCRBY', mk, status, 1)
+  redis.call('EXPIRE', mk, """
+    + str(MINUTE_COUNTS_TTL)
+    + """)
+  redis.call('HINCRBY', hk, status, 1)
+  redis.call('EXPIRE', hk, """
+    + str(HOUR_COUNTS_TTL)
+    + """)
 end
 local function sweep(P, now)
   local due = redis.call('ZRANGEBYSCORE', retention_key(P), '-inf', now, 'LIMIT', 0, 20)
@@ -33,6 +48,7 @@ local function sweep(P, now)
     end
     redis.call('ZREM', retention_key(P), id)
     redis.call('ZREM', deliveries_due_key(P), id)
+    redis.call('ZREM', deliveries_dead_key(P), id)
   end
 end
 """
@@ -82,6 +98,7 @@ redis.call('HSET', KEY.record, 'd', ARG.data, 'v', 1, 'o', ARG.owner, 's', ARG.s
 for _, k in ipairs(index_keys(P, ARG.owner, ARG.status, ARG.request_id)) do
   redis.call('ZADD', k, 0, member)
 end
+count(P, ARG.status, ARG.now_ms)
 sweep(P, ARG.now_ms)
 return false
 """,
@@ -103,6 +120,8 @@ class SaveArgs(NamedTuple):
     deadline_ms: str  # retention deadline once settled; '' for none
     now_ms: int  # the clock for the retention sweep
     delivery_due_ms: str = ""  # when the callback owed is due; '' when none is owed
+    dead_letter_ms: str = ""  # when its callback was dead-lettered; '' when it was not
+    answer_ms: str = ""  # creation to answer, when this save records the answer; '' otherwise
     events: Sequence[str] = ()  # outbox entries, appended in order
 
 
@@ -112,7 +131,7 @@ SAVE: NamedScript[SaveKeys, SaveArgs] = NamedScript(
     _HELPERS
     + """
 local P = ARG.prefix
-local cur = redis.call('HMGET', KEY.record, 'v', 'o', 's', 'm')
+local cur = redis.call('HMGET', KEY.record, 'v', 'o', 's', 'm', 'x')
 if not cur[1] then return -1 end
 if cur[1] ~= ARG.expected_version then return 0 end
 local version = tonumber(cur[1]) + 1
@@ -122,15 +141,30 @@ if cur[3] ~= ARG.status then
   local o, member = cur[2], cur[4]
   for _, k in ipairs(status_index_keys(P, o, cur[3])) do redis.call('ZREM', k, member) end
   for _, k in ipairs(status_index_keys(P, o, ARG.status)) do redis.call('ZADD', k, 0, member) end
+  count(P, ARG.status, ARG.now_ms)
+  if ARG.answer_ms ~= '' then
+    redis.call('LPUSH', answer_times_key(P), ARG.answer_ms)
+    redis.call('LTRIM', answer_times_key(P), 0, """
+    + str(ANSWER_TIMES_KEPT - 1)
+    + """)
+  end
 end
 if ARG.deadline_ms ~= '' then
   redis.call('HSET', KEY.record, 'x', ARG.deadline_ms)
   redis.call('ZADD', retention_key(P), ARG.deadline_ms, ARG.prompt_id)
+elseif cur[5] then  -- settled no more (an operator's retry): kept until it settles again
+  redis.call('HDEL', KEY.record, 'x')
+  redis.call('ZREM', retention_key(P), ARG.prompt_id)
 end
 if ARG.delivery_due_ms == '' then
   redis.call('ZREM', deliveries_due_key(P), ARG.prompt_id)
 else
   redis.call('ZADD', deliveries_due_key(P), ARG.delivery_due_ms, ARG.prompt_id)
+end
+if ARG.dead_letter_ms == '' then
+  redis.call('ZREM', deliveries_dead_key(P), ARG.prompt_id)
+else
+  redis.call('ZADD', deliveries_dead_key(P), ARG.dead_letter_ms, ARG.prompt_id)
 end
 sweep(P, ARG.now_ms)
 return version

@@ -14,8 +14,10 @@ PromptCaller = NewType("PromptCaller", Principal)
 """A caller allowed on the prompt endpoints (it holds the prompt scope)."""
 
 InternalCaller = NewType("InternalCaller", Principal)
-EventsCaller = NewType("EventsCaller", Principal)
 """A caller allowed on the internal endpoints (it holds the internal scope)."""
+EventsCaller = NewType("EventsCaller", Principal)
+AdminCaller = NewType("AdminCaller", Principal)
+"""An operator, allowed on the admin endpoints (it holds the admin scope)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,12 @@ async def _events_caller(_: FromDishka[EventsCaller]) -> None:
     """As above, for event ingestion."""
 
 
+@inject
+async def _admin_caller(_: FromDishka[AdminCaller]) -> None:
+    """As above, for the admin endpoints."""
+
+
 PROMPT_ROUTES = [Depends(_prompt_caller)]
+ADMIN_ROUTES = [Depends(_admin_caller)]
 INTERNAL_ROUTES = [Depends(_internal_caller)]
 EVENT_ROUTES = [Depends(_events_caller)]

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from ai_gateway.domain.history import ActionName
 from ai_gateway.domain.item_review import ITEM_FIELDS, ItemReview, ReviewFlag
 from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
 from ai_gateway.domain.values import KIND_PATTERN, DeliveryState
@@ -124,6 +125,26 @@ class DeliveryBody(BaseModel):
     next_attempt_at: datetime | None
 
 
+class CallbackAttemptBody(BaseModel):
+    at: datetime
+    status: str = Field(description="The receiver's HTTP status, or why none came back.")
+    status_code: int | None
+    error: str | None = Field(description="Why the attempt got no HTTP status (e.g. `timeout`).")
+    next_attempt_at: datetime | None = Field(description="When the next attempt was planned.")
+
+
+class StepBody(BaseModel):
+    status: PromptStatus
+    at: datetime
+    seconds: float | None = Field(description="How long the step lasted; null for the last.")
+
+
+class ActionBody(BaseModel):
+    name: ActionName
+    actor: str = Field(description="Who acted: the caller's owner id (e.g. `jwt:operator`).")
+    at: datetime
+
+
 class PromptBody(BaseModel):
     id: str
     kind: str
@@ -153,6 +174,13 @@ class PromptBody(BaseModel):
     waiting_until: datetime | None = Field(
         description="When a waiting prompt is expected to be submitted (an estimate)."
     )
+    callback_attempts: list[CallbackAttemptBody] = Field(
+        description="Every call to the callback URL, oldest first, across redeliveries."
+    )
+    timeline: list[StepBody] = Field(description="Every step, with its time and duration.")
+    history: list[ActionBody] = Field(
+        description="Actions taken on the prompt (cancel, redeliver, retry, requeue): who, when."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -169,6 +197,7 @@ class PromptBody(BaseModel):
 class PromptSummaryBody(BaseModel):
     id: str
     kind: str
+    owner: str
     status: PromptStatus
     request_id: str | None
     fault_code: str | None
@@ -192,6 +221,7 @@ def prompt_summary(prompt: Prompt) -> PromptSummaryBody:
     return PromptSummaryBody(
         id=prompt.id,
         kind=prompt.kind,
+        owner=prompt.owner,
         status=prompt.status,
         request_id=prompt.request_id,
         fault_code=None if prompt.fault is None else prompt.fault.code,

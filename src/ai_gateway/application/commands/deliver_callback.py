@@ -36,7 +36,8 @@ from ai_gateway.application.ports.operations import DeliveryMeter
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt, change_stored_prompt
-from ai_gateway.application.visibility import load_own
+from ai_gateway.application.visibility import load_to_change
+from ai_gateway.domain.history import ActionName
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Delivery, DeliveryState
 
@@ -122,8 +123,11 @@ class DeliverCallbackHandler:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RedeliverCallback(Command[Prompt]):
+    """By the prompt's owner, or by an operator (``operator``) on any prompt."""
+
     principal: Principal
     prompt_id: str
+    operator: bool = False
 
 
 class RedeliverCallbackHandler:
@@ -131,11 +135,13 @@ class RedeliverCallbackHandler:
 
     A delivery still under way is left as it is; either way its next attempt is queued only when
     the prompt has no job waiting, so concurrent calls make one chain of attempts, not several.
+    A restart is kept in the history with who asked for it.
     """
 
-    def __init__(self, prompts: PromptRepository, queue: JobQueue) -> None:
+    def __init__(self, prompts: PromptRepository, queue: JobQueue, clock: Clock) -> None:
         self._prompts = prompts
         self._queue = queue
+        self._clock = clock
 
     async def handle(self, command: RedeliverCallback) -> Prompt:
         async def restart(prompt: Prompt) -> bool:
@@ -146,9 +152,16 @@ class RedeliverCallbackHandler:
             if prompt.delivery is not None and current.state is DeliveryState.PENDING:
                 return False
             prompt.delivery = current.restarted()
+            prompt.record_action(ActionName.REDELIVER, command.principal.owner, self._clock())
             return True
 
-        load = partial(load_own, self._prompts, command.principal, command.prompt_id)
+        load = partial(
+            load_to_change,
+            self._prompts,
+            command.principal,
+            command.prompt_id,
+            operator=command.operator,
+        )
         prompt = await change_prompt(self._prompts, load, restart)
         due = Job(JobStep.DELIVER, prompt.id, prompt.current_delivery.attempts + 1)
         await self._queue.enqueue_unless_waiting(due)

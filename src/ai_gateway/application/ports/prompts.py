@@ -39,12 +39,24 @@ class IdempotencyRecord:
 
 @dataclass(frozen=True, slots=True)
 class PromptFilter:
-    """Listing criteria; ``owner`` None lists every caller's prompts."""
+    """Listing criteria; ``owner`` None lists every caller's prompts. A prompt created at or after
+    ``created_after`` and before ``created_before`` is in the period."""
 
     owner: str | None
     status: PromptStatus | None = None
     kind: str | None = None
     request_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def in_period(self, prompt: Prompt) -> bool:
+        return (self.created_after is None or prompt.created_at >= self.created_after) and (
+            self.created_before is None or prompt.created_at < self.created_before
+        )
+
+    def before_period(self, prompt: Prompt) -> bool:
+        """Older than the period: in a newest-first listing, nothing after it can match."""
+        return self.created_after is not None and prompt.created_at < self.created_after
 
 
 class InvalidCursor(ValueError):
