@@ -22,14 +22,14 @@ run: $(STAMP)  ## run the gateway on its embedded default (no external services)
 	$(BIN)/ai-gateway serve
 
 check: $(STAMP)  ## format check, lint, strict typing, layer contracts
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src tests bench
+	$(BIN)/ruff format --check src tests bench deploy
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/mypy src tests bench deploy
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)  ## format and autofix
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench deploy
+	$(BIN)/ruff check --fix src tests bench deploy
 
 test: $(STAMP)  ## the whole test suite: unit, real Redis, ASGI API, real serve processes
 	$(BIN)/pytest
