@@ -27,16 +27,25 @@ from tests.waiting import wait_until
 IDP_DIR = Path(__file__).parent / "idp"
 AUDIENCE = "ai-gateways"
 RESOURCE = "urn:ai-gateways"
-REALM: dict[str, Any] = json.loads((IDP_DIR / "clients.json").read_text())
-"""The provider's clients, users and scopes: the one place both the provider and the tests read."""
-CLIENTS = {c["client_id"]: c["client_secret"] for c in REALM["clients"] if not c.get("public")}
-PUBLIC_CLIENT = next(c["client_id"] for c in REALM["clients"] if c.get("public"))
-USERS = {u["username"]: u for u in REALM["users"]}
+REALM_FILE = Path(__file__).parents[1] / "deploy" / "keycloak" / "mozart-realm.json"
+REALM: dict[str, Any] = json.loads(REALM_FILE.read_text())
+"""The Keycloak realm the deployment imports: the provider's clients and scopes come from it."""
+ACCOUNTS: dict[str, Any] = json.loads((IDP_DIR / "accounts.json").read_text())
+"""What the tests add to the realm: its placeholders' values (the client secrets) and users."""
+ENVIRONMENT: dict[str, str] = ACCOUNTS["environment"]
+CLIENTS = {
+    c["clientId"]: ENVIRONMENT[c["secret"].removeprefix("${").removesuffix("}")]
+    for c in REALM["clients"]
+    if not c["publicClient"]
+}
+PUBLIC_CLIENT = next(c["clientId"] for c in REALM["clients"] if c["publicClient"])
+USERS = {u["username"]: u for u in ACCOUNTS["users"]}
+ADMIN_ROLE = next(m["roles"][0] for m in REALM["scopeMappings"] if m["clientScope"] == "admin")
 
 
 def user(*, admin: bool) -> tuple[str, str]:
     """The name and password of a user who may sign in, with or without the admin scope."""
-    found = next(u for u in USERS.values() if ("admin" in u["scope"].split()) is admin)
+    found = next(u for u in USERS.values() if (ADMIN_ROLE in u["realmRoles"]) is admin)
     return found["username"], found["password"]
 
 
@@ -82,7 +91,10 @@ class IdpServer:
         ensure_node_modules()
         keys_file = self.workdir / "idp-keys.json"
         keys_file.write_text(json.dumps({"keys": [k.private_jwk() for k in self.keys]}))
-        env = {**os.environ, "IDP_KEYS_FILE": str(keys_file), "IDP_TOKEN_TTL": str(self.token_ttl)}
+        env = {
+            **os.environ, **ENVIRONMENT,
+            "IDP_KEYS_FILE": str(keys_file), "IDP_TOKEN_TTL": str(self.token_ttl),
+        }  # fmt: skip
         deadline = time.monotonic() + 20
         while True:  # the port of a just-stopped provider can take a moment to free up
             self.process = subprocess.Popen(
@@ -120,7 +132,7 @@ class IdpServer:
         self.start()
         return self.signing_key
 
-    def token(self, client: str = "gw-client", scope: str = "api") -> str:
+    def token(self, client: str = "ai-gateway", scope: str = "api") -> str:
         response = httpx.post(
             self.issuer + "/token",
             auth=(client, CLIENTS[client]),
@@ -133,7 +145,7 @@ class IdpServer:
     def token_source(
         self,
         http: httpx.AsyncClient,
-        client: str = "gw-client",
+        client: str = "ai-gateway",
         scope: str | None = None,
         *,
         secret: str | None = None,
@@ -160,7 +172,7 @@ class IdpServer:
         """A token signed with the provider's key (or ``key``), valid unless told otherwise."""
         now = int(time.time())
         body: dict[str, Any] = {
-            "iss": self.issuer, "aud": AUDIENCE, "sub": "gw-client", "client_id": "gw-client",
+            "iss": self.issuer, "aud": AUDIENCE, "sub": "ai-gateway", "client_id": "ai-gateway",
             "scope": "api", "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex,
         }  # fmt: skip
         body.update(claims or {})

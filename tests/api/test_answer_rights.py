@@ -57,7 +57,7 @@ async def test_the_internal_scope_alone_cannot_answer(
     url = f"/api/internal/prompts/{prompt_id}/response"
 
     other_client = await client.post(
-        url, json={"content": "forged"}, headers=bearer(idp, "gw-client", "internal")
+        url, json={"content": "forged"}, headers=bearer(idp, "ai-gateway", "internal")
     )
     api_key = await client.post(
         url, json={"content": "forged"}, headers={"X-API-Key": INTERNAL_KEY}
@@ -88,7 +88,7 @@ async def test_the_events_scope_alone_cannot_answer_and_events_obey_the_size_lim
             "/api/events", content=message.body, headers={**message.headers, **headers}
         )
 
-    forged = await post(answer("e1", "forged"), bearer(idp, "gw-client", "events"))
+    forged = await post(answer("e1", "forged"), bearer(idp, "ai-gateway", "events"))
     by_key = await post(answer("e2", "forged"), {"X-API-Key": INTERNAL_KEY})
     too_long = await post(answer("e3", "x" * 1_000_001), bearer(idp, "genai-service", "events"))
     assert await status_of(client, prompt_id) == "submitted"
@@ -123,7 +123,7 @@ async def test_a_forged_answer_event_cannot_take_the_id_of_the_real_one(
             "/api/events", content=message.body, headers={**message.headers, **headers}
         )
 
-    forged = await post(answer("forged"), bearer(idp, "gw-client", "events"))
+    forged = await post(answer("forged"), bearer(idp, "ai-gateway", "events"))
     real = await post(answer("real"), bearer(idp, "genai-service", "events"))
 
     assert forged.json()["accepted"] == 0

@@ -144,7 +144,7 @@ async def test_ingestion_needs_the_events_scope(
         "/api/events", content=message.body, headers={**message.headers, **headers}
     )
     assert response.status_code == status
-    prompts_token = {"Authorization": f"Bearer {idp.token('gw-client', 'api')}"}
+    prompts_token = {"Authorization": f"Bearer {idp.token('ai-gateway', 'api')}"}
     wrong_scope = await client.post(
         "/api/events", content=message.body, headers={**message.headers, **prompts_token}
     )

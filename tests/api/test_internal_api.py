@@ -74,7 +74,7 @@ async def test_the_answer_endpoint_needs_the_internal_scope(
         f"/api/internal/prompts/{'0' * 32}/response", json={"content": "x"}, headers=headers
     )
     assert response.status_code == status
-    token = {"Authorization": f"Bearer {idp.token('gw-client', 'api')}"}
+    token = {"Authorization": f"Bearer {idp.token('ai-gateway', 'api')}"}
     no_scope = await client.post(
         f"/api/internal/prompts/{'0' * 32}/response", json={"content": "x"}, headers=token
     )

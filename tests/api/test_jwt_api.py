@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 async def test_the_seeds_flow_works_with_a_client_credentials_token(
     jwt_client: httpx.AsyncClient, idp: IdpServer
 ) -> None:
-    token = idp.token("gw-client", "api")
+    token = idp.token("ai-gateway", "api")
 
     created = await jwt_client.post(
         "/api/prompts/item", json={"content": "Generate a sample prompt"}, headers=bearer(token)
@@ -31,7 +31,7 @@ async def test_the_seeds_flow_works_with_a_client_credentials_token(
 
     assert created.status_code == 201, created.text
     prompt = (await jwt_client.get(created.headers["location"], headers=bearer(token))).json()
-    assert prompt["owner"] == "jwt:gw-client"
+    assert prompt["owner"] == "jwt:ai-gateway"
 
 
 async def test_a_jwt_caller_and_an_api_key_caller_do_not_see_each_others_prompts(

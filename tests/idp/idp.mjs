@@ -1,25 +1,31 @@
 // A real OpenID Connect provider (panva/oidc-provider) for the test suite.
 //   node idp.mjs <port>      (0 = any) -> prints "READY <issuer>" once it serves.
-// IDP_KEYS_FILE: a JSON {"keys": [private JWKs]}; the first one signs. Clients, users and scopes are
-// the data in clients.json; access tokens are RFC 9068 JWTs for the audience "ai-gateways"
-// (resource urn:ai-gateways).
+// IDP_KEYS_FILE: a JSON {"keys": [private JWKs]}; the first one signs. Clients, scopes and the
+// audience come from the Keycloak realm the deployment imports (realm.mjs), its placeholders filled
+// from the environment; users from accounts.json. Access tokens are RFC 9068 JWTs for the realm's
+// audience (resource urn:ai-gateways).
 //
 // Confidential clients use client credentials. Public clients (Swagger UI, the console) use the
 // authorization code with PKCE: the browser signs in on the login page below, and a user is
-// granted only the scopes clients.json gives it. Their redirect URIs are loopback ones, which match
-// on any port (RFC 8252, section 7.3), so a gateway on a test's port is a registered redirect.
+// granted only the scopes its realm roles allow. Their redirect URIs are loopback ones (the tests
+// give AI_GATEWAY_URL=http://127.0.0.1), which match on any port (RFC 8252, section 7.3), so a
+// gateway on a test's port is a registered redirect.
 import fs from 'node:fs';
 import http from 'node:http';
 import Provider, { errors } from 'oidc-provider';
+import { readRealm } from './realm.mjs';
 
 const HOST = '127.0.0.1';
 const RESOURCE = 'urn:ai-gateways';
-const AUDIENCE = process.env.IDP_AUDIENCE || 'ai-gateways';
 const TTL = Number(process.env.IDP_TOKEN_TTL || 300);
 const keys = JSON.parse(fs.readFileSync(process.env.IDP_KEYS_FILE, 'utf8')).keys;
-const realm = JSON.parse(fs.readFileSync(new URL('./clients.json', import.meta.url), 'utf8'));
+const realm = readRealm(new URL('../../deploy/keycloak/mozart-realm.json', import.meta.url),
+  process.env);
+const AUDIENCE = process.env.IDP_AUDIENCE || realm.audience;
 const SCOPES = realm.scopes;
-const users = new Map(realm.users.map((u) => [u.username, u]));
+const accounts = JSON.parse(fs.readFileSync(new URL('./accounts.json', import.meta.url), 'utf8'));
+const users = new Map(accounts.users.map((u) => [u.username,
+  { ...u, scope: realm.scopesOf(u.realmRoles) }]));
 
 let handler = (_req, res) => { res.statusCode = 503; res.end(); };
 const server = http.createServer((req, res) => handler(req, res));

@@ -43,7 +43,7 @@ MAX_RETRY_WAIT = 40.0  # four times the policy's longest backoff
 
 
 def granted_tokens(http: httpx.AsyncClient, idp: IdpServer) -> TokenSource:
-    return idp.token_source(http, "gw-client", "internal")
+    return idp.token_source(http, "ai-gateway", "internal")
 
 
 def refused_tokens(http: httpx.AsyncClient, idp: IdpServer) -> TokenSource:

@@ -131,7 +131,7 @@ async def test_the_genai_api_receives_the_prompt_with_an_oauth2_token(
     http: httpx.AsyncClient, server: RecordingServer, idp: IdpServer
 ) -> None:
     server.routes["/api/prompts"] = lambda _: Reply(202, b'{"accepted": true}')
-    tokens = idp.token_source(http, "gw-client", "internal")
+    tokens = idp.token_source(http, "ai-gateway", "internal")
     provider = GenAiApiProvider(
         http, url=server.url("/api/prompts"), tokens=tokens,
         answer_url="https://gateway.example/api/internal/prompts/{prompt_id}/response",
@@ -158,7 +158,7 @@ async def test_a_401_from_the_genai_api_drops_the_token_and_is_retried(
     http: httpx.AsyncClient, server: RecordingServer, idp: IdpServer
 ) -> None:
     server.routes["/api/prompts"] = lambda _: Reply(401, b"{}")
-    tokens = idp.token_source(http, "gw-client")
+    tokens = idp.token_source(http, "ai-gateway")
     provider = GenAiApiProvider(
         http, url=server.url("/api/prompts"), tokens=tokens, answer_url="x/{prompt_id}"
     )
