@@ -26,6 +26,7 @@ SECRETS = {
     "S3_SECRET_KEY": "s3-secret-0123456789",
     "CALLBACK_SIGNING_SECRET": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     "GENAI_API_CLIENT_SECRET": "genai-secret-0123456789",
+    "METRICS_TOKEN": "metrics-token-0123456789",
 }
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ai_gateway.integration.redis_jobs import GROUP
 from ai_gateway.integration.redis_keys import RedisKeys
+from ai_gateway.settings import Settings
 from tests.deploy.files import (
     DOCKERFILE,
     K8S,
@@ -25,7 +26,6 @@ from tests.deploy.files import (
 )
 
 KUBERNETES = "1.37.0"
-WORKER_METRICS_PORT = 9464  # the setting's default, where the worker serves its probes
 CUSTOM: dict[str, type[BaseModel]] = {
     "ScaledObject": ScaledObject,
     "TriggerAuthentication": TriggerAuthentication,
@@ -121,7 +121,8 @@ def test_the_api_is_probed_on_its_health_and_readiness_routes(
 
 def test_the_worker_is_probed_on_its_metrics_port(example: list[dict[str, Any]]) -> None:
     worker = container(example, "ai-gateway-worker")
-    port = int(config(example).get("WORKER_METRICS_PORT", WORKER_METRICS_PORT))
+    default = Settings.model_fields["worker_metrics_port"].default
+    port = int(config(example).get("WORKER_METRICS_PORT", default))
     assert worker["args"] == ["worker"]
     assert worker["ports"] == [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
     assert worker["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "metrics"}
