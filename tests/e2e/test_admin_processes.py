@@ -43,7 +43,7 @@ def test_a_prompt_its_provider_refused_is_retried_by_an_operator_and_answered(
     assert faulted["fault"]["code"]
     assert retried.status_code == 202
     assert done["response"]["content"].startswith("openai says: ")
-    assert [(a["name"], a["actor"]) for a in done["history"]] == [("retry", "jwt:gw-client")]
+    assert [(a["name"], a["actor"]) for a in done["history"]] == [("retry", "jwt:ai-gateway")]
     assert [s["status"] for s in done["timeline"]][-3:] == ["submitted", "completed", "responded"]
     assert services.webhook_ids() == [f"msg_{prompt_id}", f"msg_{prompt_id}_r1"]
 
@@ -75,5 +75,5 @@ def test_an_operator_requeues_a_dead_lettered_callback_once_its_receiver_is_up(
 
     assert requeued.json()["results"][0]["outcome"] == "requeued"
     assert [a["status"] for a in done["callback_attempts"]] == ["503", "503", "503", "204"]
-    assert [(a["name"], a["actor"]) for a in done["history"]] == [("redeliver", "jwt:gw-client")]
+    assert [(a["name"], a["actor"]) for a in done["history"]] == [("redeliver", "jwt:ai-gateway")]
     assert left == []
