@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import MOSAIC_KEY, client_with_ops_key
-from tests.api.test_console_access import OPS_KEY, sign_in
+from tests.api.test_console_access import OPS_KEY, hidden, sign_in
 from tests.idp_server import IdpServer
 from tests.servers import RedisServer
 
@@ -90,3 +90,42 @@ async def test_the_overview_shows_readiness_and_refreshes_itself(
     assert 'hx-trigger="every 5s"' in page.text
     assert prompt_id in page.text
     assert "redis" in page.text
+
+
+async def test_an_operator_cancels_any_callers_prompt_and_the_history_says_who(
+    browser: httpx.AsyncClient,
+) -> None:
+    prompt_id = await create(browser, "to be cancelled")
+    page = await browser.get(f"/console/prompts/{prompt_id}")
+    csrf = hidden_csrf(page.text)
+
+    without = await browser.post(f"/console/prompts/{prompt_id}/cancel", data={"x": "y"})
+    cancelled = await browser.post(f"/console/prompts/{prompt_id}/cancel", data={"csrf": csrf})
+    shown = await browser.get(cancelled.headers["location"])
+    again = await browser.post(f"/console/prompts/{prompt_id}/cancel", data={"csrf": csrf})
+
+    assert without.status_code == 403
+    assert cancelled.status_code == 303
+    assert "Done: cancel" in shown.text
+    assert "apikey:ops" in shown.text
+    assert "status-cancelled" in shown.text
+    assert again.status_code == 409
+    assert "Could not cancel" in again.text
+
+
+async def test_the_dead_letters_and_callers_pages_say_what_there_is(
+    browser: httpx.AsyncClient,
+) -> None:
+    page = await browser.get("/console/dead-letters")
+    csrf = hidden_csrf(page.text)
+    nothing = await browser.post("/console/dead-letters/requeue", data={"csrf": csrf})
+    callers = await browser.get("/console/callers")
+
+    assert "No dead letters" in page.text
+    assert "Nothing was chosen" in nothing.text
+    assert "apikey:mosaic" in callers.text
+    assert "apikey:ops" in callers.text
+
+
+def hidden_csrf(html: str) -> str:
+    return hidden(html, "csrf")

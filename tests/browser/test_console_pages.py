@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,10 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import BrowserPage
 from tests.e2e.deployment import API_KEY, Deployment
+from tests.e2e.outside_world import Services
+from tests.http_servers import Reply
 from tests.idp_server import PUBLIC_CLIENT, IdpServer, user
+from tests.waiting import wait_until
 
 OPS_KEY = "ops-key-0123456789abcdef"
 KEYS = json.dumps(
@@ -138,3 +142,76 @@ def test_an_action_without_the_csrf_token_is_refused(
     expect(page.get_by_role("alert")).to_contain_text("CSRF token")
     page.goto(f"{url}/console/")
     expect(page).to_have_title("Overview - AI Gateway console")
+
+
+def wait_for(url: str, prompt_id: str, done: Callable[[dict[str, Any]], bool]) -> None:
+    def check() -> bool:
+        response = httpx.get(
+            f"{url}/api/prompts/{prompt_id}", headers={"X-API-Key": API_KEY}, timeout=5
+        )
+        return done(response.json())
+
+    wait_until(check, 30, f"prompt {prompt_id}")
+
+
+def reload_until(page: Page, region: str, text: str) -> None:
+    def shows() -> bool:
+        page.reload()
+        return text in page.get_by_role("region", name=region).inner_text()
+
+    wait_until(shows, 30, f"{region} showing {text}")
+
+
+def test_a_dead_lettered_callback_is_redelivered_from_the_page_once_the_receiver_is_up(
+    browser_page: BrowserPage, gateway: tuple[Deployment, str], services: Services
+) -> None:
+    _, url = gateway
+    services.callbacks_up = False
+    prompt_id = create(url, content="call me back", callback_url=services.http.url("/cb"))
+    wait_for(url, prompt_id, lambda p: (p.get("delivery") or {}).get("state") == "dead_lettered")
+    services.callbacks_up = True
+    page = browser_page.page
+    sign_in_with_key(page, url)
+
+    page.get_by_role("link", name="Dead letters").click()
+    row = page.get_by_role("row").filter(has_text=prompt_id)
+    browser_page.screenshot("dead-letters")
+    row.get_by_role("button", name="Redeliver").click()
+    expect(page.get_by_role("status")).to_contain_text(f"delivery:{prompt_id}: requeued")
+    page.get_by_role("link", name=f"delivery:{prompt_id}").click()
+
+    reload_until(page, "Callback delivery", "delivered")
+    expect(page.get_by_role("region", name="Actions taken")).to_contain_text("apikey:ops")
+    browser_page.screenshot("redelivered")
+    page.get_by_role("link", name="Callers").click()
+    expect(page.get_by_role("region", name="API keys configured")).to_contain_text("ops")
+    browser_page.screenshot("callers")
+    assert services.webhook_ids()
+    browser_page.assert_stayed_within(url)
+    browser_page.assert_no_console_errors()
+
+
+def test_a_prompt_faulted_by_a_provider_that_was_down_is_retried_from_the_page(
+    browser_page: BrowserPage, gateway: tuple[Deployment, str], services: Services
+) -> None:
+    _, url = gateway
+    answer = services.http.routes["/v1/chat/completions"]
+    services.http.routes["/v1/chat/completions"] = lambda _: Reply(400, b'{"error": "down"}')
+    prompt_id = create(url, content="retry me")
+    wait_for(url, prompt_id, lambda p: p["status"] == "faulted")
+    services.http.routes["/v1/chat/completions"] = answer
+    page = browser_page.page
+    sign_in_with_key(page, url)
+
+    page.goto(f"{url}/console/prompts/{prompt_id}")
+    expect(page.get_by_role("region", name="Fault")).to_be_visible()
+    browser_page.screenshot("faulted")
+    page.get_by_role("button", name="Retry from the failed step").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Done: retry")
+    reload_until(page, "Answer", "openai says")
+    expect(page.locator(".facts .status").first).to_have_text("completed")
+    expect(page.get_by_role("region", name="Actions taken")).to_contain_text("retry")
+    browser_page.screenshot("retried")
+    browser_page.assert_stayed_within(url)
+    browser_page.assert_no_console_errors()

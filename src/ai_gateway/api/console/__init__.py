@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ai_gateway.api.console import login, pages
+from ai_gateway.api.console import login, operations, pages
 from ai_gateway.api.console.access import ActionRefused, SignInRequired
 from ai_gateway.api.console.render import page_html
 
@@ -78,6 +78,7 @@ def install_console(app: FastAPI) -> None:
     """Adds the console's pages, assets, error pages and headers to ``app``."""
     app.include_router(pages.router)
     app.include_router(login.router)
+    app.include_router(operations.router)
     app.mount(
         f"{PREFIX}/static",
         StaticFiles(

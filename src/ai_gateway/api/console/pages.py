@@ -12,10 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ai_gateway.api.console.access import ConsoleAccess
 from ai_gateway.api.console.render import Pages
-from ai_gateway.api.console.views import timeline
 from ai_gateway.application.errors import NotFound, ValidationFailed
 from ai_gateway.application.mediator import Mediator
-from ai_gateway.application.queries.check_readiness import CheckReadiness
+from ai_gateway.application.queries.get_overview import GetOverview
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
 from ai_gateway.domain.prompt import PromptStatus, is_prompt_id
@@ -40,11 +39,11 @@ async def overview(
     mediator: FromDishka[Mediator],
 ) -> Response:
     session = access.session(request)
-    readiness = await mediator.send(CheckReadiness())
+    overview_now = await mediator.send(GetOverview(principal=session.principal))
     recent = await mediator.send(ListPrompts(principal=session.principal, limit=10))
     return pages.render(
-        request, session, "overview.html", title="Overview", readiness=readiness,
-        recent=recent.items, now=datetime.now(UTC),
+        request, session, "overview.html", title="Overview", overview=overview_now,
+        statuses=list(PromptStatus), recent=recent.items, now=datetime.now(UTC),
     )  # fmt: skip
 
 
@@ -57,6 +56,9 @@ async def prompts(
     status_filter: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     kind: Annotated[str | None, Query(max_length=KIND_MAX_LENGTH)] = None,
     request_id: Text = None,
+    caller: Text = None,
+    created_after: Text = None,
+    created_before: Text = None,
     find: Text = None,
     cursor: Annotated[str | None, Query(max_length=256)] = None,
 ) -> Response:
@@ -64,20 +66,26 @@ async def prompts(
     if find and is_prompt_id(find.strip().lower()):
         target = f"/console/prompts/{find.strip().lower()}"
         return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-    filters = {"status": status_filter or "", "kind": kind or "", "request_id": request_id or ""}
+    filters = {
+        "status": status_filter or "", "kind": kind or "", "request_id": request_id or "",
+        "caller": caller or "", "created_after": created_after or "",
+        "created_before": created_before or "",
+    }  # fmt: skip
     error = "That is not a prompt id: ids are 32 hexadecimal digits." if find else None
     chosen = PromptStatus(status_filter) if status_filter in set(PromptStatus) else None
     try:
         page = await mediator.send(
             ListPrompts(
                 principal=session.principal, status=chosen, kind=kind or None,
-                request_id=request_id or None, limit=PAGE_SIZE, cursor=cursor or None,
+                request_id=request_id or None, caller=caller or None,
+                created_after=_utc(created_after), created_before=_utc(created_before),
+                limit=PAGE_SIZE, cursor=cursor or None,
             )
         )  # fmt: skip
         items, next_cursor = page.items, page.next_cursor
-    except ValidationFailed:
+    except (ValidationFailed, ValueError) as exc:
         items, next_cursor = (), None
-        error = "That page link is out of date. Start again from the first page."
+        error = f"These filters cannot be used: {exc}. Correct them, or clear them."
     return pages.render(
         request, session, "prompts.html", title="Prompts", items=items, filters=filters,
         statuses=list(PromptStatus), next_cursor=next_cursor, error=error,
@@ -103,5 +111,13 @@ async def prompt_page(
         )  # fmt: skip
     return pages.render(
         request, session, "prompt.html", title=f"Prompt {prompt.id}", prompt=prompt,
-        steps=timeline(prompt), now=datetime.now(UTC),
+        done=request.query_params.get("done"), now=datetime.now(UTC),
     )  # fmt: skip
+
+
+def _utc(text: str | None) -> datetime | None:
+    """A time from a ``datetime-local`` field, read as UTC (the console shows UTC throughout)."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
