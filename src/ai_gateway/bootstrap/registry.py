@@ -72,6 +72,10 @@ from ai_gateway.application.queries.list_dead_letters import (
     ListDeadLettersHandler,
 )
 from ai_gateway.application.queries.list_prompts import ListPrompts, ListPromptsHandler
+from ai_gateway.application.queries.prompt_downloads import (
+    GetPromptDownloads,
+    GetPromptDownloadsHandler,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,9 @@ def build_mediator(
     mediator.register(CancelPrompt, CancelPromptHandler(p.prompts, clock))
     mediator.register(GetPrompt, GetPromptHandler(p.prompts))
     mediator.register(ListPrompts, ListPromptsHandler(p.prompts))
+    mediator.register(
+        GetPromptDownloads, GetPromptDownloadsHandler(p.prompts, p.store, rules.link_lifetime)
+    )
     mediator.register(CheckReadiness, CheckReadinessHandler(p.probes))
     mediator.register(
         PreparePrompt,

@@ -17,6 +17,7 @@ from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.queries.get_overview import GetOverview
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
+from ai_gateway.application.queries.prompt_downloads import GetPromptDownloads
 from ai_gateway.domain.prompt import PromptStatus, is_prompt_id
 from ai_gateway.domain.values import KIND_MAX_LENGTH
 
@@ -104,6 +105,9 @@ async def prompt_page(
     session = access.session(request)
     try:
         prompt = await mediator.send(GetPrompt(principal=session.principal, prompt_id=prompt_id))
+        downloads = await mediator.send(
+            GetPromptDownloads(principal=session.principal, prompt_id=prompt_id)
+        )
     except NotFound:
         return pages.render(
             request, session, "not_found.html", status_code=404, title="Prompt not found",
@@ -111,7 +115,7 @@ async def prompt_page(
         )  # fmt: skip
     return pages.render(
         request, session, "prompt.html", title=f"Prompt {prompt.id}", prompt=prompt,
-        done=request.query_params.get("done"), now=datetime.now(UTC),
+        downloads=downloads, done=request.query_params.get("done"), now=datetime.now(UTC),
     )  # fmt: skip
 
 
