@@ -76,6 +76,10 @@ def test_an_operator_signs_in_at_the_provider_and_follows_a_prompt(
     page.get_by_role("link", name="Prompts", exact=True).click()
     expect(page.get_by_role("link", name=prompt_id)).to_be_visible()
     browser_page.screenshot("prompts")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # no sideways scrolling
+    browser_page.screenshot("prompts-1024")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("link", name=prompt_id).click()
 
     expect(page).to_have_title(f"Prompt {prompt_id} - AI Gateway console")
