@@ -72,6 +72,11 @@ def test_an_operator_signs_in_at_the_provider_and_follows_a_prompt(
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_title("Overview - AI Gateway console")
+    refresh = page.wait_for_event(
+        "requestfinished", lambda r: r.headers.get("hx-request") == "true", timeout=15_000
+    )
+    assert refresh.url == f"{url}/console/"
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     browser_page.screenshot("overview")
     page.get_by_role("link", name="Prompts", exact=True).click()
     expect(page.get_by_role("link", name=prompt_id)).to_be_visible()
