@@ -52,7 +52,7 @@ def _kept_secret(path: Path, make: Callable[[], str]) -> str:
 def _serve(settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
     with ExitStack() as stack:
-        embedded = settings.redis_url is None
+        embedded = not settings.redis_configured
         if embedded:
             data_dir = settings.data_dir.resolve()
             server = stack.enter_context(EmbeddedRedis(data_dir))
@@ -97,6 +97,7 @@ def _serve(settings: Settings) -> int:
             access_log=settings.access_log,
             proxy_headers=False,
             server_header=False,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
             http=guarded_protocol(
                 HeaderLimits(
                     max_bytes=settings.max_header_bytes,
@@ -131,8 +132,9 @@ def _worker_process(overrides: dict[str, object]) -> None:
 def _work(settings: Settings, overrides: dict[str, object]) -> int:
     """Runs WORKER_PROCESSES worker processes; one that dies is started again."""
     configure_logging(settings.log_level, settings.log_format)
-    if settings.redis_url is None:
-        print("ai-gateway: the worker needs REDIS_URL (embedded, `serve` runs it)", file=sys.stderr)
+    if not settings.redis_configured:
+        print("ai-gateway: the worker needs REDIS_URL or REDIS_SENTINELS (embedded, `serve` "
+              "runs it)", file=sys.stderr)  # fmt: skip
         return 2
     context = multiprocessing.get_context("spawn")
     stopping = False

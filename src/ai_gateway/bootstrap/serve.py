@@ -27,8 +27,11 @@ def create_app(
     in-process worker uses them too. With ``SERVE_WORKER`` (on by default for the embedded
     set-up) the worker runs in the same process, next to the API."""
     settings = settings or Settings()
-    if settings.redis_url is None:
-        raise ValueError("REDIS_URL is not set: run `ai-gateway serve` for the embedded server")
+    if not settings.redis_configured:
+        raise ValueError(
+            "neither REDIS_URL nor REDIS_SENTINELS is set: run `ai-gateway serve` for the "
+            "embedded server"
+        )
     in_process = settings.serve_worker if settings.serve_worker is not None else embedded
     rooms = (WorkerProvider(),) if in_process else ()
     container = build_http_container(settings, *rooms, embedded=embedded, overrides=overrides)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from dishka import Provider, Scope, provide
 from miniopy_async.api import Minio
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
 from ai_gateway.application.ports.callers import CallerLog
 from ai_gateway.application.ports.dead_letters import DeadLetters
@@ -22,6 +22,7 @@ from ai_gateway.integration.event_relay import OutboxHealth
 from ai_gateway.integration.local_object_store import LocalObjectStore
 from ai_gateway.integration.redis_caller_log import RedisCallerLog
 from ai_gateway.integration.redis_dead_letters import RedisDeadLetters
+from ai_gateway.integration.redis_connection import RedisConnection, RedisPool, RedisTls
 from ai_gateway.integration.redis_errors import RedisHealth
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 from ai_gateway.integration.redis_jobs import RedisJobQueue
@@ -29,9 +30,39 @@ from ai_gateway.integration.redis_metrics import RedisMetrics
 from ai_gateway.integration.redis_overview import RedisOverview
 from ai_gateway.integration.redis_pacing import ProviderQuota, RedisProviderPacer
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
+from ai_gateway.integration.redis_replication import ReplicatedWrites
 from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
 from ai_gateway.metrics.prompts import PromptMeter
 from ai_gateway.settings import Settings
+
+
+def redis_connection(settings: Settings) -> RedisConnection:
+    """The one client of the process: by REDIS_URL, or the primary REDIS_SENTINELS name."""
+    password = settings.redis_password.get_secret_value() if settings.redis_password else None
+    # A blocking pool: with every connection busy, a request waits for one (up to the
+    # timeout) instead of failing at once with "Too many connections".
+    pool = RedisPool(
+        settings.redis_max_connections,
+        settings.redis_timeout_seconds,
+        username=settings.redis_username,
+        password=password,
+    )
+    files = (settings.redis_tls_ca_file, settings.redis_tls_cert_file, settings.redis_tls_key_file)
+    tls = RedisTls(*(None if path is None else str(path) for path in files))
+    if settings.redis_sentinels and settings.redis_sentinel_master:
+        secret = settings.redis_sentinel_password
+        return RedisConnection.by_sentinel(
+            settings.redis_sentinels,
+            settings.redis_sentinel_master,
+            pool,
+            sentinel_auth=(
+                settings.redis_sentinel_username,
+                secret.get_secret_value() if secret else None,
+            ),
+            tls=tls if settings.redis_tls else None,
+        )
+    url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+    return RedisConnection.by_url(url, pool, tls if url.startswith("rediss://") else None)
 
 
 class StorageProvider(Provider):
@@ -39,22 +70,9 @@ class StorageProvider(Provider):
 
     @provide
     async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
-        url = settings.redis_url.get_secret_value() if settings.redis_url else ""
-        # A blocking pool: with every connection busy, a request waits for one (up to the
-        # timeout) instead of failing at once with "Too many connections".
-        pool = BlockingConnectionPool.from_url(
-            url,
-            decode_responses=True,
-            max_connections=settings.redis_max_connections,
-            timeout=settings.redis_timeout_seconds,
-            socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds,
-            health_check_interval=30,
-        )
-        client = Redis(connection_pool=pool)
-        yield client
-        await client.aclose()
-        await pool.aclose()
+        connection = redis_connection(settings)
+        yield connection.client
+        await connection.aclose()
 
     @provide
     def prompts(self, redis: Redis, settings: Settings, meter: PromptMeter) -> PromptRepository:
@@ -66,6 +84,11 @@ class StorageProvider(Provider):
             publish_events=settings.cloud_event_sink is not None,
             outbox_bound=settings.outbox_max_events,
             on_write=meter.written,
+            replicated=ReplicatedWrites(
+                redis,
+                replicas=settings.redis_wait_replicas,
+                timeout_ms=settings.redis_wait_timeout_ms,
+            ),
         )
 
     @provide

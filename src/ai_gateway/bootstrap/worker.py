@@ -74,7 +74,7 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
 
     async with outbound_client(timeout=10) as http:
         loops = [
-            worker.run(stop),
+            worker.run(stop, drain_seconds=settings.shutdown_grace_seconds),
             paced.run(stop),
             run_periodically(
                 redis,

@@ -123,3 +123,36 @@ return 1
 """,
 )
 """Acknowledges and deletes a job; its prompt has one job less waiting."""
+
+
+class ReleaseKeys(NamedTuple):
+    stream: str  # the job stream
+    waiting: str  # the job's prompt's waiting-job tokens
+
+
+class ReleaseArgs(NamedTuple):
+    group: str  # the consumer group
+    consumer: str  # the worker giving the job up
+    entry: str  # the job's stream entry id
+    step: str
+    prompt_id: str
+    attempt: str
+
+
+RELEASE: NamedScript[ReleaseKeys, ReleaseArgs] = NamedScript(
+    ReleaseKeys,
+    ReleaseArgs,
+    """
+local pending = redis.call('XPENDING', KEY.stream, ARG.group, ARG.entry, ARG.entry, 1)
+if #pending == 0 or pending[1][2] ~= ARG.consumer then return 0 end
+redis.call('XACK', KEY.stream, ARG.group, ARG.entry)
+redis.call('XDEL', KEY.stream, ARG.entry)
+redis.call('SREM', KEY.waiting, ARG.entry)
+local id = redis.call('XADD', KEY.stream, '*', 'step', ARG.step, 'prompt_id', ARG.prompt_id,
+                      'attempt', ARG.attempt)
+redis.call('SADD', KEY.waiting, id)
+return 1
+""",
+)
+"""Gives a job its worker still holds back to the queue, as a new entry any worker reads next;
+returns 0 when another worker has taken it over meanwhile."""

@@ -10,6 +10,9 @@
   worker takes over a job that is merely slow.
 - Every ``claim_interval`` a worker claims jobs idle for longer than ``claim_idle`` (their worker
   died): recovery does not wait for new traffic.
+- Told to stop, a worker reads no more jobs, lets its running jobs finish for up to
+  ``drain_seconds``, then cancels those still running and gives them back to the queue as new
+  entries (``release``), which another worker reads at once instead of after ``claim_idle``.
 - A job delivered more than ``max_deliveries`` times (it crashes every worker) is handed to
   ``on_dead`` and moved to the ``RedisKeys.jobs_dead`` stream instead of being run again.
 """
@@ -35,6 +38,7 @@ from ai_gateway.integration.redis_job_scripts import (
     ACK,
     ENQUEUE,
     PROMOTE,
+    RELEASE,
     WAITING_MARGIN_MS,
     AckArgs,
     AckKeys,
@@ -42,6 +46,8 @@ from ai_gateway.integration.redis_job_scripts import (
     EnqueueKeys,
     PromoteArgs,
     PromoteKeys,
+    ReleaseArgs,
+    ReleaseKeys,
 )
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.metrics.definitions import JOB_DURATION, JOB_QUEUE_WAIT, JOBS_DEAD_LETTERED
@@ -68,6 +74,7 @@ class RedisJobQueue:
         self.dead = self.keys.jobs_dead
         self._enqueue = ENQUEUE.bind(redis)
         self._acknowledge = ACK.bind(redis)
+        self._release = RELEASE.bind(redis)
 
     async def enqueue(self, job: Job, delay: float = 0.0) -> None:
         await self._add(job, delay, unless_waiting=False)
@@ -79,6 +86,13 @@ class RedisJobQueue:
         """Acknowledges and deletes a job's entry; its prompt has one job less waiting."""
         keys = AckKeys(stream=self.stream, waiting=self.keys.jobs_waiting(prompt_id))
         await self._acknowledge(keys, AckArgs(group=GROUP, entry=msg_id))
+
+    async def release(self, msg_id: str, job: Job, consumer: str) -> bool:
+        """Gives back a job ``consumer`` holds, for any worker to read next; False when another
+        worker has taken it over meanwhile."""
+        keys = ReleaseKeys(stream=self.stream, waiting=self.keys.jobs_waiting(job.prompt_id))
+        args = ReleaseArgs(GROUP, consumer, msg_id, job.step.value, job.prompt_id, str(job.attempt))
+        return bool(await self._release(keys, args))
 
     async def _add(self, job: Job, delay: float, *, unless_waiting: bool) -> bool:
         member = json.dumps(
@@ -137,7 +151,7 @@ class JobWorker:
         self._block_ms = int(block_seconds * 1000)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._promote = PROMOTE.bind(redis)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], tuple[str, Job | None]] = {}
         self._group_ready = False
 
     @property
@@ -157,7 +171,9 @@ class JobWorker:
                 )
                 free = self._concurrency - len(self._tasks)
                 if free <= 0:
-                    await asyncio.wait(self._tasks, timeout=1, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(
+                        list(self._tasks), timeout=1, return_when=asyncio.FIRST_COMPLETED
+                    )
                     continue
                 batch: list[tuple[str, dict[str, str]]] = []
                 if time.monotonic() >= next_claim:
@@ -170,9 +186,34 @@ class JobWorker:
             except REDIS_DOWN as exc:
                 logger.warning("worker %s: redis unavailable (%s); retrying", self.consumer, exc)
                 await asyncio.sleep(1)
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=drain_seconds)
+        await self._drain(drain_seconds)
         logger.info("worker %s stopped", self.consumer)
+
+    async def _drain(self, seconds: float) -> None:
+        """Lets running jobs finish for ``seconds``, then gives back to the queue those that
+        did not."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=seconds)
+        unfinished = [(task, *held) for task, held in list(self._tasks.items()) if not task.done()]
+        for task, *_ in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.wait([task for task, *_ in unfinished])
+        for _, msg_id, job in unfinished:
+            if job is None:
+                continue
+            try:
+                released = await self._queue.release(msg_id, job, self.consumer)
+            except REDIS_DOWN:
+                released = False
+            logger.info(
+                "worker %s stopping: job %s (%s of %s) %s",
+                self.consumer,
+                msg_id,
+                job.step,
+                job.prompt_id,
+                "given back to the queue" if released else "left to be taken over",
+            )
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
@@ -222,8 +263,8 @@ class JobWorker:
 
     def _start(self, msg_id: str, fields: dict[str, str]) -> None:
         task = asyncio.create_task(self._run_one(msg_id, fields), name=f"job-{msg_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = (msg_id, _job(fields))
+        task.add_done_callback(lambda done: self._tasks.pop(done, None))
 
     async def _run_one(self, msg_id: str, fields: dict[str, str]) -> None:
         job = _job(fields)

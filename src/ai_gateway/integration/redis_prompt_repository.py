@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from redis.asyncio import Redis
 
@@ -46,6 +46,8 @@ from ai_gateway.integration.redis_prompt_scripts import (
     SaveArgs,
     SaveKeys,
 )
+from ai_gateway.integration.redis_replication import ArgsT, KeysT, ReplicatedWrites
+from ai_gateway.integration.redis_scripts import BoundScript
 
 MAX_SCAN: Final = 1000
 """Index members one listing call may look at before it returns a short page and a cursor."""
@@ -73,14 +75,17 @@ class RedisPromptRepository:
         outbox_bound: int = 100_000,
         clock: Callable[[], float] = time.time,
         on_write: Callable[[Prompt, Sequence[PromptEvent]], None] | None = None,
+        replicated: ReplicatedWrites | None = None,
     ) -> None:
         """With ``publish_events``, each write also appends the prompt's new lifecycle events to
         the outbox stream, in the same script; past ``outbox_bound`` waiting
         events, new prompts are refused (DependencyUnavailable) rather than events dropped.
         Retention deadlines are reckoned by ``clock``, in seconds since the epoch. ``on_write``
-        hears of each write that won, with the events it stored (for the metrics)."""
+        hears of each write that won, with the events it stored (for the metrics). With
+        ``replicated``, a write returns only once the replicas have it."""
         self._clock = clock
         self._on_write = on_write
+        self._replicated = replicated
         self._redis = redis
         self._publish = publish_events
         self._outbox_bound = outbox_bound
@@ -129,7 +134,7 @@ class RedisPromptRepository:
                 idempotency_record=json.dumps(record), idempotency_ttl=self._idempotency_ttl
             )
         async with redis_errors():
-            earlier = await self._create(keys, args)
+            earlier = await self._write(self._create, keys, args)
         if earlier == OUTBOX_FULL:
             raise DependencyUnavailable("event outbox")
         if earlier is None:
@@ -140,6 +145,11 @@ class RedisPromptRepository:
         return IdempotencyRecord(
             data["prompt_id"], data["fingerprint"], datetime.fromisoformat(data["created_at"])
         )
+
+    async def _write(self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT) -> Any:
+        if self._replicated is None:
+            return await script(keys, args)
+        return await self._replicated.run(script, keys, args)
 
     async def get(self, prompt_id: str) -> Prompt | None:
         if not is_prompt_id(prompt_id):
@@ -167,7 +177,9 @@ class RedisPromptRepository:
             events=self._entries(prompt, events),
         )
         async with redis_errors():
-            version = int(await self._save(SaveKeys(self._keys.prompt(prompt.id)), args))
+            version = int(
+                await self._write(self._save, SaveKeys(self._keys.prompt(prompt.id)), args)
+            )
         if version <= 0:
             raise ConcurrencyConflict(prompt.id)
         prompt.version = version

@@ -45,8 +45,9 @@ class BoundScript(Generic[KeysT, ArgsT]):
         self._run = redis.register_script(script.source)
         self._variadic = script.variadic
 
-    async def __call__(self, keys: KeysT, args: ArgsT) -> Any:
-        return await self._run(keys=_key_list(keys), args=self._arg_list(args))
+    async def __call__(self, keys: KeysT, args: ArgsT, *, client: Redis | None = None) -> Any:
+        """Runs the script; with a pipeline as ``client``, queues it there instead."""
+        return await self._run(keys=_key_list(keys), args=self._arg_list(args), client=client)
 
     def _arg_list(self, args: ArgsT) -> list[Any]:
         values = list(args)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from ai_gateway.domain.events import GENAI_ANSWER_EVENT, cloud_event_type
 from ai_gateway.domain.token_signing import allowed_jwt_algorithms
+from ai_gateway.settings.redis import RedisSettings
 from ai_gateway.settings.values import (
     ApiKeyEntry,
     IPNetwork,
@@ -45,7 +46,7 @@ def _signing_secret(value: object) -> object:
     return webhook_secret(value) if isinstance(value, str) else value
 
 
-class Settings(BaseSettings):
+class Settings(RedisSettings):
     """Every setting, with its default; ``docs/configuration.md`` describes each one."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -55,11 +56,6 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Path(".ai-gateway")
     build_revision: str = "unknown"
-
-    redis_url: SecretStr | None = None
-    redis_key_prefix: str = Field(default="gw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
-    redis_max_connections: int = Field(default=50, ge=1)
-    redis_timeout_seconds: float = Field(default=5.0, gt=0)
 
     mosaic_api_keys: Annotated[tuple[ApiKeyEntry, ...], NoDecode, _from_text(parse_api_keys)] = ()
 
@@ -103,6 +99,7 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     job_claim_idle_seconds: float = Field(default=60.0, gt=0)
     job_max_deliveries: int = Field(default=5, ge=1)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
     step_max_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
@@ -270,9 +267,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.app_env == "production":
-            if self.redis_url is None:
+            if not self.redis_configured:
                 raise ValueError(
-                    "APP_ENV=production needs REDIS_URL: the embedded server is for dev"
+                    "APP_ENV=production needs REDIS_URL or REDIS_SENTINELS: the embedded server "
+                    "is for dev"
                 )
             if not self.mosaic_api_keys and not self.jwt_authority:
                 raise ValueError("APP_ENV=production needs MOSAIC_API_KEYS or JWT_AUTHORITY")

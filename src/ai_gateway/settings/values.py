@@ -242,3 +242,18 @@ def provider_names(value: str | Iterable[str]) -> tuple[str, ...]:
     if len(set(providers)) != len(providers):
         raise ValueError("PROVIDER_FALLBACKS names a provider twice")
     return providers
+
+
+def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:
+    """REDIS_SENTINELS: comma-separated ``host:port`` (an IPv6 host in brackets)."""
+    sentinels = []
+    for part in names(text):
+        split = urlsplit(f"//{part}")
+        try:
+            port = split.port
+        except ValueError:
+            port = None
+        if not split.hostname or port is None:
+            raise ValueError(f"REDIS_SENTINELS: {part!r} is not host:port")
+        sentinels.append((split.hostname, port))
+    return tuple(sentinels)

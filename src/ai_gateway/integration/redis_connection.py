@@ -1,0 +1,131 @@
+"""How the gateway reaches Redis: one server by URL, or the primary that Sentinel names (ADR 0026).
+
+Either way the client is one pool of connections shared by the process, and every command is
+retried, with backoff, for as long as the server is unreachable up to the command timeout:
+a failover (the primary lost, a replica promoted) is a few seconds in which connections are
+refused and Sentinel names no primary or the old one; a connection made after it reaches the new
+primary, because a Sentinel-managed connection asks the sentinels each time it connects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+_BACKOFF_BASE = 0.05
+_BACKOFF_CAP = 0.5
+
+
+class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's pool of primary connections that, like ``BlockingConnectionPool``, waits for a
+    free connection (up to the timeout) instead of failing at once with "Too many connections"."""
+
+
+def retry_policy(budget_seconds: float) -> Retry:
+    """Retries on connection errors only, backing off 0.1, 0.2, 0.4, then 0.5 s, for about
+    ``budget_seconds`` in all. A timeout is not retried: a server that stalls answers 503 within
+    the timeout instead of several times it."""
+    first = sum(min(_BACKOFF_CAP, _BACKOFF_BASE * 2**n) for n in (1, 2, 3))
+    retries = 3 + max(0, math.ceil((budget_seconds - first) / _BACKOFF_CAP))
+    return Retry(
+        ExponentialBackoff(cap=_BACKOFF_CAP, base=_BACKOFF_BASE),
+        retries,
+        supported_errors=(RedisConnectionError,),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RedisTls:
+    """Certificates for TLS: the CA bundle that signs the servers' (None: the system's), and a
+    client certificate for servers that ask for one."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        files = {
+            "ssl_ca_certs": self.ca_file,
+            "ssl_certfile": self.cert_file,
+            "ssl_keyfile": self.key_file,
+        }
+        return {name: path for name, path in files.items() if path is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class RedisPool:
+    """What every connection to a data server shares, by URL or through Sentinel."""
+
+    max_connections: int
+    timeout: float
+    username: str | None = None
+    password: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        credentials = {"username": self.username, "password": self.password}
+        return {
+            "decode_responses": True,
+            "max_connections": self.max_connections,
+            "timeout": self.timeout,
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.timeout,
+            "health_check_interval": 30,
+            "retry": retry_policy(self.timeout),
+            **{name: value for name, value in credentials.items() if value is not None},
+        }
+
+
+class RedisConnection:
+    """The process's Redis client, and what closes it."""
+
+    def __init__(self, client: Redis, sentinel: Sentinel | None = None) -> None:
+        self.client = client
+        self._sentinel = sentinel
+
+    @classmethod
+    def by_url(cls, url: str, pool: RedisPool, tls: RedisTls | None = None) -> RedisConnection:
+        """One server: ``redis://``, ``rediss://`` (TLS, with ``tls``) or ``unix://``; the
+        URL's own user and password win over the pool's."""
+        options = {**pool.options(), **(tls.options() if tls else {})}
+        return cls(Redis(connection_pool=BlockingConnectionPool.from_url(url, **options)))
+
+    @classmethod
+    def by_sentinel(
+        cls,
+        sentinels: tuple[tuple[str, int], ...],
+        master: str,
+        pool: RedisPool,
+        *,
+        sentinel_auth: tuple[str | None, str | None] = (None, None),
+        tls: RedisTls | None = None,
+    ) -> RedisConnection:
+        """The primary of ``master`` as the sentinels name it; ``tls`` for the sentinels and the
+        servers alike, ``sentinel_auth`` (user, password) for the sentinels themselves."""
+        secure = {"ssl": True, **tls.options()} if tls is not None else {}
+        username, password = sentinel_auth
+        auth = {"username": username, "password": password}
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            list(sentinels),
+            sentinel_kwargs={
+                "socket_timeout": pool.timeout,
+                "socket_connect_timeout": pool.timeout,
+                **{name: value for name, value in auth.items() if value is not None},
+                **secure,
+            },
+        )
+        client = sentinel.master_for(
+            master, connection_pool_class=BlockingSentinelPool, **pool.options(), **secure
+        )
+        return cls(client, sentinel)
+
+    async def aclose(self) -> None:
+        await self.client.aclose(close_connection_pool=True)
+        if self._sentinel is not None:
+            await self._sentinel.aclose()
