@@ -52,9 +52,11 @@ def redis_ping(port: int) -> bool:
 class RedisServer:
     """A throwaway Redis on an ephemeral loopback port; stoppable and restartable mid-test."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *args: str) -> None:
+        """``args`` are more options of the server's (a replica's ``--replicaof``, TLS)."""
         self.workdir = workdir
         self.port = free_port()
+        self.args = args
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,16 +68,16 @@ class RedisServer:
         self.process = subprocess.Popen(
             [redis_binary(), "--port", str(self.port), "--bind", LOOPBACK, "--save", "",
              "--appendonly", "no", "--dir", str(self.workdir),
-             "--logfile", str(self.workdir / "redis.log")],
+             "--logfile", str(self.workdir / "redis.log"), *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
         wait_until(lambda: redis_ping(self.port), 10, "redis")
 
-    def stop(self) -> None:
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, sig)
             process.wait(10)
 
 

@@ -21,8 +21,13 @@ from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.integration.event_relay import OutboxHealth
 from ai_gateway.integration.local_object_store import LocalObjectStore
 from ai_gateway.integration.redis_caller_log import RedisCallerLog
+from ai_gateway.integration.redis_connection import (
+    RedisConnection,
+    RedisPool,
+    RedisTls,
+    RetrySeconds,
+)
 from ai_gateway.integration.redis_dead_letters import RedisDeadLetters
-from ai_gateway.integration.redis_connection import RedisConnection, RedisPool, RedisTls
 from ai_gateway.integration.redis_errors import RedisHealth
 from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 from ai_gateway.integration.redis_jobs import RedisJobQueue
@@ -36,7 +41,7 @@ from ai_gateway.metrics.prompts import PromptMeter
 from ai_gateway.settings import Settings
 
 
-def redis_connection(settings: Settings) -> RedisConnection:
+def redis_connection(settings: Settings, retry_seconds: float) -> RedisConnection:
     """The one client of the process: by REDIS_URL, or the primary REDIS_SENTINELS name."""
     password = settings.redis_password.get_secret_value() if settings.redis_password else None
     # A blocking pool: with every connection busy, a request waits for one (up to the
@@ -44,6 +49,7 @@ def redis_connection(settings: Settings) -> RedisConnection:
     pool = RedisPool(
         settings.redis_max_connections,
         settings.redis_timeout_seconds,
+        retry_seconds,
         username=settings.redis_username,
         password=password,
     )
@@ -69,8 +75,13 @@ class StorageProvider(Provider):
     scope = Scope.APP
 
     @provide
-    async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
-        connection = redis_connection(settings)
+    def redis_retry(self, settings: Settings) -> RetrySeconds:
+        """A request waits for Redis no longer than its timeout; the worker room waits longer."""
+        return RetrySeconds(settings.redis_timeout_seconds)
+
+    @provide
+    async def redis(self, settings: Settings, retry: RetrySeconds) -> AsyncIterator[Redis]:
+        connection = redis_connection(settings, retry)
         yield connection.client
         await connection.aclose()
 

@@ -17,6 +17,7 @@ from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.event_relay import EventRelay
 from ai_gateway.integration.outbound_client import outbound_client
+from ai_gateway.integration.redis_connection import RetrySeconds
 from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_lock import run_periodically
@@ -25,6 +26,12 @@ from ai_gateway.settings import Settings
 
 class WorkerProvider(Provider):
     scope = Scope.APP
+
+    @provide
+    def redis_retry(self, settings: Settings) -> RetrySeconds:
+        """A job's Redis command waits out a failover rather than fail its step, which would run
+        the step again (a GenAI call again) once Redis is back."""
+        return RetrySeconds(max(settings.redis_failover_seconds, settings.redis_timeout_seconds))
 
     @provide
     def worker(

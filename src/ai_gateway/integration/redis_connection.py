@@ -1,7 +1,7 @@
 """How the gateway reaches Redis: one server by URL, or the primary that Sentinel names (ADR 0026).
 
 Either way the client is one pool of connections shared by the process, and every command is
-retried, with backoff, for as long as the server is unreachable up to the command timeout:
+retried, with backoff, for as long as the server is unreachable, up to ``RetrySeconds``:
 a failover (the primary lost, a replica promoted) is a few seconds in which connections are
 refused and Sentinel names no primary or the old one; a connection made after it reaches the new
 primary, because a Sentinel-managed connection asks the sentinels each time it connects.
@@ -11,16 +11,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NewType
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, SSLConnection
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+RetrySeconds = NewType("RetrySeconds", float)
+"""How long a command is retried while Redis cannot be reached: the API's requests wait less
+than the workers' jobs, which would rather wait out a failover than repeat their step."""
+
 _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 0.5
+
+
+class PrimaryConnection(SentinelManagedConnection):
+    """A connection to the primary that asks the sentinels where it is on every (re)connection.
+
+    redis-py's own asks only when the pool hands out a connection; a command retried after a
+    dropped connection reconnects to the address it had, the lost primary, until it gives up."""
+
+    async def _connect(self) -> None:
+        self.host, self.port = await self.connection_pool.get_master_address()
+        await super()._connect()  # type: ignore[no-untyped-call]
+
+
+class PrimarySSLConnection(PrimaryConnection, SSLConnection):
+    pass
 
 
 class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
@@ -65,6 +84,7 @@ class RedisPool:
 
     max_connections: int
     timeout: float
+    retry_seconds: float
     username: str | None = None
     password: str | None = None
 
@@ -77,7 +97,7 @@ class RedisPool:
             "socket_timeout": self.timeout,
             "socket_connect_timeout": self.timeout,
             "health_check_interval": 30,
-            "retry": retry_policy(self.timeout),
+            "retry": retry_policy(self.retry_seconds),
             **{name: value for name, value in credentials.items() if value is not None},
         }
 
@@ -108,7 +128,7 @@ class RedisConnection:
     ) -> RedisConnection:
         """The primary of ``master`` as the sentinels name it; ``tls`` for the sentinels and the
         servers alike, ``sentinel_auth`` (user, password) for the sentinels themselves."""
-        secure = {"ssl": True, **tls.options()} if tls is not None else {}
+        secure = tls.options() if tls is not None else {}
         username, password = sentinel_auth
         auth = {"username": username, "password": password}
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
@@ -117,11 +137,15 @@ class RedisConnection:
                 "socket_timeout": pool.timeout,
                 "socket_connect_timeout": pool.timeout,
                 **{name: value for name, value in auth.items() if value is not None},
-                **secure,
+                **({"ssl": True, **secure} if tls is not None else {}),
             },
         )
         client = sentinel.master_for(
-            master, connection_pool_class=BlockingSentinelPool, **pool.options(), **secure
+            master,
+            connection_pool_class=BlockingSentinelPool,
+            connection_class=PrimaryConnection if tls is None else PrimarySSLConnection,
+            **pool.options(),
+            **secure,
         )
         return cls(client, sentinel)
 

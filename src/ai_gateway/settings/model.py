@@ -99,7 +99,7 @@ class Settings(RedisSettings):
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     job_claim_idle_seconds: float = Field(default=60.0, gt=0)
     job_max_deliveries: int = Field(default=5, ge=1)
-    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
+    shutdown_grace_seconds: int = Field(default=20, ge=0, le=3600)
     step_max_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)

@@ -35,6 +35,7 @@ class RedisSettings(BaseSettings):
     redis_key_prefix: str = Field(default="gw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     redis_max_connections: int = Field(default=50, ge=1)
     redis_timeout_seconds: float = Field(default=5.0, gt=0)
+    redis_failover_seconds: float = Field(default=30.0, gt=0, le=600)
 
     @property
     def redis_configured(self) -> bool:
