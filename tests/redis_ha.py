@@ -162,12 +162,13 @@ def certificates(directory: Path) -> Certificates:
     return made
 
 
-def tls_server(workdir: Path, certs: Certificates) -> tuple[RedisServer, int]:
-    """A Redis that also listens for TLS (on the port returned); clients need no certificate."""
+def tls_server(workdir: Path, certs: Certificates, *args: str) -> tuple[RedisServer, int]:
+    """A Redis that also listens for TLS (on the port returned), where clients need no
+    certificate; ``args`` are more options."""
     port = free_port()
     server = RedisServer(
         workdir, "--tls-port", str(port), "--tls-cert-file", str(certs.cert),
         "--tls-key-file", str(certs.key), "--tls-ca-cert-file", str(certs.ca),
-        "--tls-auth-clients", "no",
+        "--tls-auth-clients", "no", *args,
     )  # fmt: skip
     return server, port

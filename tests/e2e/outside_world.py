@@ -39,6 +39,7 @@ class Services:
     http: RecordingServer
     idp: IdpServer
     genai_delay: float = 0.0
+    genai_hurry: threading.Event = field(default_factory=threading.Event)  # ends delays under way
     callbacks_up: bool = True
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     bad_signatures: int = 0
@@ -90,7 +91,7 @@ class Services:
 
     def _completion(self, hit: Hit) -> Reply:
         self.submissions.append(hit.headers.get("Idempotency-Key", ""))
-        time.sleep(self.genai_delay)
+        self.genai_hurry.wait(self.genai_delay)
         prompt = json.loads(hit.body)["messages"][0]["content"]
         message = {"role": "assistant", "content": f"openai says: {prompt[:40]}"}
         body = {
