@@ -7,7 +7,9 @@ import datetime
 import ipaddress
 import os
 import signal
+import socket
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,19 +19,29 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from redis import Redis
 
-from tests.servers import LOOPBACK, RedisServer, free_port, redis_binary, redis_ping
+from tests.servers import LOOPBACK, RedisServer, free_port, redis_binary
 from tests.waiting import wait_until
 
 MASTER = "mymaster"
 
 
-class SentinelServer:
-    """One sentinel watching ``MASTER``, with the config file it rewrites as it learns."""
+def _listening(port: int) -> bool:
+    socket.create_connection((LOOPBACK, port), 0.2).close()
+    return True
 
-    def __init__(self, workdir: Path, primary_port: int) -> None:
+
+class SentinelServer:
+    """One sentinel watching ``MASTER``, with the config file it rewrites as it learns;
+    ``options`` are more lines of that file (credentials, TLS)."""
+
+    def __init__(
+        self, workdir: Path, primary_port: int, *, quorum: int = 2, options: Sequence[str] = ()
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.primary_port = primary_port
+        self.quorum = quorum
+        self.options = options
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -38,16 +50,16 @@ class SentinelServer:
         config.write_text(
             f"port {self.port}\nbind {LOOPBACK}\ndir {self.workdir}\n"
             f"logfile {self.workdir / 'sentinel.log'}\n"
-            f"sentinel monitor {MASTER} {LOOPBACK} {self.primary_port} 2\n"
+            f"sentinel monitor {MASTER} {LOOPBACK} {self.primary_port} {self.quorum}\n"
             f"sentinel down-after-milliseconds {MASTER} 1000\n"
-            f"sentinel failover-timeout {MASTER} 5000\n"
+            f"sentinel failover-timeout {MASTER} 5000\n" + "".join(f"{o}\n" for o in self.options)
         )
         self.process = subprocess.Popen(
             [redis_binary(), str(config), "--sentinel"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
-        wait_until(lambda: redis_ping(self.port), 10, "sentinel")
+        wait_until(lambda: _listening(self.port), 10, "sentinel")
 
     def master(self) -> dict[str, object]:
         with Redis(LOOPBACK, self.port, decode_responses=True) as sentinel:

@@ -1,0 +1,125 @@
+"""Prompt writes that wait for a replica (ADR 0026), against a real primary and replica; and the
+primary found through a sentinel that asks for a password, over TLS."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+
+from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.domain.prompt import Prompt
+from ai_gateway.integration.redis_connection import RedisConnection, RedisPool, RedisTls
+from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
+from ai_gateway.integration.redis_replication import ReplicatedWrites
+from tests.factories import T0
+from tests.redis_ha import MASTER, SentinelServer, certificates, tls_server
+from tests.servers import LOOPBACK, RedisServer, free_port
+from tests.waiting import until, wait_until
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD = "gateway", "gateway-password-0123"
+
+
+def prompt(i: int) -> Prompt:
+    return Prompt.create(owner="apikey:mosaic", content=f"p{i}", at=T0 + timedelta(seconds=i))
+
+
+def replica_online(primary: RedisServer) -> bool:
+    with SyncRedis(LOOPBACK, primary.port, decode_responses=True) as client:
+        replica = client.info("replication").get("slave0")
+        return isinstance(replica, dict) and replica.get("state") == "online"
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[RedisServer, RedisServer]]:
+    primary = RedisServer(tmp_path / "primary")
+    replica = RedisServer(tmp_path / "replica", "--replicaof", LOOPBACK, str(primary.port))
+    primary.start()
+    replica.start()
+    wait_until(lambda: replica_online(primary), 20, "replica in sync")
+    yield primary, replica
+    replica.stop()
+    primary.stop()
+
+
+async def test_a_write_returns_once_the_replica_has_it_and_fails_when_it_cannot_answer(
+    pair: tuple[RedisServer, RedisServer], key_prefix: str
+) -> None:
+    primary, replica = pair
+    async with Redis.from_url(primary.url, decode_responses=True) as redis:
+        waits = ReplicatedWrites(redis, replicas=1, timeout_ms=300)
+        repo = RedisPromptRepository(redis, prefix=key_prefix, replicated=waits)
+        kept = prompt(0)
+        await repo.add(kept)
+        async with Redis.from_url(replica.url, decode_responses=True) as on_replica:
+            assert await RedisPromptRepository(on_replica, prefix=key_prefix).get(kept.id)
+
+        assert replica.process is not None
+        os.kill(replica.process.pid, signal.SIGSTOP)  # online for the primary, but silent
+        try:
+            with pytest.raises(DependencyUnavailable, match="redis replicas"):
+                await repo.add(prompt(1))
+        finally:
+            os.kill(replica.process.pid, signal.SIGCONT)
+        await repo.add(prompt(2))
+
+
+async def test_a_primary_without_replicas_online_writes_without_waiting(
+    pair: tuple[RedisServer, RedisServer], key_prefix: str
+) -> None:
+    primary, replica = pair
+    replica.stop()
+    async with Redis.from_url(primary.url, decode_responses=True) as redis:
+        await until(lambda: not replica_online(primary), 10, "replica gone")
+        repo = RedisPromptRepository(
+            redis,
+            prefix=key_prefix,
+            replicated=ReplicatedWrites(redis, replicas=1, timeout_ms=60_000),
+        )
+        kept = prompt(0)
+        await repo.add(kept)
+        assert await repo.get(kept.id)
+
+
+async def test_the_primary_is_found_through_a_sentinel_with_a_password_all_over_tls(
+    tmp_path: Path, key_prefix: str
+) -> None:
+    certs = certificates(tmp_path / "certs")
+    tls = [f"tls-cert-file {certs.cert}", f"tls-key-file {certs.key}",
+           f"tls-ca-cert-file {certs.ca}", "tls-auth-clients no"]  # fmt: skip
+    primary, primary_tls = tls_server(
+        tmp_path / "primary", certs, "--user", USER, "on", f">{PASSWORD}", "~*", "&*", "+@all"
+    )
+    sentinel_tls = free_port()
+    sentinel = SentinelServer(
+        tmp_path / "sentinel", primary_tls, quorum=1,
+        options=[f"sentinel auth-user {MASTER} {USER}", f"sentinel auth-pass {MASTER} {PASSWORD}",
+                 f"tls-port {sentinel_tls}", "tls-replication yes", "requirepass sentinel-secret",
+                 *tls],
+    )  # fmt: skip
+    primary.start()
+    sentinel.start()
+    connection = RedisConnection.by_sentinel(
+        ((LOOPBACK, sentinel_tls),), MASTER, RedisPool(5, 2.0, 2.0, USER, PASSWORD),
+        sentinel_auth=(None, "sentinel-secret"), tls=RedisTls(ca_file=str(certs.ca)),
+    )  # fmt: skip
+    try:
+        repo = RedisPromptRepository(connection.client, prefix=key_prefix)
+        kept = prompt(0)
+        await repo.add(kept)
+        assert await repo.get(kept.id)
+        with SyncRedis(LOOPBACK, primary.port, decode_responses=True) as plain:
+            ours = [c for c in plain.client_list() if c["laddr"].endswith(f":{primary_tls}")]
+            assert {c["user"] for c in ours} == {USER}
+    finally:
+        await connection.aclose()
+        sentinel.stop()
+        primary.stop()
