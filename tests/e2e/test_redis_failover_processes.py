@@ -70,9 +70,12 @@ class SteadyLoad:
 def test_the_gateway_goes_on_after_the_primary_is_killed_and_keeps_every_acknowledged_prompt(
     sentinel_group: SentinelGroup, deploy: Callable[..., Deployment], services: Services
 ) -> None:
+    # A job is taken over only once idle longer than a failover lasts (its worker cannot
+    # heartbeat meanwhile): else a second worker would run a step the first still finishes.
     d = deploy(
         GENAI_PROVIDER="openai", REDIS_SENTINELS=sentinel_group.setting,
         REDIS_SENTINEL_MASTER=MASTER, REDIS_WAIT_REPLICAS="1",
+        JOB_CLAIM_IDLE_SECONDS="15", STUCK_AFTER_SECONDS="20",
     )  # fmt: skip
     del d.env["REDIS_URL"]
     d.api()
