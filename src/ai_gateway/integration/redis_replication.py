@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.integration.redis_scripts import BoundScript
@@ -49,14 +50,25 @@ class ReplicatedWrites:
         wanted = await self._replicas_to_wait_for()
         if wanted == 0:
             return await script(keys, args)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            await script(keys, args, client=pipe)
-            pipe.execute_command("WAIT", wanted, self._timeout_ms)
-            reply, acknowledged = await pipe.execute()
+        try:
+            reply, acknowledged = await self._with_wait(script, keys, args, wanted)
+        except NoScriptError:
+            # A pipeline retried on another server (the new primary) does not load its scripts
+            # there, and the script did not run: a new pipeline loads it first.
+            reply, acknowledged = await self._with_wait(script, keys, args, wanted)
         if int(acknowledged) < wanted:
             self._looked_at = -float("inf")  # a replica may have gone: look again next time
             raise DependencyUnavailable("redis replicas")
         return reply
+
+    async def _with_wait(
+        self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT, wanted: int
+    ) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await script(keys, args, client=pipe)
+            pipe.execute_command("WAIT", wanted, self._timeout_ms)
+            replies: list[Any] = await pipe.execute()
+            return replies
 
     async def _replicas_to_wait_for(self) -> int:
         if self._wanted == 0:
