@@ -64,7 +64,7 @@ def _live_prompt(row: Sequence[object], now_ms: int) -> Prompt | None:
 class RedisPromptRepository:
     """PromptRepository on Redis; ``retention_seconds`` 0 keeps settled prompts forever."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only configuration
         self,
         redis: Redis,
         *,
