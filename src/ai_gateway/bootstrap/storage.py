@@ -4,10 +4,13 @@ event inbox, and the readiness probes of each."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from dishka import Provider, Scope, provide
 from miniopy_async.api import Minio
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.sentinel import Sentinel as SyncSentinel
 
 from ai_gateway.application.ports.callers import CallerLog
 from ai_gateway.application.ports.dead_letters import DeadLetters
@@ -69,6 +72,38 @@ def redis_connection(settings: Settings, retry_seconds: float) -> RedisConnectio
         )
     url = settings.redis_url.get_secret_value() if settings.redis_url else ""
     return RedisConnection.by_url(url, pool, tls if url.startswith("rediss://") else None)
+
+
+def redis_probe(settings: Settings, timeout: float) -> SyncRedis:
+    """A synchronous client for a readiness probe outside the event loop: the same server,
+    credentials and TLS as ``redis_connection``, no retries (a probe says what it sees)."""
+    password = settings.redis_password.get_secret_value() if settings.redis_password else None
+    auth = {"username": settings.redis_username, "password": password}
+    files = (settings.redis_tls_ca_file, settings.redis_tls_cert_file, settings.redis_tls_key_file)
+    tls = RedisTls(*(None if path is None else str(path) for path in files)).options()
+    options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    options |= {name: value for name, value in auth.items() if value is not None}
+    if settings.redis_sentinels and settings.redis_sentinel_master:
+        secret = settings.redis_sentinel_password
+        sentinel_auth = {
+            "username": settings.redis_sentinel_username,
+            "password": secret.get_secret_value() if secret else None,
+        }
+        secure = {"ssl": True, **tls} if settings.redis_tls else {}
+        sentinel = SyncSentinel(  # type: ignore[no-untyped-call]
+            list(settings.redis_sentinels),
+            sentinel_kwargs={
+                "socket_timeout": timeout,
+                **{k: v for k, v in sentinel_auth.items() if v is not None},
+                **secure,
+            },
+        )
+        client: SyncRedis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            settings.redis_sentinel_master, **options, **secure
+        )
+        return client
+    url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+    return SyncRedis.from_url(url, **options, **(tls if url.startswith("rediss://") else {}))
 
 
 class StorageProvider(Provider):

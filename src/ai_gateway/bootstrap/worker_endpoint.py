@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from functools import partial
 
 from prometheus_client.multiprocess import mark_process_dead
-from redis import Redis
 from redis.exceptions import RedisError
 
 from ai_gateway.application.ports.operations import Measurement
+from ai_gateway.bootstrap.storage import redis_probe
 from ai_gateway.metrics.access import MetricsAccess
 from ai_gateway.metrics.exposition import BuildInfo, Snapshot
 from ai_gateway.metrics.worker_endpoint import WorkerEndpoint, WorkerProbes
@@ -42,10 +42,7 @@ def worker_endpoint(
         return
     folder = tempfile.mkdtemp(prefix="ai-gateway-metrics-")
     os.environ[MULTIPROCESS_DIR] = folder
-    url = settings.redis_url.get_secret_value() if settings.redis_url else ""
-    redis = Redis.from_url(
-        url, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=PROBE_TIMEOUT_S
-    )
+    redis = redis_probe(settings, PROBE_TIMEOUT_S)
 
     def checks() -> dict[str, bool]:
         try:
