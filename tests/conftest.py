@@ -6,13 +6,27 @@ from pathlib import Path
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from redis.asyncio import Redis
 
+from tests import spans as test_spans
 from tests.e2e.deployment import Deployment, deployment_env
 from tests.e2e.outside_world import Services
 from tests.http_servers import RecordingServer
 from tests.idp_server import IdpServer
+from tests.otlp_receiver import OtlpReceiver
 from tests.servers import RedisServer, SeaweedServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    test_spans.install()
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    """The spans this test's in-process work exported, none before it."""
+    test_spans.EXPORTED.clear()
+    return test_spans.EXPORTED
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +83,15 @@ def services(idp: IdpServer) -> Iterator[Services]:
     yield fakes
     fakes.stop_sink()
     server.stop()
+
+
+@pytest.fixture
+def otlp() -> Iterator[OtlpReceiver]:
+    """An OTLP/HTTP collector for one test's spans."""
+    receiver = OtlpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from ai_gateway.bootstrap.worker_endpoint import worker_endpoint
 from ai_gateway.integration.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from ai_gateway.observability import configure_logging
 from ai_gateway.settings import Settings, parse_api_key
+from ai_gateway.tracing import TracingConfigurationError, check_tracing, configure_tracing
 
 LOCAL_KEY_NAME = "local"
 
@@ -51,6 +52,7 @@ def _kept_secret(path: Path, make: Callable[[], str]) -> str:
 
 def _serve(settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     with ExitStack() as stack:
         embedded = not settings.redis_configured
         if embedded:
@@ -114,6 +116,7 @@ def _worker_process(overrides: dict[str, object]) -> None:
     """One worker process: its own event loop, container and Redis connections."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
 
     async def work() -> None:
         stop = asyncio.Event()
@@ -204,6 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         print(f"ai-gateway: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        check_tracing(os.environ)
+    except TracingConfigurationError as exc:
+        print(f"ai-gateway: {exc}", file=sys.stderr)
         return 2
     if args.command == "worker":
         return _work(settings, overrides)

@@ -2,7 +2,8 @@
 
 Every record passes ``UntrustedText`` on its way out: credentials in query strings become
 ``[redacted]`` and control characters are escaped, so that a request line cannot hide a key in
-the access log or forge a log line of its own.
+the access log or forge a log line of its own. Every line carries the trace and span ids and what
+is known of the work in hand (``tracing.trace_fields``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 from urllib.parse import unquote
 
 import structlog
+
+from ai_gateway.tracing import trace_fields
 
 CREDENTIAL_WORDS = (
     "key", "token", "secret", "passw", "pwd", "signature", "sig", "credential", "auth", "jwt",
@@ -60,6 +63,7 @@ def configure_logging(level: str, fmt: str) -> None:
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            trace_fields,
         ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

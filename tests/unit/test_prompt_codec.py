@@ -33,6 +33,8 @@ def every_field_set() -> Prompt:
         data_url="https://mosaic.example/item.zip",
         request_id="r-1",
         metadata={"source": "test"},
+        traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        tracestate="vendor=opaque",
     )
     prompt.start_preparing(T0 + timedelta(seconds=1))
     zipped = ObjectRef("data", "p/data.zip", 10, "application/zip")

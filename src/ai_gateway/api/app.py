@@ -20,6 +20,7 @@ from ai_gateway.api.docs_pages import install_docs
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.api.http_metrics import HttpMetrics
 from ai_gateway.api.limits import BodySizeLimit
+from ai_gateway.api.request_spans import RequestSpans
 from ai_gateway.api.strict_json import StrictJsonBodies
 
 DESCRIPTION = """\
@@ -53,11 +54,13 @@ def create_api(
     *,
     max_request_bytes: int,
     telemetry: bool,
+    traced: bool = False,
     bearer: BearerDocs | None = None,
     background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     console: bool = False,
 ) -> FastAPI:
-    """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``bearer``
+    """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``traced``
+    gives every request a server span continuing the caller's trace (ADR 0021); ``bearer``
     documents JWT access in the OpenAPI document and Swagger UI; ``background`` runs for as long as
     the application does (the in-process worker); ``console`` serves the operator console."""
     login = bearer.login if bearer else None
@@ -104,6 +107,8 @@ def create_api(
         install_console(app)
     app.add_middleware(StrictJsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)  # caps what is read
+    if traced:
+        app.add_middleware(RequestSpans)
     app.add_middleware(HttpMetrics)  # outermost: times requests refused for their size too
     setup_dishka(container, app)
     if bearer is not None:

@@ -122,4 +122,11 @@ def _inbound(event: CloudEvent) -> InboundEvent:
         subject=event.get_subject(),
         time=event.get_time(),
         data=data,
+        traceparent=_extension(event, "traceparent"),
+        tracestate=_extension(event, "tracestate"),
     )
+
+
+def _extension(event: CloudEvent, name: str) -> str | None:
+    value = event.get_extension(name)
+    return value if isinstance(value, str) and value else None

@@ -11,5 +11,5 @@ async def queue_delivery(queue: JobQueue, prompt: Prompt) -> bool:
     (``Prompt.has_outcome_to_deliver``); False, queueing nothing, otherwise."""
     if not prompt.has_outcome_to_deliver:
         return False
-    await queue.enqueue(Job(JobStep.DELIVER, prompt.id))
+    await queue.enqueue(Job.of(JobStep.DELIVER, prompt))
     return True

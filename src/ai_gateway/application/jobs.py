@@ -30,6 +30,7 @@ from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_stored_prompt
+from ai_gateway.application.tracing import note_fault
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Fault
 
@@ -105,6 +106,7 @@ class FailureSettler:
 
     async def settle(self, job: Job, failure: StepFailure) -> None:
         if isinstance(failure, TransientFailure) and not self.is_last_attempt(job):
+            note_fault(failure.code, final=False)
             delay = self._policy.delay(job.attempt, failure.retry_after)
             logger.info("%s of %s failed (%s), retry %d in %.1f s", job.step, job.prompt_id,
                         failure.code, job.attempt + 1, delay)  # fmt: skip
@@ -113,6 +115,7 @@ class FailureSettler:
         detail = failure.detail
         if not isinstance(failure, PermanentFailure):
             detail = f"gave up after {job.attempt} attempts: {detail}"
+        note_fault(failure.code, final=True)
         logger.warning("%s of %s failed for good: %s", job.step, job.prompt_id, failure.code)
         await self.fault(job.prompt_id, Fault(failure.code, detail))
 

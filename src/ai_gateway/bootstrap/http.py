@@ -35,6 +35,7 @@ from ai_gateway.integration.outbound_client import outbound_client
 from ai_gateway.metrics.access import MetricsAccess
 from ai_gateway.metrics.exposition import BuildInfo
 from ai_gateway.settings import Settings
+from ai_gateway.tracing import tracing_installed
 
 
 class HttpProvider(Provider):
@@ -165,6 +166,7 @@ def build_http_app(
         container,
         max_request_bytes=settings.max_request_bytes,
         telemetry=settings.otel_enabled,
+        traced=tracing_installed(),
         bearer=bearer_docs(settings),
         background=background,
         console=settings.console_enabled,

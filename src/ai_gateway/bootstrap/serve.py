@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from ai_gateway.bootstrap.http import build_http_app, build_http_container
 from ai_gateway.bootstrap.worker import WorkerProvider, run_worker
 from ai_gateway.settings import Settings
+from ai_gateway.tracing import configure_tracing
 
 
 def create_app(
@@ -27,6 +28,7 @@ def create_app(
     in-process worker uses them too. With ``SERVE_WORKER`` (on by default for the embedded
     set-up) the worker runs in the same process, next to the API."""
     settings = settings or Settings()
+    configure_tracing()  # before the app is built: it gets request spans only when traced
     if not settings.redis_configured:
         raise ValueError(
             "neither REDIS_URL nor REDIS_SENTINELS is set: run `ai-gateway serve` for the "

@@ -110,6 +110,8 @@ class Prompt:
     waiting_until: datetime | None = None
     history: list[Action] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    traceparent: str | None = None
+    tracestate: str | None = None
     version: int = 0
     _events: list[PromptEvent] = field(default_factory=list, repr=False, compare=False)
 
@@ -127,8 +129,11 @@ class Prompt:
         request_id: str | None = None,
         metadata: JsonObject | None = None,
         prompt_id: str | None = None,
+        traceparent: str | None = None,
+        tracestate: str | None = None,
     ) -> Prompt:
-        """A new prompt in CREATED, with its PromptReceived event recorded."""
+        """A new prompt in CREATED, with its PromptReceived event recorded. ``traceparent`` and
+        ``tracestate`` are the W3C trace context of its creation, which its later work joins."""
         prompt = cls(
             id=prompt_id or new_prompt_id(),
             kind=validate_kind(kind),
@@ -141,6 +146,8 @@ class Prompt:
             metadata=dict(metadata or {}),
             timestamps={PromptStatus.CREATED: at},
             steps=[Step(PromptStatus.CREATED.value, at)],
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
         prompt._events.append(PromptReceived(prompt_id=prompt.id, occurred_at=at))
         return prompt

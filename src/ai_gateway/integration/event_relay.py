@@ -24,6 +24,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from redis.asyncio import Redis
 
+from ai_gateway.application.tracing import TraceContext, span
 from ai_gateway.domain.events import prompt_event_type
 from ai_gateway.integration.redis_errors import REDIS_DOWN
 from ai_gateway.integration.redis_keys import RedisKeys
@@ -63,6 +64,8 @@ class EventRelay:
         self._max_backoff = max_backoff
 
     def cloud_event(self, entry: dict[str, Any]) -> CloudEvent:
+        """The entry as a CloudEvent, with the distributed-tracing extension when it was traced."""
+        tracing = {name: entry[name] for name in ("traceparent", "tracestate") if entry.get(name)}
         return CloudEvent(
             attributes={
                 "id": entry["id"],
@@ -71,6 +74,7 @@ class EventRelay:
                 "subject": entry["prompt_id"],
                 "time": datetime.fromisoformat(entry["time"]),
                 "datacontenttype": "application/json",
+                **tracing,
             },
             data=entry["data"],
         )
@@ -106,9 +110,11 @@ class EventRelay:
         event = self.cloud_event(entry)
         convert = ce_http.to_binary if self._mode == "binary" else ce_http.to_structured
         message = convert(event, _FORMAT)
+        parent = TraceContext.of(entry.get("traceparent"), entry.get("tracestate"))
         attempt = 0
         while not stop.is_set() and await self._leader.hold():
-            status = await self._post(message.headers, message.body)
+            with span("event.publish", parent, prompt_id=entry["prompt_id"]):
+                status = await self._post(message.headers, message.body)
             if status is not None and 200 <= status < 300:
                 await self._redis.xdel(self._outbox, entry_id)
                 return True

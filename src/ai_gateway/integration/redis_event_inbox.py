@@ -57,7 +57,8 @@ def _dump(event: InboundEvent) -> str:
     return json.dumps({
         "id": event.id, "source": event.source, "type": event.type, "subject": event.subject,
         "time": None if event.time is None else event.time.isoformat(), "data": event.data,
-        "sender": sorted(event.sender),
+        "sender": sorted(event.sender), "traceparent": event.traceparent,
+        "tracestate": event.tracestate,
     })  # fmt: skip
 
 
@@ -66,7 +67,7 @@ def _load(raw: str) -> InboundEvent:
     when = None if data["time"] is None else datetime.fromisoformat(data["time"])
     return InboundEvent(
         data["id"], data["source"], data["type"], data["subject"], when, data["data"],
-        frozenset(data.get("sender", ())),
+        frozenset(data.get("sender", ())), data.get("traceparent"), data.get("tracestate"),
     )  # fmt: skip
 
 

@@ -34,6 +34,8 @@ class EnqueueArgs(NamedTuple):
     due_at: float  # epoch seconds; 0 to queue it now
     lifetime_ms: int  # how long the tokens are kept at least
     unless_waiting: int  # 1: queue nothing when the prompt has a job waiting
+    traceparent: str  # the prompt's trace context ('' for none), kept with the job
+    tracestate: str
 
 
 ENQUEUE: NamedScript[EnqueueKeys, EnqueueArgs] = NamedScript(
@@ -58,7 +60,8 @@ if tonumber(ARG.due_at) > 0 then
   token = '{DELAYED_MARK}' .. ARG.member
 else
   token = redis.call('XADD', KEY.stream, '*', 'step', ARG.step, 'prompt_id', ARG.prompt_id,
-                     'attempt', ARG.attempt)
+                     'attempt', ARG.attempt, 'traceparent', ARG.traceparent,
+                     'tracestate', ARG.tracestate)
 end
 redis.call('SADD', KEY.waiting, token)
 if redis.call('PTTL', KEY.waiting) < tonumber(ARG.lifetime_ms) then
@@ -89,7 +92,8 @@ local due = redis.call('ZRANGEBYSCORE', KEY.due, '-inf', ARG.now, 'LIMIT', 0, 10
 for _, member in ipairs(due) do
   local job = cjson.decode(member)
   local id = redis.call('XADD', KEY.stream, '*', 'step', job.step, 'prompt_id', job.prompt_id,
-                        'attempt', tostring(job.attempt))
+                        'attempt', tostring(job.attempt), 'traceparent', job.traceparent or '',
+                        'tracestate', job.tracestate or '')
   redis.call('ZREM', KEY.due, member)
   local waiting = jobs_waiting_key(ARG.prefix, job.prompt_id)
   if redis.call('SREM', waiting, '{DELAYED_MARK}' .. member) == 1 then

@@ -29,10 +29,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ai_gateway.application.ports.jobs import Job, JobStep
+from ai_gateway.application.tracing import TraceContext, note, span, work_fields
 from ai_gateway.integration.redis_errors import REDIS_DOWN, redis_errors
 from ai_gateway.integration.redis_job_scripts import (
     ACK,
@@ -60,7 +62,9 @@ STEPS = frozenset(step.value for step in JobStep)
 
 def _job(fields: dict[str, str]) -> Job | None:
     try:
-        return Job(JobStep(fields["step"]), fields["prompt_id"], int(fields["attempt"]))
+        step, prompt_id, attempt = fields["step"], fields["prompt_id"], int(fields["attempt"])
+        trace = fields.get("traceparent") or None, fields.get("tracestate") or None
+        return Job(JobStep(step), prompt_id, attempt, *trace)
     except (KeyError, ValueError):
         return None
 
@@ -95,8 +99,9 @@ class RedisJobQueue:
         return bool(await self._release(keys, args))
 
     async def _add(self, job: Job, delay: float, *, unless_waiting: bool) -> bool:
+        trace = {"traceparent": job.traceparent or "", "tracestate": job.tracestate or ""}
         member = json.dumps(
-            {"step": job.step.value, "prompt_id": job.prompt_id, "attempt": job.attempt}
+            {"step": job.step.value, "prompt_id": job.prompt_id, "attempt": job.attempt, **trace}
         )
         keys = EnqueueKeys(self.stream, self.due, self.keys.jobs_waiting(job.prompt_id))
         args = EnqueueArgs(
@@ -107,6 +112,7 @@ class RedisJobQueue:
             due_at=time.time() + delay if delay > 0 else 0,
             lifetime_ms=int(max(delay, 0) * 1000) + WAITING_MARGIN_MS,
             unless_waiting=int(unless_waiting),
+            **trace,
         )
         async with redis_errors():
             return bool(await self._enqueue(keys, args))
@@ -272,22 +278,25 @@ class JobWorker:
             logger.error("job %s is malformed (%s); dropped", msg_id, fields)
             await self._ack(msg_id, fields)
             return
-        heartbeat = asyncio.create_task(self._heartbeat(msg_id))
-        started = time.perf_counter()
-        try:
-            await self._handler(job)
-        except Exception:
-            JOB_DURATION.labels(job.step.value, "failed").observe(time.perf_counter() - started)
-            logger.exception(
-                "job %s (%s of %s) failed; it will be delivered again",
-                msg_id,
-                job.step,
-                job.prompt_id,
-            )
-            return
-        finally:
-            heartbeat.cancel()
-        JOB_DURATION.labels(job.step.value, "done").observe(time.perf_counter() - started)
+        parent = TraceContext.of(job.traceparent, job.tracestate)
+        step = job.step.value
+        with span(step, parent, kind=SpanKind.CONSUMER, prompt_id=job.prompt_id, step=step,
+                  attempt=job.attempt):  # fmt: skip
+            heartbeat = asyncio.create_task(self._heartbeat(msg_id))
+            started = time.perf_counter()
+            try:
+                await self._handler(job)
+            except Exception:
+                JOB_DURATION.labels(step, "failed").observe(time.perf_counter() - started)
+                note(outcome="crashed")
+                logger.exception("job %s (%s of %s) failed; it will be delivered again",
+                                 msg_id, job.step, job.prompt_id)  # fmt: skip
+                return
+            finally:
+                heartbeat.cancel()
+            JOB_DURATION.labels(step, "done").observe(time.perf_counter() - started)
+            if "outcome" not in work_fields.get():
+                note(outcome="done")
         try:
             await self._ack(msg_id, fields)
         except REDIS_DOWN:

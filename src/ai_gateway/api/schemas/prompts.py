@@ -181,6 +181,11 @@ class PromptBody(BaseModel):
     history: list[ActionBody] = Field(
         description="Actions taken on the prompt (cancel, redeliver, retry, requeue): who, when."
     )
+    traceparent: str | None = Field(
+        description="The W3C trace context of the request that created the prompt, when traced: "
+        "its trace holds all of the prompt's work."
+    )
+    tracestate: str | None
     version: int
     created_at: datetime
     updated_at: datetime

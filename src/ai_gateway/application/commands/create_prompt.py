@@ -13,6 +13,7 @@ from ai_gateway.application.ports.clock import Clock, utc_now
 from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
 from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptRepository
 from ai_gateway.application.principal import Principal
+from ai_gateway.application.tracing import current_trace, note, note_prompt
 from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, canonical_json
 
@@ -69,6 +70,7 @@ class CreatePromptHandler:
         self._clock = clock
 
     async def handle(self, command: CreatePrompt) -> CreatedPrompt:
+        trace = current_trace()  # the request's: the prompt's later work joins its trace
         prompt = Prompt.create(
             owner=command.principal.owner,
             content=command.content,
@@ -79,6 +81,8 @@ class CreatePromptHandler:
             data_url=command.data_url,
             request_id=command.request_id,
             metadata=command.metadata,
+            traceparent=trace.traceparent if trace else None,
+            tracestate=trace.tracestate if trace else None,
         )
         claim = None
         fingerprint = command.fingerprint()
@@ -87,10 +91,12 @@ class CreatePromptHandler:
             claim = IdempotencyClaim(hashlib.sha256(scoped).hexdigest(), fingerprint)
         earlier = await self._prompts.add(prompt, claim)
         if earlier is None:
-            await self._queue.enqueue(Job(JobStep.PREPARE, prompt.id))
+            note_prompt(prompt)
+            await self._queue.enqueue(Job.of(JobStep.PREPARE, prompt))
             return CreatedPrompt(prompt.id, prompt.status, prompt.created_at, prompt.request_id)
         if earlier.fingerprint != fingerprint:
             raise IdempotencyKeyReused
+        note(prompt_id=earlier.prompt_id, outcome="replayed")
         return CreatedPrompt(
             earlier.prompt_id,
             PromptStatus.CREATED,

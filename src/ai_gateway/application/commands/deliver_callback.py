@@ -36,6 +36,7 @@ from ai_gateway.application.ports.operations import DeliveryMeter
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.prompt_changes import change_prompt, change_stored_prompt
+from ai_gateway.application.tracing import note, note_prompt, span
 from ai_gateway.application.visibility import load_to_change
 from ai_gateway.domain.history import ActionName
 from ai_gateway.domain.prompt import Prompt
@@ -76,18 +77,23 @@ class DeliverCallbackHandler:
         delivery = prompt.current_delivery
         if delivery.state is not DeliveryState.PENDING or command.job.attempt <= delivery.attempts:
             return
-        outcome = await self._attempt(command.job, prompt, delivery.webhook_id)
+        note_prompt(prompt)
+        with span("callback.deliver"):
+            outcome = await self._attempt(command.job, prompt, delivery.webhook_id)
         now = self._clock()
         delay = None
         if outcome.delivered:
+            note(outcome="delivered")
             delivery = delivery.attempted(outcome.status, now, state=DeliveryState.DELIVERED)
             self._count("delivered", delivery)
         elif outcome.final or delivery.attempts >= len(self._schedule):
+            note(outcome="dead_lettered", fault_code=outcome.status)
             delivery = delivery.attempted(outcome.status, now, state=DeliveryState.DEAD_LETTERED)
             self._count("gone" if outcome.final else "dead_lettered", delivery)
             logger.warning("callback of %s dead-lettered after %d attempts (last: %s)",
                            prompt.id, delivery.attempts, outcome.status)  # fmt: skip
         else:
+            note(outcome="retry", fault_code=outcome.status)
             planned = self._schedule[delivery.attempts]
             jittered = planned * random.uniform(0.9, 1.1)  # noqa: S311 - not for secrets
             delay = max(jittered, bounded_wait(outcome.retry_after, LONGEST_RETRY_AFTER))
@@ -97,7 +103,7 @@ class DeliverCallbackHandler:
             )
             self._count("retried", delivery)
         if delay is not None:
-            await self._queue.enqueue(Job(JobStep.DELIVER, prompt.id, delivery.attempts + 1), delay)
+            await self._queue.enqueue(Job.of(JobStep.DELIVER, prompt, delivery.attempts + 1), delay)
         await self._save(prompt, delivery)
 
     def _count(self, outcome: str, delivery: Delivery) -> None:
@@ -163,6 +169,6 @@ class RedeliverCallbackHandler:
             operator=command.operator,
         )
         prompt = await change_prompt(self._prompts, load, restart)
-        due = Job(JobStep.DELIVER, prompt.id, prompt.current_delivery.attempts + 1)
+        due = Job.of(JobStep.DELIVER, prompt, prompt.current_delivery.attempts + 1)
         await self._queue.enqueue_unless_waiting(due)
         return prompt

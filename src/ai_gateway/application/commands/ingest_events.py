@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from ai_gateway.application.events.dispatcher import UNKNOWN_TYPE, EventDispatcher
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.events import EventInbox, InboundEvent
+from ai_gateway.application.tracing import TraceContext, span
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,9 @@ class IngestEventsHandler:
                 duplicates += 1
                 continue
             accepted += 1
-            outcome = await self._dispatcher.dispatch(event)
+            parent = TraceContext.of(event.traceparent, event.tracestate)
+            with span("event", parent, link_current=True):  # the trace the sender continues
+                outcome = await self._dispatcher.dispatch(event)
             unknown += outcome == UNKNOWN_TYPE
             pending += outcome is None
         return Ingested(accepted, duplicates, unknown, pending, refused)
@@ -74,5 +77,6 @@ class RetryUnsettledEventsHandler:
         )
         pending = 0
         for event in events:
-            pending += await self._dispatcher.dispatch(event) is None
+            with span("event", TraceContext.of(event.traceparent, event.tracestate)):
+                pending += await self._dispatcher.dispatch(event) is None
         return Ingested(accepted=len(events) - pending, pending=pending)

@@ -18,6 +18,7 @@ from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import SAVE_ATTEMPTS
 from ai_gateway.application.prompt_files import PromptFiles
+from ai_gateway.application.tracing import note_prompt, span
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import ObjectRef
 
@@ -56,8 +57,9 @@ class PreparePromptHandler:
             prompt = await self._prompts.get(job.prompt_id)
             if prompt is None or prompt.is_terminal:
                 return
+            note_prompt(prompt)
             if prompt.status not in {PromptStatus.CREATED, PromptStatus.PREPARING}:
-                await self._queue.enqueue(Job(JobStep.SUBMIT, prompt.id))
+                await self._queue.enqueue(Job.of(JobStep.SUBMIT, prompt))
                 return
             try:
                 if prompt.status is PromptStatus.CREATED:
@@ -68,15 +70,17 @@ class PreparePromptHandler:
                 await self._prompts.save(prompt)
             except ConcurrencyConflict:
                 continue  # another writer (a cancel, a duplicate job) was first: look again
-            await self._queue.enqueue(Job(JobStep.SUBMIT, prompt.id))
+            await self._queue.enqueue(Job.of(JobStep.SUBMIT, prompt))
             return
 
     async def _keep_data(self, prompt: Prompt) -> tuple[ObjectRef, ...]:
         if not prompt.data_url:
             return ()
-        data = await self._source.fetch(prompt.data_url)
+        with span("download"):
+            data = await self._source.fetch(prompt.data_url)
         files = self._archives.files(data.content, data.content_type) or ()
-        refs = await self._files.keep_data(prompt.id, data, files)
+        with span("object_store.write"):
+            refs = await self._files.keep_data(prompt.id, data, files)
         logger.info(
             "prompt %s: %d bytes of data kept, %d files", prompt.id, len(data.content), len(files)
         )

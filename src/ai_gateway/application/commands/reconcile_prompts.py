@@ -71,18 +71,18 @@ class ReconcilePromptsHandler:
         redriven = timed_out = 0
         for status, step in REDRIVEN.items():
             stuck = [
-                prompt.id
+                prompt
                 for prompt in await self._prompts.oldest(status, self._batch)
                 if now - prompt.updated_at > self._stuck_after
             ]
             if step is JobStep.SUBMIT and self._pacer is not None and stuck:
-                held = await self._pacer.held(stuck)
-                stuck = [prompt_id for prompt_id in stuck if prompt_id not in held]
-            for prompt_id in stuck:
-                redriven += await self._queue.enqueue_unless_waiting(Job(step, prompt_id))
+                held = await self._pacer.held([prompt.id for prompt in stuck])
+                stuck = [prompt for prompt in stuck if prompt.id not in held]
+            for prompt in stuck:
+                redriven += await self._queue.enqueue_unless_waiting(Job.of(step, prompt))
         redelivered = 0
         for prompt in await self._prompts.deliveries_due(now - self._stuck_after, self._batch):
-            job = Job(JobStep.DELIVER, prompt.id, prompt.current_delivery.attempts + 1)
+            job = Job.of(JobStep.DELIVER, prompt, prompt.current_delivery.attempts + 1)
             redelivered += await self._queue.enqueue_unless_waiting(job)
         for prompt in await self._prompts.oldest(PromptStatus.SUBMITTED, self._batch):
             waited = now - prompt.timestamps[PromptStatus.SUBMITTED]

@@ -24,6 +24,7 @@ from ai_gateway.application.ports.pacing import Permit, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_prompt
 from ai_gateway.application.prompt_files import PromptFiles
+from ai_gateway.application.tracing import note, note_answer, note_prompt, prompt_trace, span
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, PromptResponse, TokenUsage
 
@@ -94,10 +95,15 @@ class RecordPromptResponseHandler:
                 await self._files.keep_answer(prompt.id, response)
             return not duplicate
 
-        prompt = await change_prompt(self._prompts, load, record)
-        if not duplicate:
-            await queue_delivery(self._queue, prompt)
-            await self._debit(prompt, command.usage)
+        # The answer joins its prompt's trace, linked to the request or event that brought it.
+        with span("answer", prompt_trace(await load()), link_current=True, step="answer"):
+            note_answer(command.metadata, command.usage)
+            prompt = await change_prompt(self._prompts, load, record)
+            note_prompt(prompt)
+            note(outcome="duplicate" if duplicate else "recorded")
+            if not duplicate:
+                await queue_delivery(self._queue, prompt)
+                await self._debit(prompt, command.usage)
         return RecordedResponse(prompt.id, response.sha256, prompt.status, duplicate=duplicate)
 
     async def _debit(self, prompt: Prompt, usage: TokenUsage | None) -> None:

@@ -29,6 +29,7 @@ from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_stored_prompt
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.templates import render
+from ai_gateway.application.tracing import note_answer, note_prompt, prompt_trace, span
 from ai_gateway.domain.prompt import PROVIDER_QUOTA, Prompt, PromptStatus
 from ai_gateway.domain.values import PromptResponse, TokenUsage
 
@@ -79,6 +80,15 @@ class SubmitPromptHandler:
             if permit is not None:
                 await self._release(permit)
             return
+        if permit is None:
+            await self._submit_ready(job, prompt, permit)
+            return
+        # Taken from a wait room, outside the job that queued it: it joins its prompt's trace here.
+        with span("submit", prompt_trace(prompt), step="submit", attempt=job.attempt):
+            await self._submit_ready(job, prompt, permit)
+
+    async def _submit_ready(self, job: Job, prompt: Prompt, permit: Permit | None) -> None:
+        note_prompt(prompt)
         provider = self._providers.get(prompt.provider or "") or self._providers[self._order[0]]
         if permit is None and self._pacing and self._pacing.pacer.paces(provider.name):
             permit = await self._admit(job, prompt, provider.name)
@@ -94,7 +104,8 @@ class SubmitPromptHandler:
         response = None
         if answer is not None:
             response = PromptResponse.of(answer.content, answer.metadata, self._clock())
-            await self._files.keep_answer(prompt.id, response)  # before the record says COMPLETED
+            with span("object_store.write"):  # before the record says COMPLETED
+                await self._files.keep_answer(prompt.id, response)
         usage = None if answer is None else answer.usage
         await self._record(prompt, provider.name, submitted_at, response, usage)
 
@@ -130,7 +141,11 @@ class SubmitPromptHandler:
     ) -> GenAiAnswer | None:
         tokens = 0
         try:
-            answer = await provider.submit(await self._request(prompt))
+            request = await self._request(prompt)
+            with span("genai.submit", provider=provider.name):
+                answer = await provider.submit(request)
+                if answer is not None:
+                    note_answer(answer.metadata, answer.usage)
             tokens = tokens_used(answer)
             return answer
         except TransientFailure as failure:
@@ -162,7 +177,7 @@ class SubmitPromptHandler:
         stored = await change_stored_prompt(self._prompts, prompt.id, hand_over, current=prompt)
         if stored is None or stored.provider != fallback:
             return False
-        await self._queue.enqueue(Job(JobStep.SUBMIT, prompt.id))
+        await self._queue.enqueue(Job.of(JobStep.SUBMIT, prompt))
         return True
 
     async def _record(

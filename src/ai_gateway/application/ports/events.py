@@ -22,6 +22,9 @@ class InboundEvent:
     data: JsonValue
     sender: frozenset[str] = frozenset()
     """The identities of the caller that posted it (``Principal.identities``)."""
+    traceparent: str | None = None
+    tracestate: str | None = None
+    """The trace it continues: the CloudEvents distributed-tracing extension, when sent."""
 
 
 class EventInbox(Protocol):

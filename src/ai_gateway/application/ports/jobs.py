@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
+
+from ai_gateway.domain.prompt import Prompt
 
 
 class JobStep(StrEnum):
@@ -15,14 +17,22 @@ class JobStep(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One step of one prompt; ``attempt`` counts tries after transient failures."""
+    """One step of one prompt; ``attempt`` counts tries after transient failures. The job
+    carries its prompt's trace context, so that every try of every step joins the prompt's trace.
+    """
 
     step: JobStep
     prompt_id: str
     attempt: int = 1
+    traceparent: str | None = None
+    tracestate: str | None = None
+
+    @classmethod
+    def of(cls, step: JobStep, prompt: Prompt, attempt: int = 1) -> Job:
+        return cls(step, prompt.id, attempt, prompt.traceparent, prompt.tracestate)
 
     def retry(self) -> Job:
-        return Job(self.step, self.prompt_id, self.attempt + 1)
+        return replace(self, attempt=self.attempt + 1)
 
 
 class JobQueue(Protocol):

@@ -1,0 +1,56 @@
+"""One server span per HTTP request, continuing the caller's W3C ``traceparent``.
+
+Installed only when this process exports spans, so that an untraced gateway pays nothing for it.
+The span is named for the route template (``POST /api/prompts``), never the path: it carries the
+method, route and status, and no query string, header or body.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ai_gateway.application.tracing import tracer
+
+_CONTEXT_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate"}
+
+
+class RequestSpans:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {
+            _CONTEXT_HEADERS[name]: value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in _CONTEXT_HEADERS
+        }
+        method = scope["method"]
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with tracer.start_as_current_span(
+            method,
+            propagate.extract(carrier),
+            SpanKind.SERVER,
+            attributes={"http.request.method": method},
+        ) as span:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                if route:
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
