@@ -42,7 +42,7 @@ def test_a_prompt_is_one_trace_across_processes_and_a_killed_worker(
     deploy: Callable[..., Deployment], services: Services, otlp: OtlpReceiver
 ) -> None:
     d = deploy(**traced(otlp, GENAI_PROVIDER="openai", OPENAI_API_KEY=OPENAI_KEY))
-    services.genai_delay = 1.5
+    services.genai_delay = 3
     d.api()
     d.worker()
     with d.client() as client:
@@ -53,6 +53,7 @@ def test_a_prompt_is_one_trace_across_processes_and_a_killed_worker(
             headers={"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"},
         ).json()["id"]  # fmt: skip
         wait_until(lambda: bool(services.submissions), 30, "the GenAI call under way")
+        wait_until(lambda: bool(otlp.named("prepare")), 2, "the finished step's span exported")
         d.kill_and_replace_worker(0)  # mid-call: the submit job is reclaimed by the new worker
         wait_all(client, [prompt_id], {"responded"}, timeout=60)
     wait_until(lambda: bool(otlp.named("deliver")), 30, "the delivery's spans")
