@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
-import httpx
 import pytest
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
@@ -18,7 +17,7 @@ from redis.asyncio import Redis
 from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavailable
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Fault, PromptResponse
-from ai_gateway.integration.event_relay import EventRelay, OutboxHealth
+from ai_gateway.integration.event_relay import BATCH_CONTENT_TYPE, EventRelay, OutboxHealth
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.http_servers import Hit, RecordingServer, Reply, recording_server
@@ -26,7 +25,7 @@ from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
-Mode = Literal["structured", "binary"]
+Mode = Literal["structured", "binary", "batched"]
 STEPS = ("received", "preparing", "data.processed", "submitted", "response.received")
 
 
@@ -40,10 +39,13 @@ class Sink:
     def receive(self, hit: Hit) -> Reply:
         if self.status >= 300:
             return Reply(self.status)
-        event = ce_http.from_http(
-            ce_http.HTTPMessage(headers=hit.headers, body=hit.body), JSONFormat()
-        )
-        self.events.append((event.get_subject() or "", event.get_type(), event.get_id()))
+        if hit.headers.get("Content-Type") == BATCH_CONTENT_TYPE:
+            events = [JSONFormat().read(None, json.dumps(e)) for e in json.loads(hit.body)]
+        else:
+            message = ce_http.HTTPMessage(headers=hit.headers, body=hit.body)
+            events = [ce_http.from_http(message, JSONFormat())]
+        for event in events:
+            self.events.append((event.get_subject() or "", event.get_type(), event.get_id()))
         return Reply(self.status)
 
 
@@ -62,12 +64,11 @@ def repo(redis_client: Redis, key_prefix: str) -> RedisPromptRepository:
 
 def relay(
     redis: Redis,
-    http: httpx.AsyncClient,
     prefix: str,
     sink: Sink,
-    mode: Literal["structured", "binary"] = "structured",
+    mode: Mode = "structured",
 ) -> EventRelay:
-    return EventRelay(redis, http, prefix=prefix, sink=sink.server.url("/events"), source="/test",
+    return EventRelay(redis, prefix=prefix, sink=sink.server.url("/events"), source="/test",
                       type_prefix="ai-gateway", mode=mode, max_backoff=0.3)  # fmt: skip
 
 
@@ -150,26 +151,27 @@ async def test_a_full_outbox_refuses_new_prompts_but_keeps_recording_progress(
     assert await health.check() is False
 
 
-@pytest.mark.parametrize("mode", ["structured", "binary"])
+@pytest.mark.parametrize("mode", ["structured", "binary", "batched"])
 async def test_the_relay_sends_every_event_in_order(
     repo: RedisPromptRepository,
     redis_client: Redis,
     key_prefix: str,
-    http: httpx.AsyncClient,
     sink: Sink,
     mode: Mode,
 ) -> None:
-    prompts = [await walk(repo) for _ in range(3)]
+    # Walked side by side, the prompts' events interleave in the outbox as busy workers write them.
+    prompts = await asyncio.gather(*(walk(repo) for _ in range(12)))
     stop = asyncio.Event()
-    task = asyncio.create_task(relay(redis_client, http, key_prefix, sink, mode).run(stop))
-    await until(lambda: len(sink.events) == 15)
+    task = asyncio.create_task(relay(redis_client, key_prefix, sink, mode).run(stop))
+    await until(lambda: len(sink.events) == 60)
     stop.set()
     await task
 
     for prompt in prompts:
         types = [t for subject, t, _ in sink.events if subject == prompt.id]
         assert types == [f"ai-gateway.prompt.{step}.v1" for step in STEPS]
-    assert len({event_id for *_, event_id in sink.events}) == 15
+    assert len({event_id for *_, event_id in sink.events}) == 60
+    assert len(sink.server.hits) == (1 if mode == "batched" else 60)
     assert await redis_client.xlen(RedisKeys(key_prefix).outbox) == 0
 
 
@@ -177,13 +179,12 @@ async def test_nothing_is_lost_while_the_sink_is_down(
     repo: RedisPromptRepository,
     redis_client: Redis,
     key_prefix: str,
-    http: httpx.AsyncClient,
     sink: Sink,
 ) -> None:
     sink.status = 503
     prompt = await walk(repo)
     stop = asyncio.Event()
-    task = asyncio.create_task(relay(redis_client, http, key_prefix, sink).run(stop))
+    task = asyncio.create_task(relay(redis_client, key_prefix, sink).run(stop))
     await until(lambda: len(sink.server.hits) >= 3)
     assert sink.events == []
 
@@ -199,14 +200,13 @@ async def test_an_event_the_sink_refuses_is_dead_lettered_visibly(
     repo: RedisPromptRepository,
     redis_client: Redis,
     key_prefix: str,
-    http: httpx.AsyncClient,
     sink: Sink,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sink.status = 400
     await repo.add(Prompt.create(owner="o", content="x", at=datetime.now(UTC)))
     stop = asyncio.Event()
-    task = asyncio.create_task(relay(redis_client, http, key_prefix, sink).run(stop))
+    task = asyncio.create_task(relay(redis_client, key_prefix, sink).run(stop))
     await until(drained(redis_client, key_prefix))
     stop.set()
     await task
@@ -219,15 +219,12 @@ async def test_only_one_relay_sends_at_a_time(
     repo: RedisPromptRepository,
     redis_client: Redis,
     key_prefix: str,
-    http: httpx.AsyncClient,
     sink: Sink,
 ) -> None:
     for _ in range(4):
         await walk(repo)
     stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(relay(redis_client, http, key_prefix, sink).run(stop)) for _ in range(3)
-    ]
+    tasks = [asyncio.create_task(relay(redis_client, key_prefix, sink).run(stop)) for _ in range(3)]
     await until(lambda: len(sink.events) == 20)
     await until(drained(redis_client, key_prefix))
     stop.set()

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -133,19 +132,18 @@ async def test_the_relay_stops_sending_when_its_lock_is_lost(
     repo = RedisPromptRepository(redis_client, prefix=key_prefix, publish_events=True)
     await repo.add(Prompt.create(owner="o", content="x", at=T0))
     stop = asyncio.Event()
-    async with httpx.AsyncClient(timeout=1) as http:
-        relay = EventRelay(
-            redis_client, http, prefix=key_prefix, sink=failing_sink.url("/events"),
-            source="/test", type_prefix="ai-gateway", max_backoff=0.05, lock_seconds=TTL,
-        )  # fmt: skip
-        task = asyncio.create_task(relay.run(stop))
-        await until(lambda: len(failing_sink.hits) >= 2)
-        await take_over(redis_client, RedisKeys(key_prefix).relay_lock)
-        await asyncio.sleep(TTL / 3 + 0.1)
-        sent = len(failing_sink.hits)
-        await asyncio.sleep(0.4)
-        stop.set()
-        await task
+    relay = EventRelay(
+        redis_client, prefix=key_prefix, sink=failing_sink.url("/events"), source="/test",
+        type_prefix="ai-gateway", max_backoff=0.05, lock_seconds=TTL, timeout=1,
+    )  # fmt: skip
+    task = asyncio.create_task(relay.run(stop))
+    await until(lambda: len(failing_sink.hits) >= 2)
+    await take_over(redis_client, RedisKeys(key_prefix).relay_lock)
+    await asyncio.sleep(TTL / 3 + 0.1)
+    sent = len(failing_sink.hits)
+    await asyncio.sleep(0.4)
+    stop.set()
+    await task
 
     assert len(failing_sink.hits) == sent
     assert await redis_client.get(RedisKeys(key_prefix).relay_lock) == "another holder"

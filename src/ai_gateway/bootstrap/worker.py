@@ -16,7 +16,6 @@ from ai_gateway.application.paced_submissions import PacedSubmissions
 from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.event_relay import EventRelay
-from ai_gateway.integration.outbound_client import outbound_client
 from ai_gateway.integration.redis_connection import RetrySeconds
 from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
@@ -79,27 +78,25 @@ async def run_worker(container: AsyncContainer, settings: Settings, stop: asynci
         await mediator.send(ReconcilePrompts())
         await mediator.send(RetryUnsettledEvents())
 
-    async with outbound_client(timeout=10) as http:
-        loops = [
-            worker.run(stop, drain_seconds=settings.shutdown_grace_seconds),
-            paced.run(stop),
-            run_periodically(
-                redis,
-                RedisKeys(settings.redis_key_prefix).reconciler_lock,
-                settings.reconcile_interval_seconds,
-                reconcile,
-                stop,
-            ),
-        ]
-        if settings.cloud_event_sink:
-            relay = EventRelay(
-                redis,
-                http,
-                prefix=settings.redis_key_prefix,
-                sink=settings.cloud_event_sink,
-                source=settings.cloud_event_source,
-                type_prefix=settings.cloud_event_type_prefix,
-                mode=settings.cloud_event_mode,
-            )
-            loops.append(relay.run(stop))
-        await asyncio.gather(*loops)
+    loops = [
+        worker.run(stop, drain_seconds=settings.shutdown_grace_seconds),
+        paced.run(stop),
+        run_periodically(
+            redis,
+            RedisKeys(settings.redis_key_prefix).reconciler_lock,
+            settings.reconcile_interval_seconds,
+            reconcile,
+            stop,
+        ),
+    ]
+    if settings.cloud_event_sink:
+        relay = EventRelay(
+            redis,
+            prefix=settings.redis_key_prefix,
+            sink=settings.cloud_event_sink,
+            source=settings.cloud_event_source,
+            type_prefix=settings.cloud_event_type_prefix,
+            mode=settings.cloud_event_mode,
+        )
+        loops.append(relay.run(stop))
+    await asyncio.gather(*loops)

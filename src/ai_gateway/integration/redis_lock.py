@@ -33,6 +33,8 @@ class LeaderLock:
         self._lock = Lock(redis, name, timeout=ttl, blocking=False, thread_local=False)
         self._ttl = ttl
         self._renewed_at: float | None = None
+        # Tasks of one loop may ask at once: one renewal answers them all.
+        self._renewing = asyncio.Lock()
 
     @property
     def name(self) -> str:
@@ -41,6 +43,12 @@ class LeaderLock:
     async def hold(self) -> bool:
         """True while this holder leads: takes the lock when it is free, renews it when due.
         Redis errors propagate: a holder that cannot reach Redis must not act."""
+        if self._renewed_at is not None and time.monotonic() - self._renewed_at < self._ttl / 3:
+            return True
+        async with self._renewing:
+            return await self._renew()
+
+    async def _renew(self) -> bool:
         now = time.monotonic()
         if self._renewed_at is not None:
             if now - self._renewed_at < self._ttl / 3:

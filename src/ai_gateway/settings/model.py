@@ -166,7 +166,7 @@ class Settings(RedisSettings):
     ] = frozenset()
     events_allowed_rate: str = Field(default="120", pattern=r"^(\*|[0-9]{1,6})$")
     cloud_event_sink: str | None = None
-    cloud_event_mode: Literal["structured", "binary"] = "structured"
+    cloud_event_mode: Literal["structured", "binary", "batched"] = "structured"
     outbox_max_events: int = Field(default=100_000, ge=100)
     cloud_event_source: str = "/ai-gateway"
     cloud_event_type_prefix: str = Field(default="ai-gateway", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
