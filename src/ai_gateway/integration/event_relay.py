@@ -185,7 +185,7 @@ class EventRelay:
         parent = (
             TraceContext.of(first.get("traceparent"), first.get("tracestate")) if traced else None
         )
-        fields = {"prompt_id": first["prompt_id"]} if traced else {"events": len(entries)}
+        fields = {"prompt_id": first["prompt_id"]} if traced else {}
         attempt = 0
         while not stop.is_set() and await self._leader.hold():
             with span("event.publish", parent, **fields):
