@@ -3,11 +3,13 @@
 Creation is measured with API-key authentication and with a JWT from a real OpenID Connect
 provider (tests/idp, on Node), whose keys the gateway fetches and caches.
 
-Each server is one uvicorn process (uvloop, httptools, no access log); the load comes from wrk in
-another process. Every run measures the plain FastAPI "hello" endpoint first, so the gateway's
-numbers can be read as a ratio of what FastAPI itself does on the same machine at the same time.
-The baseline has FastAPI's native telemetry off, as the gateway has by default; the hello with
-FastAPI's defaults is measured too.
+Each server is one uvicorn process (uvloop, httptools, no access log); the gateway runs as
+``ai-gateway serve`` runs it (its ``GuardedHttpProtocol``, its settings), not as a bare uvicorn
+app. The load comes from wrk in another process. Every run measures the baselines beside the
+gateway, so each figure is a ratio from one run: FastAPI hello (native telemetry off, as the
+gateway has it; FastAPI's defaults too), and the minimal FastAPI + Redis endpoints of
+``bench.baseline_app`` that validate the same body and write the same data with one script, or
+read the same hash. At one connection, the p50 over FastAPI hello is the single-request overhead.
 
     python -m bench.http_load [--duration 10] [--connections 32]
 
@@ -37,6 +39,7 @@ from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
 API_KEY = "bench-key-0123456789abcdef"
+JSON = {"Content-Type": "application/json"}
 BODY = json.dumps({"content": "Review this exam item for technical accuracy.", "kind": "generic"})
 RESULTS = Path(__file__).parent / "results"
 
@@ -46,10 +49,27 @@ def uvicorn_server(target: str, env: dict[str, str], *factory: str) -> Iterator[
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", target, *factory, "--port", str(port),
                "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True)
+    with _process(command, env, port) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def gateway_server(env: dict[str, str]) -> Iterator[str]:
+    """``ai-gateway serve``, as deployed: its own uvicorn configuration and HTTP protocol."""
+    port = free_port()
+    command = [sys.executable, "-m", "ai_gateway", "serve", "--port", str(port)]
+    with _process(command, {**env, "ACCESS_LOG": "false", "HOST": "127.0.0.1"}, port) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _process(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, start_new_session=True, stdout=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(base), 20, target)
+        wait_until(lambda: _answers(base), 30, command[2])
         yield base
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -58,7 +78,7 @@ def uvicorn_server(target: str, env: dict[str, str], *factory: str) -> Iterator[
 
 def _answers(base: str) -> bool:
     try:
-        httpx.get(base + "/docs", timeout=1)
+        httpx.get(base + "/openapi.json", timeout=1)
     except httpx.TransportError:
         return False
     return True
@@ -106,38 +126,59 @@ def run(duration: int, connections: int) -> dict[str, dict[str, float]]:
         results["fastapi hello, defaults"] = wrk(hello + "/hello", duration, connections)
     with uvicorn_server("bench.hello_app:lean_app", {}) as hello:
         results["fastapi hello (baseline)"] = wrk(hello + "/hello", duration, connections)
+        results["fastapi hello, c=1"] = wrk(hello + "/hello", duration, 1)
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(Path(tmp) / "redis")
         redis.start()
         idp = IdpServer(Path(tmp), token_ttl=3600)
         idp.start()
-        env = {
-            "JWT_AUTHORITY": idp.issuer,
-            "REDIS_URL": redis.url,
-            "MOSAIC_API_KEYS": f"bench:{API_KEY}",
-            "LOG_LEVEL": "WARNING",
-            "REDIS_KEY_PREFIX": f"bench{int(time.time())}",
-        }
         try:
-            with uvicorn_server("ai_gateway.bootstrap:create_app", env, "--factory") as gateway:
+            with uvicorn_server("bench.baseline_app:app", {"REDIS_URL": redis.url}) as minimal:
                 create = headers_lua("POST", BODY)
-                results["POST /api/prompts"] = wrk(
-                    gateway + "/api/prompts", duration, connections, create
-                )
-                json_headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
-                created = httpx.post(gateway + "/api/prompts", content=BODY, headers=json_headers)
-                path = created.headers["location"]
-                results["GET /api/prompts/{id}"] = wrk(
-                    gateway + path, duration, connections, headers_lua("GET")
-                )
-                with_jwt = headers_lua("POST", BODY, token=idp.token("gw-client", "api"))
-                results["POST /api/prompts (JWT)"] = wrk(
-                    gateway + "/api/prompts", duration, connections, with_jwt
-                )
+                results["minimal create"] = wrk(minimal + "/prompts", duration, connections, create)
+                results["minimal create, c=1"] = wrk(minimal + "/prompts", duration, 1, create)
+                path = httpx.post(minimal + "/prompts", content=BODY, headers=JSON).headers[
+                    "location"
+                ]
+                results["minimal read"] = wrk(minimal + path, duration, connections)
+            env = {
+                "JWT_AUTHORITY": idp.issuer,
+                "REDIS_URL": redis.url,
+                "MOSAIC_API_KEYS": f"bench:{API_KEY}",
+                "LOG_LEVEL": "WARNING",
+                "REDIS_KEY_PREFIX": f"bench{int(time.time())}",
+            }
+            with gateway_server(env) as gateway:
+                results.update(_gateway(gateway, duration, connections, idp))
         finally:
             idp.stop()
             redis.stop()
     return results
+
+
+def _gateway(
+    gateway: str, duration: int, connections: int, idp: IdpServer
+) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    create = headers_lua("POST", BODY)
+    url = gateway + "/api/prompts"
+    results["POST /api/prompts"] = wrk(url, duration, connections, create)
+    results["POST /api/prompts, c=1"] = wrk(url, duration, 1, create)
+    created = httpx.post(url, content=BODY, headers={"X-API-Key": API_KEY, **JSON})
+    path = created.headers["location"]
+    results["GET /api/prompts/{id}"] = wrk(
+        gateway + path, duration, connections, headers_lua("GET")
+    )
+    with_jwt = headers_lua("POST", BODY, token=idp.token("ai-gateway", "api"))
+    results["POST /api/prompts (JWT)"] = wrk(url, duration, connections, with_jwt)
+    return results
+
+
+RATIOS = (
+    ("POST /api/prompts", "minimal create"),
+    ("POST /api/prompts (JWT)", "minimal create"),
+    ("GET /api/prompts/{id}", "minimal read"),
+)
 
 
 def main() -> None:
@@ -151,6 +192,11 @@ def main() -> None:
     for name, r in results.items():
         ratio = r["rps"] / base
         print(f"{name:28s} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {ratio:9.2f}")
+    for name, baseline in RATIOS:
+        print(f"{name} / {baseline}: {results[name]['rps'] / results[baseline]['rps']:.2f}")
+    hello = results["fastapi hello, c=1"]["p50_ms"]
+    for name in ("minimal create, c=1", "POST /api/prompts, c=1"):
+        print(f"{name}: p50 {1000 * (results[name]['p50_ms'] - hello):+.0f} µs over hello")
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     record = {"when": stamp, "duration_s": args.duration, "connections": args.connections,
