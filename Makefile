@@ -38,6 +38,7 @@ bench: $(STAMP)  ## benchmarks: mediator overhead and HTTP load (needs wrk); num
 	$(BIN)/python -m bench.mediator_overhead
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.pipeline_throughput
+	$(BIN)/python -m bench.event_relay
 
 assets:  ## copy the pinned browser assets (web/package-lock.json) into the package
 	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node bundle.mjs
