@@ -19,6 +19,8 @@ from tests.idp_server import IdpServer
 
 pytestmark = pytest.mark.integration
 
+TIME_CLAIMS = frozenset({"exp", "nbf", "iat"})
+
 
 async def test_the_seeds_flow_works_with_a_client_credentials_token(
     jwt_client: httpx.AsyncClient, idp: IdpServer
@@ -66,9 +68,9 @@ async def test_the_admin_scope_reads_every_callers_prompts(
 @pytest.mark.parametrize(
     ("claims", "drop", "detail"),
     [
-        ({"exp": int(time.time()) - 120}, (), "expired"),
-        ({"nbf": int(time.time()) + 300}, (), "not valid yet"),
-        ({"iat": int(time.time()) + 300}, (), "not valid yet"),
+        ({"exp": -120}, (), "expired"),
+        ({"nbf": 300}, (), "not valid yet"),
+        ({"iat": 300}, (), "not valid yet"),
         ({"aud": "another-api"}, (), "audience"),
         ({"iss": "http://127.0.0.1:1/evil"}, (), "issuer"),
         ({}, ("exp",), "exp claim"),
@@ -84,7 +86,11 @@ async def test_a_token_with_bad_claims_is_401(
     drop: tuple[str, ...],
     detail: str,
 ) -> None:
-    response = await jwt_client.get("/api/prompts", headers=bearer(idp.mint(claims, drop=drop)))
+    # Time claims are written as seconds from now and dated only when the token is minted: dated at
+    # collection, a slow run would age a future nbf into a valid one.
+    now = int(time.time())
+    dated = {name: now + value if name in TIME_CLAIMS else value for name, value in claims.items()}
+    response = await jwt_client.get("/api/prompts", headers=bearer(idp.mint(dated, drop=drop)))
     assert_invalid_token(response, detail)
 
 
