@@ -14,10 +14,12 @@ from datetime import datetime
 
 import httpx
 import pytest
+from redis import Redis
 
 from tests.e2e.deployment import API_KEY, TERMINAL, Deployment, wait_all
 from tests.e2e.outside_world import Services
 from tests.http_servers import Hit, Reply
+from tests.servers import RedisServer
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +103,7 @@ def test_workers_together_keep_to_the_limit_and_every_prompt_completes(
 
 
 def test_a_retry_after_pauses_every_worker(
-    deploy: Callable[..., Deployment], services: Services
+    deploy: Callable[..., Deployment], services: Services, redis_server: RedisServer
 ) -> None:
     provider = RateLimitedCompletions(per_second=100, retry_after_once="5")
     services.http.routes["/v1/chat/completions"] = provider
@@ -109,13 +111,19 @@ def test_a_retry_after_pauses_every_worker(
     d.api()
     d.worker()
     d.worker()
-    with d.client() as client:
-        ids = create(client, 8, "p")
+    paused = f"{d.env['REDIS_KEY_PREFIX']}:pace:openai:paused"
+    with d.client() as client, Redis.from_url(redis_server.url) as redis:
+        ids = create(client, 1, "p")
+        # The others are created once the pause is taken: a call already on its way when the
+        # refusal came back is not one the pause can hold.
+        wait_until(lambda: redis.exists(paused) == 1, 60, "the provider paused")
+        ids += create(client, 7, "q")
         done = wait_all(client, ids, TERMINAL, timeout=60)
 
     assert Counter(p["status"] for p in done.values()) == {"completed": 8}
     first, *later = provider.arrivals
     assert provider.refused == 1
+    assert len(later) == 8
     assert min(later) - first >= 4.9
 
 
