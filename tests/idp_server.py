@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from ai_gateway.integration.oauth2_client_credentials import ClientCredentialsTokenSource
-from tests.waiting import wait_until
+from tests.waiting import STARTUP_SECONDS, wait_until
 
 IDP_DIR = Path(__file__).parent / "idp"
 AUDIENCE = "ai-gateways"
@@ -112,7 +112,7 @@ class IdpServer:
             time.sleep(0.2)
         self.issuer = line.split()[1]
         self.port = int(self.issuer.rsplit(":", 1)[1])
-        wait_until(self._discoverable, 10, "identity provider")
+        wait_until(self._discoverable, STARTUP_SECONDS, "identity provider")
 
     def _discoverable(self) -> bool:
         return httpx.get(self.issuer + "/.well-known/openid-configuration").status_code == 200

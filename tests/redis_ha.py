@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from redis import Redis
 
 from tests.servers import LOOPBACK, RedisServer, free_port, redis_binary
-from tests.waiting import wait_until
+from tests.waiting import STARTUP_SECONDS, wait_until
 
 MASTER = "mymaster"
 
@@ -59,7 +59,7 @@ class SentinelServer:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
-        wait_until(lambda: _listening(self.port), 10, "sentinel")
+        wait_until(lambda: _listening(self.port), STARTUP_SECONDS, "sentinel")
 
     def master(self) -> dict[str, object]:
         with Redis(LOOPBACK, self.port, decode_responses=True) as sentinel:

@@ -21,7 +21,7 @@ import aiohttp
 from miniopy_async.api import Minio
 from miniopy_async.error import MinioException
 
-from tests.waiting import wait_until
+from tests.waiting import STARTUP_SECONDS, wait_until
 
 LOOPBACK = "127.0.0.1"
 
@@ -72,7 +72,7 @@ class RedisServer:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
-        wait_until(lambda: redis_ping(self.port), 10, "redis")
+        wait_until(lambda: redis_ping(self.port), STARTUP_SECONDS, "redis")
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
         process, self.process = self.process, None
@@ -117,7 +117,7 @@ class SeaweedServer:
                  "-master.telemetry=false"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        wait_until(self._writable, 60, "seaweedfs")
+        wait_until(self._writable, STARTUP_SECONDS, "seaweedfs")
 
     def _writable(self) -> bool:
         """A signed PUT into a probe bucket succeeds: the whole S3 path is up."""

@@ -9,6 +9,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 POLL_SECONDS = 0.02
+# How long a server the suite starts may take to answer. Generous: it is only reached when the
+# server never comes up, and a busy machine can take tens of seconds to import and bind.
+STARTUP_SECONDS = 120.0
+# How long real processes may take to settle prompts whose own deadlines are seconds: the bound
+# only says when to give up, the assertions after it say what settling means.
+SETTLE_SECONDS = 120.0
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -21,7 +21,7 @@ import httpx
 from tests.e2e.outside_world import CALLBACK_SECRET, Services
 from tests.idp_server import CLIENTS, RESOURCE, IdpServer
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer, free_port
-from tests.waiting import wait_until
+from tests.waiting import STARTUP_SECONDS, wait_until
 
 API_KEY = "e2e-key-0123456789abcdef"
 TERMINAL = {"completed", "responded", "faulted", "cancelled"}
@@ -89,7 +89,7 @@ class Deployment:
             ["serve", "--port", str(port)], self.env, self.workdir / f"api-{port}.log"
         )
         process.start()
-        wait_until(lambda: _ready(url), 30, f"api on {port} ({process.log})")
+        wait_until(lambda: _ready(url), STARTUP_SECONDS, f"api on {port} ({process.log})")
         self.apis.append((process, url))
         return url
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.servers import LOOPBACK, free_port
-from tests.waiting import wait_until
+from tests.waiting import STARTUP_SECONDS, wait_until
 
 
 class PrometheusServer:
@@ -49,7 +49,7 @@ class PrometheusServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._ready, 30, f"prometheus ({self.log})")
+        wait_until(self._ready, STARTUP_SECONDS, f"prometheus ({self.log})")
         return self
 
     def _ready(self) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.servers import free_port
-from tests.waiting import wait_until
+from tests.waiting import STARTUP_SECONDS, wait_until
 
 CLEAN_ENV = {
     k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MOSAIC_API_KEYS", "APP_ENV"}
@@ -38,7 +38,7 @@ class Gateway:
                 [sys.executable, "-m", "ai_gateway", "serve", "--port", str(self.port)],
                 cwd=self.workdir, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_until(self._healthy, 30, f"ai-gateway serve (log: {self.log.read_text()})")
+        wait_until(self._healthy, STARTUP_SECONDS, f"ai-gateway serve (log: {self.log})")
 
     def _healthy(self) -> bool:
         assert self.process is not None

@@ -21,7 +21,7 @@ from tests.e2e.deployment import TERMINAL, Deployment, wait_all
 from tests.e2e.outside_world import Services
 from tests.http_servers import Hit, Reply, Route, recording_server
 from tests.servers import RedisServer
-from tests.waiting import wait_until
+from tests.waiting import SETTLE_SECONDS, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +82,7 @@ def test_a_stalling_or_trickling_data_host_faults_within_its_deadline_while_othe
             for path in ("stall", "trickle")
         ]
         healthy = submit(client, content="y", data_url=services.http.url("/data/item.zip"))
-        done = wait_all(client, [*hostile, healthy], TERMINAL, timeout=30)
+        done = wait_all(client, [*hostile, healthy], TERMINAL, timeout=SETTLE_SECONDS)
 
     assert [outcome(done[i]) for i in hostile] == [("faulted", "timeout")] * 2
     assert all("gave up after 2 attempts" in done[i]["fault"]["detail"] for i in hostile)
@@ -125,7 +125,7 @@ def test_a_hostile_genai_service_settles_each_prompt_after_bounded_calls(
     with d.client() as client:
         ids = {marker: submit(client, content=f"case {marker}") for marker in cases}
         healthy = submit(client, content="an ordinary prompt")
-        done = wait_all(client, [*ids.values(), healthy], TERMINAL, timeout=40)
+        done = wait_all(client, [*ids.values(), healthy], TERMINAL, timeout=SETTLE_SECONDS)
 
     settled = {marker: outcome(done[prompt_id]) for marker, prompt_id in ids.items()}
     assert settled == {
@@ -182,7 +182,7 @@ def test_hostile_callback_receivers_end_dead_lettered_and_visible(
                     if (p["delivery"] or {}).get("state") == "dead_lettered"
                 }  # fmt: skip
 
-            wait_until(lambda: len(dead_lettered()) == len(ids), 40, "dead letters")
+            wait_until(lambda: len(dead_lettered()) == len(ids), SETTLE_SECONDS, "dead letters")
             done = dead_lettered()
 
         assert elsewhere.hits == []

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.deployment import Deployment, wait_all
 from tests.e2e.prometheus_server import PrometheusServer
-from tests.waiting import wait_until
+from tests.waiting import STARTUP_SECONDS, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,11 @@ def test_prometheus_scrapes_the_api_and_the_worker(
     d = deploy()
     api = d.api()
     worker = d.worker()
-    wait_until(lambda: answers(worker.metrics_url + "/ready"), 30, f"worker probes ({worker.log})")
+    wait_until(
+        lambda: answers(worker.metrics_url + "/ready"),
+        STARTUP_SECONDS,
+        f"worker probes ({worker.log})",
+    )
     prometheus = prometheus_for({
         "ai-gateway-api": api.removeprefix("http://"),
         "ai-gateway-worker": worker.metrics_url.removeprefix("http://"),
