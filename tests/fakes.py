@@ -14,14 +14,17 @@ from ai_gateway.application.ports.data import FetchedData
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiRequest
 from ai_gateway.application.ports.jobs import Job
 from ai_gateway.application.ports.objects import ObjectNotFound
-from ai_gateway.application.ports.pacing import Admitted, Permit, Priority, Share, Taken
+from ai_gateway.application.ports.pacing import Admitted, Permit, Share, Taken
 from ai_gateway.application.ports.prompts import (
+    Added,
+    Admission,
     IdempotencyClaim,
     IdempotencyRecord,
     InvalidCursor,
     Page,
     PromptFilter,
 )
+from ai_gateway.domain.limits import Priority
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 
 
@@ -45,19 +48,22 @@ class InMemoryPromptRepository:
         self._clock = clock
 
     async def add(
-        self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
-    ) -> IdempotencyRecord | None:
+        self,
+        prompt: Prompt,
+        idempotency: IdempotencyClaim | None = None,
+        admission: Admission | None = None,
+    ) -> Added:
         prompt.pull_events()
         if idempotency is not None:
             if idempotency.key in self.claims:
-                return self.claims[idempotency.key]
+                return Added(self.claims[idempotency.key])
             self.claims[idempotency.key] = IdempotencyRecord(
                 prompt.id, idempotency.fingerprint, prompt.created_at
             )
         prompt.version = 1
         self.prompts[prompt.id] = copy.deepcopy(prompt)
         self._numbers[prompt.id] = len(self._numbers) + 1
-        return None
+        return Added()
 
     async def get(self, prompt_id: str) -> Prompt | None:
         stored = self._live().get(prompt_id)

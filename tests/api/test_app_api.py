@@ -27,7 +27,11 @@ async def test_health_needs_no_credentials_and_no_dependency(client: httpx.Async
 async def test_ready_reports_redis(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/app/ready")
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "checks": {"redis": True}}
+    assert response.json() == {
+        "ready": True,
+        "checks": {"redis": True, "prompt_backlog": True},
+        "backlog": {"prompts": 0, "max_prompts": 10_000, "refused": {}},
+    }
 
 
 async def test_info_reports_version_and_build(client: httpx.AsyncClient) -> None:
@@ -52,7 +56,11 @@ async def test_with_redis_down_ready_is_503_and_prompt_calls_are_503_problems(
             server.stop()
             ready = await client.get("/api/app/ready")
             assert ready.status_code == 503
-            assert ready.json() == {"ready": False, "checks": {"redis": False}}
+            assert ready.json() == {
+                "ready": False,
+                "checks": {"redis": False, "prompt_backlog": False},
+                "backlog": None,
+            }
             failed = await client.post("/api/prompts", json={"content": "during"})
             assert_problem(failed, 503, "unavailable")
             assert failed.headers["retry-after"] == "5"
@@ -119,9 +127,14 @@ async def test_readiness_includes_object_storage_which_prompt_intake_does_not_ne
             "/api/prompts", json={"content": "x"}, headers={"X-API-Key": MOSAIC_KEY}
         )
 
-    assert ready == {"ready": True, "checks": {"redis": True, "object_storage": True}}
+    assert ready["ready"] is True
+    assert ready["checks"] == {"redis": True, "prompt_backlog": True, "object_storage": True}
     assert not_ready.status_code == 503
-    assert not_ready.json()["checks"] == {"redis": True, "object_storage": False}
+    assert not_ready.json()["checks"] == {
+        "redis": True,
+        "prompt_backlog": True,
+        "object_storage": False,
+    }
     assert created.status_code == 201
 
 

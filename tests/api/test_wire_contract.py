@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic.alias_generators import to_camel
 
+from ai_gateway.api.schemas.limits import LimitsBody
 from ai_gateway.api.schemas.prompts import (
     ActionBody,
     CallbackAttemptBody,
@@ -20,10 +21,12 @@ from ai_gateway.api.schemas.prompts import (
     PromptBody,
     ResponseBody,
     StepBody,
+    UsageBody,
 )
 from ai_gateway.application.commands.create_prompt import CreatePrompt
 from ai_gateway.domain.history import Action, TimedStep
 from ai_gateway.domain.item_review import ITEM_FIELDS, ReviewFlag
+from ai_gateway.domain.limits import CallerLimits
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import (
     KIND_MAX_LENGTH,
@@ -33,6 +36,7 @@ from ai_gateway.domain.values import (
     Fault,
     ObjectRef,
     PromptResponse,
+    TokenUsage,
 )
 
 
@@ -79,6 +83,8 @@ async def test_item_flags_left_out_ask_for_every_review(client: httpx.AsyncClien
         (ResponseBody, PromptResponse),
         (ObjectRefBody, ObjectRef),
         (DeliveryBody, Delivery),
+        (UsageBody, TokenUsage),
+        (LimitsBody, CallerLimits),
     ],
 )
 def test_each_published_value_has_the_domains_fields(body: Any, value: Any) -> None:
@@ -108,7 +114,7 @@ def test_a_published_prompt_has_every_public_field_of_the_entity() -> None:
 
 
 def test_a_new_prompt_takes_the_same_inputs_at_every_layer() -> None:
-    from_the_request = {"owner", "at", "prompt_id", "traceparent", "tracestate"}  # not its body
-    entity = set(inspect.signature(Prompt.create).parameters) - from_the_request
+    derived = {"owner", "caller", "at", "prompt_id", "traceparent", "tracestate"}  # not its body
+    entity = set(inspect.signature(Prompt.create).parameters) - derived
     command = {f.name for f in fields(CreatePrompt)} - {"principal", "idempotency_key"}
     assert set(CreatePromptBody.model_fields) == command == entity

@@ -113,7 +113,7 @@ async def test_an_idempotency_claim_is_taken_once_even_under_concurrency(
     claim = IdempotencyClaim("a" * 64, "fp-1")
     prompts = [new_prompt(i) for i in range(10)]
 
-    results = await asyncio.gather(*(repo.add(p, claim) for p in prompts))
+    results = [a.earlier for a in await asyncio.gather(*(repo.add(p, claim) for p in prompts))]
 
     created = [p for p, r in zip(prompts, results, strict=True) if r is None]
     assert len(created) == 1
@@ -128,8 +128,8 @@ async def test_an_idempotency_claim_is_taken_once_even_under_concurrency(
 
 async def test_different_idempotency_keys_create_different_prompts(repo: PromptRepository) -> None:
     first, second = new_prompt(1), new_prompt(2)
-    assert await repo.add(first, IdempotencyClaim("c" * 64, "fp")) is None
-    assert await repo.add(second, IdempotencyClaim("d" * 64, "fp")) is None
+    assert (await repo.add(first, IdempotencyClaim("c" * 64, "fp"))).earlier is None
+    assert (await repo.add(second, IdempotencyClaim("d" * 64, "fp"))).earlier is None
     assert await repo.get(first.id) is not None
     assert await repo.get(second.id) is not None
 

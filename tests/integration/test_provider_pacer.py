@@ -11,7 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.application.ports.pacing import Permit, Priority, Share
+from ai_gateway.application.ports.pacing import Permit, Share
+from ai_gateway.domain.limits import Priority
 from ai_gateway.integration.redis_pacing import ProviderQuota, RedisProviderPacer
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ from dataclasses import MISSING, fields
 from datetime import timedelta
 
 from ai_gateway.domain.history import ActionName, Step
+from ai_gateway.domain.limits import Priority
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import (
     Delivery,
@@ -35,6 +36,8 @@ def every_field_set() -> Prompt:
         metadata={"source": "test"},
         traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         tracestate="vendor=opaque",
+        priority=Priority.BATCH,
+        caller="mosaic",
     )
     prompt.start_preparing(T0 + timedelta(seconds=1))
     zipped = ObjectRef("data", "p/data.zip", 10, "application/zip")

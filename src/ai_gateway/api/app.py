@@ -14,7 +14,15 @@ from fastapi.openapi.utils import get_openapi
 
 from ai_gateway import __version__
 from ai_gateway.api.console import install_console
-from ai_gateway.api.controllers import admin, admin_operations, events, internal, metrics, prompts
+from ai_gateway.api.controllers import (
+    admin,
+    admin_operations,
+    callers,
+    events,
+    internal,
+    metrics,
+    prompts,
+)
 from ai_gateway.api.controllers import app as app_controller
 from ai_gateway.api.docs_pages import install_docs
 from ai_gateway.api.errors import install_error_handlers
@@ -98,6 +106,8 @@ def create_api(
     app.include_router(prompts.router)
     app.include_router(admin.router)
     app.include_router(admin_operations.router)
+    app.include_router(callers.me)
+    app.include_router(callers.admin)
     app.include_router(internal.router)
     app.include_router(events.router)
     app.include_router(metrics.router)

@@ -16,7 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from ai_gateway.api.cloudevents_http import MalformedEvents, RefusedJson, UnsupportedEventMode
+from ai_gateway.api.rate_limit_headers import rate_limit_headers
 from ai_gateway.application.errors import (
+    AdmissionRefused,
     ConcurrencyConflict,
     DependencyUnavailable,
     Forbidden,
@@ -25,6 +27,7 @@ from ai_gateway.application.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from ai_gateway.application.ports.limits import Refusal
 from ai_gateway.domain.errors import InvalidPromptData, InvalidTransition, ResponseAlreadyRecorded
 
 logger = logging.getLogger("ai_gateway.api")
@@ -40,6 +43,7 @@ _TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -135,6 +139,17 @@ async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     return problem(503, "unavailable", str(exc), headers={"Retry-After": "5"})
 
 
+async def _refused(_: Request, exc: Exception) -> JSONResponse:
+    """429 for a caller's own limit, 503 for the gateway's full backlog; nothing was stored."""
+    assert isinstance(exc, AdmissionRefused)
+    headers = {"Retry-After": str(exc.retry_after), **rate_limit_headers(exc.standing)}
+    status = 503 if exc.reason is Refusal.BACKLOG else 429
+    extra = {}
+    if exc.standing is not None and exc.reason is Refusal.BUDGET:
+        extra = {"tokens_per_day": exc.standing.limits.tokens_per_day}
+    return problem(status, exc.reason.value, str(exc), headers=headers, **extra)
+
+
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
@@ -163,6 +178,7 @@ def install_error_handlers(app: FastAPI) -> None:
         Unauthenticated: _unauthenticated,
         Forbidden: _forbidden,
         DependencyUnavailable: _unavailable,
+        AdmissionRefused: _refused,
         StarletteHTTPException: _http,
         Exception: _unexpected,
     }

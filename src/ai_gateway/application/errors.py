@@ -6,7 +6,8 @@ ApplicationError
  ├── IdempotencyKeyReused     the same Idempotency-Key came with a different request
  ├── ValidationFailed         a message broke a rule the wire schema cannot express
  ├── Unauthenticated          no credentials, or credentials that do not check out
- └── Forbidden                valid credentials that lack a permission
+ ├── Forbidden                valid credentials that lack a permission
+ └── AdmissionRefused         a caller limit, or a full backlog, refused a new prompt
 DependencyUnavailable         a backing service (Redis, ...) cannot be reached: retry later
 StepFailure                   a background step failed
  ├── TransientFailure         worth retrying (network, 5xx, 429 with its Retry-After)
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from ai_gateway.application.ports.limits import Refusal, Standing
 
 
 class ApplicationError(Exception):
@@ -90,3 +93,15 @@ class TransientFailure(StepFailure):
 
 class PermanentFailure(StepFailure):
     pass
+
+
+class AdmissionRefused(ApplicationError):
+    """A creation refused by a caller limit or a full backlog; nothing was written."""
+
+    def __init__(
+        self, reason: Refusal, detail: str, *, retry_after: int, standing: Standing | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.standing = standing

@@ -29,6 +29,14 @@ class Principal:
         return f"{self.method.value}:{self.subject}"
 
     @property
+    def caller_name(self) -> str:
+        """The name caller limits are given under: an API key's name, a token's client id (its
+        subject when the token names no client)."""
+        if self.method is AuthMethod.JWT and self.client_id:
+            return self.client_id
+        return self.subject
+
+    @property
     def identities(self) -> frozenset[str]:
         """The names a setting may give this caller: its owner id, and ``client:<id>`` for a
         token issued to an OAuth2 client."""

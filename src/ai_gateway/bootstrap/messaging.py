@@ -17,10 +17,11 @@ from ai_gateway.application.ports.dead_letters import DeadLetters
 from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue
+from ai_gateway.application.ports.limits import BacklogGauge, CallerLimitsStore
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import DeliveryMeter, HealthProbe
 from ai_gateway.application.ports.overview import OverviewSource
-from ai_gateway.application.ports.pacing import ProviderPacer
+from ai_gateway.application.ports.pacing import CallerShares, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.bootstrap.outside import GenAiProviders
 from ai_gateway.bootstrap.registry import (
@@ -85,11 +86,14 @@ class MessagingProvider(Provider):
         pacer: ProviderPacer,
         deliveries: DeliveryMeter,
         operations: Operations,
+        limits: CallerLimitsStore,
+        shares: CallerShares,
+        backlog: BacklogGauge,
     ) -> Ports:
         return Ports(
             prompts, queue, store, source, archives, provider, callbacks, probes, utc_now, inbox,
-            fallbacks=providers.fallbacks, pacer=pacer, deliveries=deliveries,
-            operations=operations,
+            fallbacks=providers.fallbacks, pacer=pacer, shares=shares, deliveries=deliveries,
+            operations=operations, limits=limits, backlog=backlog,
         )  # fmt: skip
 
     @provide

@@ -40,6 +40,10 @@ from ai_gateway.application.commands.requeue_dead_letters import (
     RequeueDeadLettersHandler,
 )
 from ai_gateway.application.commands.retry_prompt import RetryPrompt, RetryPromptHandler
+from ai_gateway.application.commands.set_caller_limits import (
+    SetCallerLimits,
+    SetCallerLimitsHandler,
+)
 from ai_gateway.application.commands.submit_prompt import (
     Pacing,
     SubmitPrompt,
@@ -57,6 +61,7 @@ from ai_gateway.application.ports.dead_letters import DeadLetters
 from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.genai import GenAiProvider
 from ai_gateway.application.ports.jobs import JobQueue, JobStep
+from ai_gateway.application.ports.limits import BacklogGauge, CallerLimitsStore
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import DeliveryMeter, HealthProbe
 from ai_gateway.application.ports.overview import OverviewSource
@@ -65,6 +70,11 @@ from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
 from ai_gateway.application.queries.get_overview import GetOverview, GetOverviewHandler
+from ai_gateway.application.queries.get_caller_limits import (
+    GetCallerLimits,
+    GetCallerLimitsHandler,
+)
+from ai_gateway.application.queries.get_my_limits import GetMyLimits, GetMyLimitsHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
 from ai_gateway.application.queries.list_callers import ListCallers, ListCallersHandler
 from ai_gateway.application.queries.list_dead_letters import (
@@ -97,6 +107,8 @@ class Ports:
     shares: CallerShares = field(default_factory=EqualShares)
     deliveries: DeliveryMeter | None = None
     operations: Operations | None = None
+    limits: CallerLimitsStore | None = None
+    backlog: BacklogGauge | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +143,7 @@ def build_mediator(
     settler = settler or FailureSettler(p.prompts, p.queue, rules.retry, clock)
     files = PromptFiles(p.store)
     mediator = Mediator([LoggingBehaviour(), ValidationBehaviour()])
-    mediator.register(CreatePrompt, CreatePromptHandler(p.prompts, p.queue, clock))
+    mediator.register(CreatePrompt, CreatePromptHandler(p.prompts, p.queue, clock, p.limits))
     mediator.register(CreateItemPrompt, CreateItemPromptHandler(mediator))
     mediator.register(CancelPrompt, CancelPromptHandler(p.prompts, clock))
     mediator.register(GetPrompt, GetPromptHandler(p.prompts))
@@ -139,7 +151,11 @@ def build_mediator(
     mediator.register(
         GetPromptDownloads, GetPromptDownloadsHandler(p.prompts, p.store, rules.link_lifetime)
     )
-    mediator.register(CheckReadiness, CheckReadinessHandler(p.probes))
+    mediator.register(CheckReadiness, CheckReadinessHandler(p.probes, p.backlog))
+    if p.limits is not None:
+        mediator.register(GetMyLimits, GetMyLimitsHandler(p.limits))
+        mediator.register(GetCallerLimits, GetCallerLimitsHandler(p.limits))
+        mediator.register(SetCallerLimits, SetCallerLimitsHandler(p.limits))
     mediator.register(
         PreparePrompt,
         PreparePromptHandler(p.prompts, p.queue, p.source, p.archives, files, settler, clock),

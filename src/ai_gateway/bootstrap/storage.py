@@ -16,13 +16,16 @@ from ai_gateway.application.ports.callers import CallerLog
 from ai_gateway.application.ports.dead_letters import DeadLetters
 from ai_gateway.application.ports.events import EventInbox
 from ai_gateway.application.ports.jobs import JobQueue
+from ai_gateway.application.ports.limits import BacklogGauge, CallerLimitsStore
 from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.operations import HealthProbe, MetricsSource
 from ai_gateway.application.ports.overview import OverviewSource
-from ai_gateway.application.ports.pacing import ProviderPacer
+from ai_gateway.application.ports.pacing import CallerShares, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.integration.event_relay import OutboxHealth
 from ai_gateway.integration.local_object_store import LocalObjectStore
+from ai_gateway.integration.redis_backlog import RedisBacklog
+from ai_gateway.integration.redis_caller_limits import RedisCallerLimits
 from ai_gateway.integration.redis_caller_log import RedisCallerLog
 from ai_gateway.integration.redis_connection import (
     RedisConnection,
@@ -135,7 +138,35 @@ class StorageProvider(Provider):
                 replicas=settings.redis_wait_replicas,
                 timeout_ms=settings.redis_wait_timeout_ms,
             ),
+            backlog_max=settings.backlog_max_prompts,
         )
+
+    @provide
+    def caller_limits(self, redis: Redis, settings: Settings) -> RedisCallerLimits:
+        return RedisCallerLimits(
+            redis,
+            prefix=settings.redis_key_prefix,
+            configured=settings.caller_limits,
+            publish_events=settings.cloud_event_sink is not None,
+        )
+
+    @provide
+    def limits_store(self, limits: RedisCallerLimits) -> CallerLimitsStore:
+        return limits
+
+    @provide
+    def caller_shares(self, limits: RedisCallerLimits) -> CallerShares:
+        return limits
+
+    @provide
+    def redis_backlog(self, redis: Redis, settings: Settings) -> RedisBacklog:
+        return RedisBacklog(
+            redis, prefix=settings.redis_key_prefix, bound=settings.backlog_max_prompts
+        )
+
+    @provide
+    def backlog(self, backlog: RedisBacklog) -> BacklogGauge:
+        return backlog
 
     @provide
     def job_queue(self, redis: Redis, settings: Settings) -> RedisJobQueue:
@@ -169,8 +200,8 @@ class StorageProvider(Provider):
         return RedisOverview(redis, prefix=settings.redis_key_prefix)
 
     @provide
-    def metrics(self, redis: Redis, settings: Settings) -> MetricsSource:
-        return RedisMetrics(redis, prefix=settings.redis_key_prefix)
+    def metrics(self, redis: Redis, settings: Settings, backlog: RedisBacklog) -> MetricsSource:
+        return RedisMetrics(redis, prefix=settings.redis_key_prefix, backlog=backlog)
 
     @provide
     def inbox(self, redis: Redis, settings: Settings) -> EventInbox:
@@ -193,9 +224,14 @@ class StorageProvider(Provider):
             yield S3ObjectStore(client, settings.s3_bucket)
 
     @provide
-    def probes(self, redis: Redis, store: ObjectStore, settings: Settings) -> Sequence[HealthProbe]:
-        """What readiness checks: Redis always, the outbox when events are sent, S3 when used."""
+    def probes(
+        self, redis: Redis, store: ObjectStore, settings: Settings, backlog: RedisBacklog
+    ) -> Sequence[HealthProbe]:
+        """What readiness checks: Redis always, the outbox when events are sent, the backlog
+        when it is bounded, S3 when used."""
         probes: list[HealthProbe] = [RedisHealth(redis)]
+        if settings.backlog_max_prompts:
+            probes.append(backlog)
         if settings.cloud_event_sink:
             probes.append(
                 OutboxHealth(redis, settings.redis_key_prefix, settings.outbox_max_events)

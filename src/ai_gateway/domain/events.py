@@ -11,6 +11,8 @@ from typing import ClassVar, Final
 
 GENAI_ANSWER_EVENT: Final = "genai.prompt.response"
 """The name of the received event that carries a GenAI answer, under the deployment's prefix."""
+CALLER_LIMITS_CHANGED: Final = "caller.limits.changed"
+"""The name of the event an administrator's change of a caller's limits sends (ADR 0019)."""
 
 
 def cloud_event_type(prefix: str, name: str) -> str:

@@ -29,6 +29,7 @@ from ai_gateway.domain.events import (
     PromptSubmitted,
 )
 from ai_gateway.domain.history import Action, ActionName, Step, TimedStep, timeline
+from ai_gateway.domain.limits import Priority
 from ai_gateway.domain.values import (
     Delivery,
     DeliveryAttempt,
@@ -98,6 +99,9 @@ class Prompt:
     data_url: str | None = None
     request_id: str | None = None
     metadata: JsonObject = field(default_factory=dict)
+    priority: Priority = Priority.INTERACTIVE
+    caller: str | None = None
+    """The name the caller's limits go by (ADR 0019); None in records from before."""
     status: PromptStatus = PromptStatus.CREATED
     timestamps: dict[PromptStatus, datetime] = field(default_factory=dict)
     fault: Fault | None = None
@@ -128,6 +132,8 @@ class Prompt:
         data_url: str | None = None,
         request_id: str | None = None,
         metadata: JsonObject | None = None,
+        priority: Priority = Priority.INTERACTIVE,
+        caller: str | None = None,
         prompt_id: str | None = None,
         traceparent: str | None = None,
         tracestate: str | None = None,
@@ -144,6 +150,8 @@ class Prompt:
             data_url=data_url,
             request_id=request_id,
             metadata=dict(metadata or {}),
+            priority=priority,
+            caller=caller,
             timestamps={PromptStatus.CREATED: at},
             steps=[Step(PromptStatus.CREATED.value, at)],
             traceparent=traceparent,

@@ -23,6 +23,7 @@ _SUMMARY_FIELDS: Final = (
     "status",
     "owner",
     "request_id",
+    "priority",
     "timestamps",
     "fault",
     "response",

@@ -33,7 +33,7 @@ from cloudevents.core.v1.event import CloudEvent
 from redis.asyncio import Redis
 
 from ai_gateway.application.tracing import TraceContext, span
-from ai_gateway.domain.events import prompt_event_type
+from ai_gateway.domain.events import cloud_event_type, prompt_event_type
 from ai_gateway.integration.redis_errors import REDIS_DOWN
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_lock import LeaderLock
@@ -84,14 +84,18 @@ class EventRelay:
         self._batch = batch
 
     def cloud_event(self, entry: dict[str, Any]) -> CloudEvent:
-        """The entry as a CloudEvent, with the distributed-tracing extension when it was traced."""
+        """A prompt's lifecycle entry (``step``, ``prompt_id``), or another event of the gateway
+        (``event``, its name, and ``subject``); with the distributed-tracing extension when it
+        was traced."""
         tracing = {name: entry[name] for name in ("traceparent", "tracestate") if entry.get(name)}
+        name = entry.get("event")
+        kind = cloud_event_type(self._prefix, name) if name else None
         return CloudEvent(
             attributes={
                 "id": entry["id"],
-                "type": prompt_event_type(self._prefix, entry["step"]),
+                "type": kind or prompt_event_type(self._prefix, entry["step"]),
                 "source": self._source,
-                "subject": entry["prompt_id"],
+                "subject": _subject(entry),
                 "time": datetime.fromisoformat(entry["time"]),
                 "datacontenttype": "application/json",
                 **tracing,
@@ -145,7 +149,7 @@ class EventRelay:
     async def _relay_side_by_side(self, entries: list[_Entry], stop: asyncio.Event) -> None:
         by_prompt: dict[str, list[_Entry]] = {}
         for e in entries:
-            by_prompt.setdefault(e.entry["prompt_id"], []).append(e)
+            by_prompt.setdefault(_subject(e.entry), []).append(e)
         sent: list[str] = []
         outcomes = await asyncio.gather(
             *(self._relay_in_order(events, sent, stop) for events in by_prompt.values()),
@@ -185,7 +189,7 @@ class EventRelay:
         parent = (
             TraceContext.of(first.get("traceparent"), first.get("tracestate")) if traced else None
         )
-        fields = {"prompt_id": first["prompt_id"]} if traced else {}
+        fields = {"prompt_id": first["prompt_id"]} if traced and "prompt_id" in first else {}
         attempt = 0
         while not stop.is_set() and await self._leader.hold():
             with span("event.publish", parent, **fields):
@@ -196,7 +200,8 @@ class EventRelay:
                 for e in entries:
                     logger.error(
                         "the event sink refused event %s (%s of %s) with HTTP %d; dead-lettered",
-                        e.entry["id"], e.entry["step"], e.entry["prompt_id"], status,
+                        e.entry["id"], e.entry.get("event") or e.entry.get("step"),
+                        _subject(e.entry), status,
                     )  # fmt: skip
                 async with self._redis.pipeline(transaction=True) as pipe:
                     for e in entries:
@@ -247,3 +252,9 @@ class OutboxHealth:
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def _subject(entry: dict[str, Any]) -> str:
+    """What an entry is about: its prompt, or the subject of another event of the gateway (a
+    caller's limits); one subject's events are sent in order."""
+    return str(entry["prompt_id"] if "prompt_id" in entry else entry["subject"])

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ai_gateway.domain.history import Action, Step
+from ai_gateway.domain.limits import Priority
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import Delivery, Fault, ObjectRef, PromptResponse, TokenUsage
 
@@ -24,6 +25,7 @@ STORED_FIELDS: Final = tuple(f.name for f in fields(Prompt) if f.name not in _NO
 
 _ENCODERS: Final[Mapping[str, Callable[[Prompt], Any]]] = {
     "status": lambda p: p.status.value,
+    "priority": lambda p: p.priority.value,
     "timestamps": lambda p: {s.value: at.isoformat() for s, at in p.timestamps.items()},
     "fault": lambda p: None if p.fault is None else p.fault.to_json(),
     "response": lambda p: None if p.response is None else p.response.to_json(),
@@ -58,6 +60,7 @@ def load_prompt(raw: str, version: int) -> Prompt:
     return Prompt(
         **plain,
         status=PromptStatus(data["status"]),
+        priority=Priority(data.get("priority", Priority.INTERACTIVE)),
         timestamps=timestamps,
         history=[Action.from_json(a) for a in data.get("history", ())],
         steps=[Step.from_json(s) for s in steps],

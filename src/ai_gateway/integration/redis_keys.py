@@ -23,6 +23,12 @@ Events (ADR 0010): ``P:outbox`` stream, ``P:outbox:dead`` refused events, ``P:ou
 relay's leader lock; received events in ``P:events:seen:{hash}``, ``P:events:data``,
 ``P:events:unsettled`` and the ``P:events:log`` stream.
 
+Caller limits (ADR 0019): ``P:limits:callers`` an administrator's limits by caller name,
+``P:limits:rate:{caller}`` a caller's creations in its current rate window,
+``P:limits:tokens:{owner}:{day}`` an owner's provider tokens of a UTC day, ``P:limits:refused``
+refusals by reason, ``P:backlog:drained:{n}`` prompts that left the backlog in a ten-second
+bucket.
+
 Owner and request ids are percent-encoded (``key_part``) so that no value can forge another key.
 The prompt scripts build index keys from stored fields inside Redis, and the job scripts a
 prompt's waiting-job key, so ``LUA_INDEX_KEYS`` spells the same names in Lua; a test holds the two
@@ -118,6 +124,20 @@ class RedisKeys:
     @property
     def reconciler_lock(self) -> str:
         return f"{self.prefix}:reconciler"
+
+    @property
+    def caller_limits(self) -> str:
+        return f"{self.prefix}:limits:callers"
+
+    def caller_rate(self, caller: str) -> str:
+        return f"{self.prefix}:limits:rate:{key_part(caller)}"
+
+    def caller_tokens(self, owner: str, day: int) -> str:
+        return f"{self.prefix}:limits:tokens:{key_part(owner)}:{day}"
+
+    @property
+    def refusals(self) -> str:
+        return f"{self.prefix}:limits:refused"
 
     @property
     def outbox(self) -> str:

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ai_gateway.application.ports.operations import Measurement
+from ai_gateway.integration.redis_backlog import RedisBacklog
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_jobs import GROUP
 from ai_gateway.integration.redis_keys import RedisKeys
@@ -23,9 +24,10 @@ def _age(entries: Any, now: float) -> float:
 
 
 class RedisMetrics:
-    def __init__(self, redis: Redis, *, prefix: str) -> None:
+    def __init__(self, redis: Redis, *, prefix: str, backlog: RedisBacklog | None = None) -> None:
         self._redis = redis
         self._keys = RedisKeys(prefix)
+        self._backlog = backlog or RedisBacklog(redis, prefix=prefix, bound=0)
 
     async def read(self) -> list[Measurement]:
         keys = self._keys
@@ -40,6 +42,7 @@ class RedisMetrics:
         async with redis_errors():
             job_lag = await self._oldest_waiting_job_age()
         return [
+            *await self._backlog.measurements(),
             Measurement(
                 "ai_gateway_event_outbox_backlog", "Lifecycle events waiting for the sink.", backlog
             ),

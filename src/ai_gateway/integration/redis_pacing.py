@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.application.ports.pacing import Admitted, Permit, Priority, Share, Taken
+from ai_gateway.application.ports.pacing import Admitted, Permit, Share, Taken
+from ai_gateway.domain.limits import Priority
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import key_part
 from ai_gateway.integration.redis_pacing_scripts import (

@@ -12,8 +12,6 @@ names are in ``redis_keys``; every write is one script of ``redis_prompt_scripts
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -24,19 +22,22 @@ from redis.asyncio import Redis
 
 from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavailable
 from ai_gateway.application.ports.prompts import (
+    Added,
+    Admission,
     IdempotencyClaim,
     IdempotencyRecord,
-    InvalidCursor,
     Page,
     PromptFilter,
 )
-from ai_gateway.domain.events import PromptEvent
+from ai_gateway.domain.events import PromptEvent, PromptResponseReceived
 from ai_gateway.domain.prompt import Prompt, PromptStatus, is_prompt_id
 from ai_gateway.integration.event_outbox import outbox_entries
 from ai_gateway.integration.prompt_codec import dump_prompt, load_prompt
+from ai_gateway.integration.redis_admission import raise_if_refused
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys, key_part
 from ai_gateway.integration.redis_prompt_scores import answer_ms, dead_letter_ms, delivery_due_ms
+from ai_gateway.integration.redis_listing import Residual, decode_cursor, encode_cursor
 from ai_gateway.integration.redis_prompt_scripts import (
     CREATE,
     OUTBOX_FULL,
@@ -73,6 +74,7 @@ class RedisPromptRepository:
         idempotency_ttl_seconds: int = 86_400,
         publish_events: bool = False,
         outbox_bound: int = 100_000,
+        backlog_max: int = 0,
         clock: Callable[[], float] = time.time,
         on_write: Callable[[Prompt, Sequence[PromptEvent]], None] | None = None,
         replicated: ReplicatedWrites | None = None,
@@ -80,12 +82,14 @@ class RedisPromptRepository:
         """With ``publish_events``, each write also appends the prompt's new lifecycle events to
         the outbox stream, in the same script; past ``outbox_bound`` waiting
         events, new prompts are refused (DependencyUnavailable) rather than events dropped.
-        Retention deadlines are reckoned by ``clock``, in seconds since the epoch. ``on_write``
-        hears of each write that won, with the events it stored (for the metrics). With
-        ``replicated``, a write returns only once the replicas have it."""
+        Past ``backlog_max`` prompts waiting for a provider (0: no bound), new prompts are
+        refused (AdmissionRefused). Retention deadlines are reckoned by ``clock``, in seconds
+        since the epoch. ``on_write`` hears of each write that won, with the events it stored
+        (for the metrics). With ``replicated``, a write returns only once the replicas have it."""
         self._clock = clock
         self._on_write = on_write
         self._replicated = replicated
+        self._backlog_max = backlog_max
         self._redis = redis
         self._publish = publish_events
         self._outbox_bound = outbox_bound
@@ -108,10 +112,14 @@ class RedisPromptRepository:
         return int(self._clock() * 1000)
 
     async def add(
-        self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
-    ) -> IdempotencyRecord | None:
+        self,
+        prompt: Prompt,
+        idempotency: IdempotencyClaim | None = None,
+        admission: Admission | None = None,
+    ) -> Added:
         keys = CreateKeys(self._keys.prompt(prompt.id))
         events = prompt.pull_events()
+        limits = None if admission is None else admission.limits
         args = CreateArgs(
             prefix=self._keys.prefix,
             data=dump_prompt(prompt),
@@ -121,8 +129,18 @@ class RedisPromptRepository:
             prompt_id=prompt.id,
             now_ms=self._now_ms(),
             outbox_bound=self._outbox_bound if self._publish else 0,
+            backlog_max=self._backlog_max,
             events=self._entries(prompt, events),
         )
+        if admission is not None and limits is not None:
+            rate = limits.requests
+            args = args._replace(
+                rate_key=self._keys.caller_rate(admission.caller),
+                rate_count=0 if rate is None else rate.count,
+                rate_period_ms=0 if rate is None else rate.seconds * 1000,
+                in_flight=limits.in_flight or 0,
+                tokens_per_day=limits.tokens_per_day or 0,
+            )
         if idempotency is not None:
             keys = keys._replace(idempotency=self._keys.idempotency(idempotency.key))
             record = {
@@ -134,16 +152,19 @@ class RedisPromptRepository:
                 idempotency_record=json.dumps(record), idempotency_ttl=self._idempotency_ttl
             )
         async with redis_errors():
-            earlier = await self._write(self._create, keys, args)
-        if earlier == OUTBOX_FULL:
+            reply = await self._write(self._create, keys, args)
+        if reply == OUTBOX_FULL:
             raise DependencyUnavailable("event outbox")
-        if earlier is None:
+        if isinstance(reply, list):
+            standing = raise_if_refused(reply, limits)
             prompt.version = 1
             self._written(prompt, events)
-            return None
-        data = json.loads(earlier)
-        return IdempotencyRecord(
-            data["prompt_id"], data["fingerprint"], datetime.fromisoformat(data["created_at"])
+            return Added(standing=standing)
+        data = json.loads(reply)
+        return Added(
+            IdempotencyRecord(
+                data["prompt_id"], data["fingerprint"], datetime.fromisoformat(data["created_at"])
+            )
         )
 
     async def _write(self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT) -> Any:
@@ -163,6 +184,7 @@ class RedisPromptRepository:
         if prompt.is_terminal and self._retention_ms:
             deadline = str(self._now_ms() + self._retention_ms)
         events = prompt.pull_events()
+        answered = any(isinstance(e, PromptResponseReceived) for e in events)
         args = SaveArgs(
             prefix=self._keys.prefix,
             prompt_id=prompt.id,
@@ -174,6 +196,7 @@ class RedisPromptRepository:
             delivery_due_ms=delivery_due_ms(prompt, self._now_ms()),
             dead_letter_ms=dead_letter_ms(prompt),
             answer_ms=answer_ms(prompt),
+            tokens=prompt.usage.total_tokens if answered and prompt.usage else 0,
             events=self._entries(prompt, events),
         )
         async with redis_errors():
@@ -187,7 +210,7 @@ class RedisPromptRepository:
 
     async def list(self, criteria: PromptFilter, limit: int, cursor: str | None) -> Page[Prompt]:
         index, residual = self._plan(criteria)
-        upper = "+" if cursor is None else "(" + _decode_cursor(cursor)
+        upper = "+" if cursor is None else "(" + decode_cursor(cursor)
         found: list[tuple[str, Prompt]] = []
         scanned = 0
         async with redis_errors():
@@ -210,12 +233,13 @@ class RedisPromptRepository:
                         found.append((member, prompt))
                         if len(found) > limit:
                             return Page(
-                                tuple(p for _, p in found[:limit]), _encode(found[limit - 1][0])
+                                tuple(p for _, p in found[:limit]),
+                                encode_cursor(found[limit - 1][0]),
                             )
                 if len(members) < batch:
                     return Page(tuple(p for _, p in found), None)
                 upper = "(" + members[-1]
-        return Page(tuple(p for _, p in found), _encode(upper[1:]))
+        return Page(tuple(p for _, p in found), encode_cursor(upper[1:]))
 
     async def oldest(self, status: PromptStatus, limit: int) -> Sequence[Prompt]:
         index = self._keys.index(status=status.value)
@@ -247,56 +271,11 @@ class RedisPromptRepository:
         now = self._now_ms()
         return [_live_prompt(row, now) for row in rows]
 
-    def _plan(self, c: PromptFilter) -> tuple[str, _Residual]:
+    def _plan(self, c: PromptFilter) -> tuple[str, Residual]:
         """Pick the narrowest index for the criteria; what it does not cover is filtered after."""
         if c.request_id is not None:
             index = self._keys.index(owner=c.owner, request_id=c.request_id)
-            return index, _Residual(c, status=c.status, kind=c.kind)
+            return index, Residual(c, status=c.status, kind=c.kind)
         if c.status is not None:
-            index = self._keys.index(owner=c.owner, status=c.status.value)
-            return index, _Residual(c, kind=c.kind)
-        return self._keys.index(owner=c.owner), _Residual(c, kind=c.kind)
-
-
-class _Residual:
-    """What the index does not cover: status, kind and the creation period."""
-
-    __slots__ = ("criteria", "kind", "status")
-
-    def __init__(
-        self,
-        criteria: PromptFilter,
-        *,
-        status: PromptStatus | None = None,
-        kind: str | None = None,
-    ) -> None:
-        self.criteria = criteria
-        self.status = status
-        self.kind = kind
-
-    @property
-    def is_trivial(self) -> bool:
-        period = self.criteria.created_after, self.criteria.created_before
-        return self.status is None and self.kind is None and period == (None, None)
-
-    def __call__(self, prompt: Prompt) -> bool:
-        return (
-            (self.status is None or prompt.status is self.status)
-            and (self.kind is None or prompt.kind == self.kind)
-            and self.criteria.in_period(prompt)
-        )
-
-
-def _encode(member: str) -> str:
-    return base64.urlsafe_b64encode(member.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        member = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor(cursor) from None
-    stamp, sep, prompt_id = member.partition(":")
-    if not (sep and len(stamp) == 16 and stamp.isdigit() and is_prompt_id(prompt_id)):
-        raise InvalidCursor(cursor)
-    return member
+            return self._keys.index(owner=c.owner, status=c.status.value), Residual(c, kind=c.kind)
+        return self._keys.index(owner=c.owner), Residual(c, kind=c.kind)

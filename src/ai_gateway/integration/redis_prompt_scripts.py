@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from ai_gateway.integration.redis_admission import LUA_ADMISSION, LUA_SAVE_ACCOUNTING
 from ai_gateway.integration.redis_keys import LUA_INDEX_KEYS
 from ai_gateway.integration.redis_scripts import NamedScript
 
@@ -71,6 +72,12 @@ class CreateArgs(NamedTuple):
     outbox_bound: int  # refuse the prompt when this many events wait; 0: no outbox
     idempotency_record: str = ""  # the JSON kept under KEY.idempotency
     idempotency_ttl: int = 0  # seconds
+    backlog_max: int = 0  # refuse while this many prompts wait for a provider; 0: no bound
+    rate_key: str = ""  # the caller's count of creations in its rate window (ADR 0019)
+    rate_count: int = 0  # creations per period; 0: no rate limit
+    rate_period_ms: int = 0
+    in_flight: int = 0  # the owner's prompts not yet final; 0: no limit
+    tokens_per_day: int = 0  # the owner's provider tokens of the UTC day; 0: no budget
     events: Sequence[str] = ()  # outbox entries, appended in order
 
 
@@ -78,6 +85,7 @@ CREATE: NamedScript[CreateKeys, CreateArgs] = NamedScript(
     CreateKeys,
     CreateArgs,
     _HELPERS
+    + LUA_ADMISSION
     + """
 local P = ARG.prefix
 if KEY.idempotency then
@@ -88,6 +96,8 @@ local bound = tonumber(ARG.outbox_bound)
 if bound > 0 and redis.call('XLEN', outbox_key(P)) >= bound then return '"""
     + OUTBOX_FULL
     + """' end
+local verdict = admission(P, ARG.owner, ARG)
+if verdict[1] ~= 'admitted' then return verdict end
 if KEY.idempotency then
   redis.call('SET', KEY.idempotency, ARG.idempotency_record, 'EX', ARG.idempotency_ttl)
 end
@@ -100,11 +110,12 @@ for _, k in ipairs(index_keys(P, ARG.owner, ARG.status, ARG.request_id)) do
 end
 count(P, ARG.status, ARG.now_ms)
 sweep(P, ARG.now_ms)
-return false
+return verdict
 """,
     variadic="events",
 )
-"""Returns the earlier idempotency record, ``OUTBOX_FULL``, or nil once stored."""
+"""Returns the earlier idempotency record, ``OUTBOX_FULL``, or the admission's verdict (a list,
+``redis_admission``): stored when it is ``admitted``, else refused with nothing written."""
 
 
 class SaveKeys(NamedTuple):
@@ -122,6 +133,7 @@ class SaveArgs(NamedTuple):
     delivery_due_ms: str = ""  # when the callback owed is due; '' when none is owed
     dead_letter_ms: str = ""  # when its callback was dead-lettered; '' when it was not
     answer_ms: str = ""  # creation to answer, when this save records the answer; '' otherwise
+    tokens: int = 0  # provider tokens of the answer this save records, for the owner's budget
     events: Sequence[str] = ()  # outbox entries, appended in order
 
 
@@ -129,11 +141,13 @@ SAVE: NamedScript[SaveKeys, SaveArgs] = NamedScript(
     SaveKeys,
     SaveArgs,
     _HELPERS
+    + LUA_SAVE_ACCOUNTING
     + """
 local P = ARG.prefix
 local cur = redis.call('HMGET', KEY.record, 'v', 'o', 's', 'm', 'x')
 if not cur[1] then return -1 end
 if cur[1] ~= ARG.expected_version then return 0 end
+account(P, cur[2], cur[3], ARG.status, ARG.tokens)
 local version = tonumber(cur[1]) + 1
 redis.call('HSET', KEY.record, 'd', ARG.data, 'v', version, 's', ARG.status)
 publish(P, ARG.events)

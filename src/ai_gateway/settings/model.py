@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from ai_gateway.domain.events import GENAI_ANSWER_EVENT, cloud_event_type
+from ai_gateway.domain.limits import CallerLimits, parse_caller_limits
 from ai_gateway.domain.token_signing import allowed_jwt_algorithms
 from ai_gateway.settings.redis import RedisSettings
 from ai_gateway.settings.values import (
@@ -92,6 +93,11 @@ class Settings(RedisSettings):
     max_header_bytes: int = Field(default=32 * 1024, ge=4096)
     max_header_count: int = Field(default=100, ge=16)
     header_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    caller_limits: Annotated[dict[str, CallerLimits], NoDecode, _from_text(parse_caller_limits)] = (
+        Field(default_factory=dict)
+    )
+    backlog_max_prompts: int = Field(default=10_000, ge=0)
 
     serve_worker: bool | None = None
     worker_concurrency: int = Field(default=8, ge=1, le=256)

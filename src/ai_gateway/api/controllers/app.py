@@ -8,7 +8,7 @@ from dishka.integrations.fastapi import DishkaRoute
 from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
-from ai_gateway.api.schemas.app import HealthBody, InfoBody, ReadinessBody
+from ai_gateway.api.schemas.app import BacklogBody, HealthBody, InfoBody, ReadinessBody
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.queries.check_readiness import CheckReadiness
 
@@ -38,7 +38,16 @@ async def health() -> HealthBody:
 async def ready(mediator: FromDishka[Mediator]) -> JSONResponse:
     """Readiness: every dependency answers (503 with the failing checks otherwise)."""
     readiness = await mediator.send(CheckReadiness())
-    body = ReadinessBody(ready=readiness.ready, checks=readiness.checks)
+    backlog = readiness.backlog
+    body = ReadinessBody(
+        ready=readiness.ready,
+        checks=readiness.checks,
+        backlog=None
+        if backlog is None
+        else BacklogBody(
+            prompts=backlog.prompts, max_prompts=backlog.bound, refused=backlog.refusals
+        ),
+    )
     return JSONResponse(body.model_dump(), status_code=200 if readiness.ready else 503)
 
 

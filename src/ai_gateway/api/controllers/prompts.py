@@ -10,6 +10,7 @@ from pydantic import AnyUrl
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller
 from ai_gateway.api.errors import problem_responses
+from ai_gateway.api.rate_limit_headers import rate_limit_headers
 from ai_gateway.api.schemas.prompts import (
     CreatedItemPromptBody,
     CreatedPromptBody,
@@ -52,7 +53,8 @@ _PROBLEMS = problem_responses(
     _409="The prompt's status forbids this",
     _413="Body too large",
     _422="Invalid request",
-    _503="A dependency is unavailable",
+    _429="A caller limit refuses the prompt (rate, in flight or token budget): see Retry-After",
+    _503="A dependency is unavailable, or the gateway's backlog is full: see Retry-After",
 )
 
 
@@ -62,6 +64,7 @@ def _url(url: AnyUrl | None) -> str | None:
 
 def _created(result: CreatedPrompt, response: Response) -> None:
     response.headers["Location"] = f"/api/prompts/{result.id}"
+    response.headers.update(rate_limit_headers(result.standing))
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
 
@@ -86,6 +89,7 @@ async def create_item_prompt(
             callback_url=_url(body.callback_url),
             item_url=_url(body.item_url),
             request_id=body.request_id,
+            priority=body.priority,
             idempotency_key=idempotency_key,
         )
     )
@@ -118,6 +122,7 @@ async def create_prompt(
             data_url=_url(body.data_url),
             request_id=body.request_id,
             metadata=body.metadata,
+            priority=body.priority,
             idempotency_key=idempotency_key,
         )
     )

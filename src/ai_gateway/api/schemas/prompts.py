@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from ai_gateway.domain.history import ActionName
 from ai_gateway.domain.item_review import ITEM_FIELDS, ItemReview, ReviewFlag
+from ai_gateway.domain.limits import Priority
 from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
 from ai_gateway.domain.values import KIND_PATTERN, DeliveryState
 
@@ -26,6 +27,13 @@ ShortText = Annotated[str, Field(max_length=256)]
 Kind = Annotated[str, Field(pattern=KIND_PATTERN, examples=[DEFAULT_KIND])]
 RequestId = Annotated[str, Field(min_length=1, max_length=128)]
 Content = Annotated[str, Field(max_length=200_000)]
+PromptPriority = Annotated[
+    Priority | None,
+    Field(
+        description="`interactive` prompts of a caller go to the provider before its `batch` "
+        "ones; unset, the caller's default (CALLER_LIMITS `priority`)."
+    ),
+]
 
 
 class CreatePromptBody(BaseModel):
@@ -40,6 +48,7 @@ class CreatePromptBody(BaseModel):
     data_url: HttpUrl | None = None
     request_id: RequestId | None = None
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    priority: PromptPriority = None
 
 
 class CreateItemPromptBody(BaseModel):
@@ -52,6 +61,7 @@ class CreateItemPromptBody(BaseModel):
     callback_url: HttpUrl | None = None
     item_url: HttpUrl | None = Field(default=None, description="The item's supporting data (zip).")
     request_id: RequestId | None = None
+    priority: PromptPriority = None
     user_id: ShortText | None = None
     form_qualified_name: ShortText | None = Field(
         default=None, examples=["Exam CCIE TEST v1 DES 1.1"]
@@ -156,6 +166,8 @@ class PromptBody(BaseModel):
     data_url: str | None
     request_id: str | None
     metadata: dict[str, JsonValue]
+    priority: Priority
+    caller: str | None = Field(description="The name the creator's limits go by.")
     timestamps: dict[PromptStatus, datetime] = Field(
         description="When the prompt entered each status."
     )

@@ -10,6 +10,7 @@ from ai_gateway.application.errors import FieldError
 from ai_gateway.application.mediator import Command, Mediator
 from ai_gateway.application.principal import Principal
 from ai_gateway.domain.item_review import ItemReview
+from ai_gateway.domain.limits import Priority
 from ai_gateway.domain.prompt import ITEM_KIND
 
 
@@ -21,6 +22,7 @@ class CreateItemPrompt(Command[CreatedPrompt]):
     callback_url: str | None = None
     item_url: str | None = None
     request_id: str | None = None
+    priority: Priority | None = None
     idempotency_key: str | None = None
 
     def to_prompt(self) -> CreatePrompt:
@@ -32,6 +34,7 @@ class CreateItemPrompt(Command[CreatedPrompt]):
             callback_url=self.callback_url,
             data_url=self.item_url,
             request_id=self.request_id,
+            priority=self.priority,
             idempotency_key=self.idempotency_key,
         )
 

@@ -11,9 +11,11 @@ from ai_gateway.application.errors import FieldError, IdempotencyKeyReused
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock, utc_now
 from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
-from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptRepository
+from ai_gateway.application.ports.limits import CallerLimitsStore, Standing
+from ai_gateway.application.ports.prompts import Admission, IdempotencyClaim, PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.tracing import current_trace, note, note_prompt
+from ai_gateway.domain.limits import Priority
 from ai_gateway.domain.prompt import DEFAULT_KIND, Prompt, PromptStatus
 from ai_gateway.domain.values import JsonObject, canonical_json
 
@@ -31,6 +33,8 @@ class CreatePrompt(Command["CreatedPrompt"]):
     data_url: str | None = None
     request_id: str | None = None
     metadata: JsonObject = field(default_factory=dict)
+    priority: Priority | None = None
+    """None: the caller's default priority."""
     idempotency_key: str | None = None
 
     def validate(self) -> Sequence[FieldError]:
@@ -58,19 +62,33 @@ class CreatedPrompt:
     created_at: datetime
     request_id: str | None
     replayed: bool = False
+    standing: Standing | None = None
+    """Where the caller stands against its limits after this creation, when it has any."""
 
 
 class CreatePromptHandler:
     """Stores the prompt, then queues its first step. Should queueing fail after the prompt is
-    stored, the reconciler finds it in CREATED and queues the step: nothing accepted is lost."""
+    stored, the reconciler finds it in CREATED and queues the step: nothing accepted is lost.
+    The caller's limits are checked by the store, in the same write (ADR 0019)."""
 
-    def __init__(self, prompts: PromptRepository, queue: JobQueue, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        prompts: PromptRepository,
+        queue: JobQueue,
+        clock: Clock = utc_now,
+        limits: CallerLimitsStore | None = None,
+    ) -> None:
         self._prompts = prompts
         self._queue = queue
         self._clock = clock
+        self._limits = limits
 
     async def handle(self, command: CreatePrompt) -> CreatedPrompt:
+        """Raises AdmissionRefused (nothing stored) when a limit or the backlog refuses it."""
         trace = current_trace()  # the request's: the prompt's later work joins its trace
+        caller = command.principal.caller_name
+        limits = None if self._limits is None else await self._limits.limits_for(caller)
+        default = Priority.INTERACTIVE if limits is None else limits.priority
         prompt = Prompt.create(
             owner=command.principal.owner,
             content=command.content,
@@ -83,17 +101,27 @@ class CreatePromptHandler:
             metadata=command.metadata,
             traceparent=trace.traceparent if trace else None,
             tracestate=trace.tracestate if trace else None,
+            priority=command.priority or default,
+            caller=caller,
         )
+        admission = Admission(caller, limits) if limits is not None and limits.restricts else None
         claim = None
         fingerprint = command.fingerprint()
         if command.idempotency_key is not None:
             scoped = f"{command.principal.owner}\n{command.idempotency_key}".encode()
             claim = IdempotencyClaim(hashlib.sha256(scoped).hexdigest(), fingerprint)
-        earlier = await self._prompts.add(prompt, claim)
+        added = await self._prompts.add(prompt, claim, admission)
+        earlier = added.earlier
         if earlier is None:
             note_prompt(prompt)
             await self._queue.enqueue(Job.of(JobStep.PREPARE, prompt))
-            return CreatedPrompt(prompt.id, prompt.status, prompt.created_at, prompt.request_id)
+            return CreatedPrompt(
+                prompt.id,
+                prompt.status,
+                prompt.created_at,
+                prompt.request_id,
+                standing=added.standing,
+            )
         if earlier.fingerprint != fingerprint:
             raise IdempotencyKeyReused
         note(prompt_id=earlier.prompt_id, outcome="replayed")

@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
 from ai_gateway.application.ports.jobs import Job
-
-
-class Priority(StrEnum):
-    """Within one caller, every waiting ``interactive`` prompt goes before any ``batch`` one."""
-
-    INTERACTIVE = "interactive"
-    BATCH = "batch"
+from ai_gateway.domain.limits import Priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +21,16 @@ class Share:
 
 
 class CallerShares(Protocol):
-    async def share(self, owner: str) -> Share: ...
+    async def share(self, caller: str) -> Share:
+        """The share of the caller named ``caller`` (ADR 0019: an API key's name, a token's
+        client id)."""
+        ...
 
 
 class EqualShares:
     """Every caller alike: weight 1, interactive."""
 
-    async def share(self, owner: str) -> Share:  # noqa: ARG002 - the same for every caller
+    async def share(self, caller: str) -> Share:  # noqa: ARG002 - the same for every caller
         return Share()
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from ai_gateway.application.ports.limits import Standing
+from ai_gateway.domain.limits import CallerLimits
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 
 T = TypeVar("T")
@@ -35,6 +37,23 @@ class IdempotencyRecord:
     prompt_id: str
     fingerprint: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The limits a new prompt is admitted under: those of ``caller`` (ADR 0019)."""
+
+    caller: str
+    limits: CallerLimits
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What ``add`` did: stored the prompt (``earlier`` None), or found the idempotency claim
+    taken (``earlier``, and nothing stored); ``standing`` is the caller's, after admission."""
+
+    earlier: IdempotencyRecord | None = None
+    standing: Standing | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +90,14 @@ class PromptRepository(Protocol):
     """
 
     async def add(
-        self, prompt: Prompt, idempotency: IdempotencyClaim | None = None
-    ) -> IdempotencyRecord | None:
-        """Store a new prompt; with a claim already taken, store nothing and return its record."""
+        self,
+        prompt: Prompt,
+        idempotency: IdempotencyClaim | None = None,
+        admission: Admission | None = None,
+    ) -> Added:
+        """Store a new prompt; with a claim already taken, store nothing and return its record.
+        Raises AdmissionRefused, storing nothing, when the backlog is full or ``admission``'s
+        limits refuse it; a replayed claim is not counted against them."""
         ...
 
     async def get(self, prompt_id: str) -> Prompt | None: ...

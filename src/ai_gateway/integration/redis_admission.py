@@ -1,0 +1,176 @@
+"""Admission of a new prompt, inside the prompt store's creation script (ADR 0019).
+
+The checks run after the idempotency claim is read and before anything is written, so a refused
+creation writes nothing and costs no round trip of its own:
+
+- the backlog: prompts created, preparing or prepared, counted from the status indexes (ZCARD),
+  refused past ``BACKLOG_MAX_PROMPTS`` with a wait estimated from the drain rate, which the save
+  script counts in ten-second buckets (``P:backlog:drained:{n}``) as prompts leave the backlog;
+- in flight: the owner's prompts not yet final, from its status indexes;
+- the token budget: ``P:limits:tokens:{owner}:{day}``, added to by the save that records an
+  answer's usage, the day being the UTC day by Redis's clock;
+- the rate: a window per caller that opens with its first creation and lasts one period
+  (``P:limits:rate:{caller}``, a count that expires with the window); counted only when the
+  creation is admitted.
+
+Every clock reading is Redis's ``TIME``: processes on different machines share one clock.
+Refusals are counted per reason in ``P:limits:refused`` for the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from ai_gateway.application.errors import AdmissionRefused
+from ai_gateway.application.ports.limits import Refusal, Standing
+from ai_gateway.domain.limits import CallerLimits
+
+DRAIN_BUCKET_MS: Final = 10_000
+DRAIN_WINDOW_BUCKETS: Final = 6
+UNKNOWN_DRAIN_WAIT_MS: Final = 30_000
+"""The wait suggested when nothing left the backlog lately (no worker running, say)."""
+MAX_BACKLOG_WAIT_MS: Final = 300_000
+IN_FLIGHT_WAIT_MS: Final = 5_000
+NOT_SET: Final = -1
+
+# Statuses of the backlog, and of prompts in flight (not yet final).
+_LUA_STATUSES = """
+local BACKLOG = {'created', 'preparing', 'prepared'}
+local IN_FLIGHT = {'created', 'preparing', 'prepared', 'submitted'}
+local function redis_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function member_of(list, value)
+  for _, v in ipairs(list) do if v == value then return true end end
+  return false
+end
+local function tokens_key(P, owner, day) return P..':limits:tokens:'..owner..':'..day end
+"""
+
+LUA_SAVE_ACCOUNTING = (
+    _LUA_STATUSES
+    + f"""
+-- A prompt leaving the backlog counts toward the drain rate; a recorded answer's tokens
+-- toward its owner's budget of the day.
+local function account(P, owner, before, after, tokens)
+  local now = redis_ms()
+  if member_of(BACKLOG, before) and not member_of(BACKLOG, after) then
+    local bucket = P..':backlog:drained:'..math.floor(now / {DRAIN_BUCKET_MS})
+    redis.call('INCR', bucket)
+    redis.call('EXPIRE', bucket, {DRAIN_BUCKET_MS * (DRAIN_WINDOW_BUCKETS + 2) // 1000})
+  end
+  if tonumber(tokens) > 0 then
+    local key = tokens_key(P, owner, math.floor(now / 86400000))
+    redis.call('INCRBY', key, tokens)
+    redis.call('EXPIRE', key, 2 * 86400)
+  end
+end
+"""
+)
+
+LUA_ADMISSION = (
+    _LUA_STATUSES
+    + f"""
+local function count_in(P, keys_of, statuses)
+  local n = 0
+  for _, s in ipairs(statuses) do n = n + redis.call('ZCARD', keys_of(s)) end
+  return n
+end
+local function drain_wait(P, now, excess)
+  local bucket = math.floor(now / {DRAIN_BUCKET_MS})
+  local drained = 0
+  for b = bucket - {DRAIN_WINDOW_BUCKETS}, bucket - 1 do
+    drained = drained + tonumber(redis.call('GET', P..':backlog:drained:'..b) or '0')
+  end
+  if drained == 0 then return {UNKNOWN_DRAIN_WAIT_MS} end
+  local per_ms = drained / ({DRAIN_BUCKET_MS * DRAIN_WINDOW_BUCKETS})
+  return math.max(1000, math.min({MAX_BACKLOG_WAIT_MS}, math.ceil(excess / per_ms)))
+end
+-- Returns {{verdict, retry_after_ms, requests_remaining, requests_reset_ms, in_flight,
+-- tokens_used, tokens_reset_ms}}, -1 for what does not apply; verdict 'admitted' or a refusal.
+local function admission(P, owner, A)
+  local now = redis_ms()
+  local reply = {{'admitted', -1, -1, -1, -1, -1, -1}}
+  local function refuse(reason, wait)
+    redis.call('HINCRBY', P..':limits:refused', reason, 1)
+    reply[1], reply[2] = reason, math.ceil(wait)
+    return reply
+  end
+  local bound = tonumber(A.backlog_max)
+  if bound > 0 then
+    local waiting = count_in(P, function(s) return P..':ix:s:'..s end, BACKLOG)
+    if waiting >= bound then
+      return refuse('{Refusal.BACKLOG}', drain_wait(P, now, waiting - bound + 1))
+    end
+  end
+  local cap = tonumber(A.in_flight)
+  if cap > 0 then
+    reply[5] = count_in(P, function(s) return status_index_keys(P, owner, s)[2] end, IN_FLIGHT)
+    if reply[5] >= cap then return refuse('{Refusal.IN_FLIGHT}', {IN_FLIGHT_WAIT_MS}) end
+  end
+  local budget = tonumber(A.tokens_per_day)
+  if budget > 0 then
+    local day = math.floor(now / 86400000)
+    reply[6] = tonumber(redis.call('GET', tokens_key(P, owner, day)) or '0')
+    reply[7] = (day + 1) * 86400000 - now
+    if reply[6] >= budget then return refuse('{Refusal.BUDGET}', reply[7]) end
+  end
+  local count = tonumber(A.rate_count)
+  if count > 0 then
+    local used = tonumber(redis.call('GET', A.rate_key) or '0')
+    local left = redis.call('PTTL', A.rate_key)
+    if left < 0 then left = tonumber(A.rate_period_ms) end
+    reply[4] = left
+    if used >= count then
+      reply[3] = 0
+      return refuse('{Refusal.RATE}', left)
+    end
+    if redis.call('INCR', A.rate_key) == 1 then
+      redis.call('PEXPIRE', A.rate_key, A.rate_period_ms)
+    end
+    reply[3] = count - used - 1
+  end
+  return reply
+end
+"""
+)
+
+_DETAILS: Final = {
+    Refusal.BACKLOG: "the gateway has as many prompts waiting as it takes; try again later",
+    Refusal.IN_FLIGHT: "as many of your prompts are in flight as your limit allows",
+    Refusal.BUDGET: "your provider tokens for today are spent",
+    Refusal.RATE: "you are creating prompts faster than your limit allows",
+}
+
+
+def _seconds(ms: int) -> int | None:
+    return None if ms == NOT_SET else max(0, -(-int(ms) // 1000))
+
+
+def standing_of(reply: Sequence[object], limits: CallerLimits | None) -> Standing | None:
+    """The caller's standing in the admission's reply; None without caller limits."""
+    if limits is None:
+        return None
+    numbers = [int(str(n)) for n in reply[2:]]
+    remaining, reset, in_flight, used, tokens_reset = numbers
+    return Standing(
+        limits,
+        requests_remaining=None if remaining == NOT_SET else remaining,
+        requests_reset_seconds=_seconds(reset),
+        in_flight=None if in_flight == NOT_SET else in_flight,
+        tokens_used=None if used == NOT_SET else used,
+        tokens_reset_seconds=_seconds(tokens_reset),
+    )
+
+
+def raise_if_refused(reply: Sequence[object], limits: CallerLimits | None) -> Standing | None:
+    """The standing of an admitted creation; raises AdmissionRefused for a refused one."""
+    verdict = str(reply[0])
+    standing = standing_of(reply, limits)
+    if verdict == "admitted":
+        return standing
+    reason = Refusal(verdict)
+    retry_after = max(1, _seconds(int(str(reply[1]))) or 1)
+    raise AdmissionRefused(reason, _DETAILS[reason], retry_after=retry_after, standing=standing)

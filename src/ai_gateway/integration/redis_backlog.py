@@ -1,0 +1,72 @@
+"""The prompt backlog (ADR 0019): prompts created, preparing or prepared, over every caller, from
+the status indexes; and the creations refused so far, by reason."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.ports.limits import Backlog, Refusal
+from ai_gateway.application.ports.operations import Measurement
+from ai_gateway.integration.redis_errors import redis_errors
+from ai_gateway.integration.redis_keys import RedisKeys
+
+BACKLOG_STATUSES = ("created", "preparing", "prepared")
+
+
+class RedisBacklog:
+    """A BacklogGauge, and the readiness probe that fails while the backlog is full (creation
+    answers 503 then), as the outbox's does."""
+
+    name = "prompt_backlog"
+
+    def __init__(self, redis: Redis, *, prefix: str, bound: int) -> None:
+        """``bound``: BACKLOG_MAX_PROMPTS, 0 for none."""
+        self._redis = redis
+        self._keys = RedisKeys(prefix)
+        self._bound = bound or None
+
+    async def read(self) -> Backlog:
+        async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
+            for status in BACKLOG_STATUSES:
+                pipe.zcard(self._keys.index(status=status))
+            pipe.hgetall(self._keys.refusals)
+            *counts, refused = await pipe.execute()
+        return Backlog(
+            prompts=sum(int(n) for n in counts),
+            bound=self._bound,
+            refusals={str(reason): int(n) for reason, n in refused.items()},
+        )
+
+    async def check(self) -> bool:
+        try:
+            return not (await self.read()).full
+        except DependencyUnavailable:
+            return False
+
+    async def measurements(self) -> list[Measurement]:
+        backlog = await self.read()
+        found = [
+            Measurement(
+                "ai_gateway_prompt_backlog",
+                "Prompts accepted and not yet handed to a GenAI provider.",
+                backlog.prompts,
+            )
+        ]
+        if backlog.bound is not None:
+            found.append(
+                Measurement(
+                    "ai_gateway_prompt_backlog_max",
+                    "BACKLOG_MAX_PROMPTS: past it, creation answers 503.",
+                    backlog.bound,
+                )
+            )
+        found.extend(
+            Measurement(
+                f"ai_gateway_prompts_refused_{reason.value.replace('-', '_')}",
+                f"Creations refused so far, all processes together: {reason.value}.",
+                backlog.refusals.get(reason.value, 0),
+            )
+            for reason in Refusal
+        )
+        return found
