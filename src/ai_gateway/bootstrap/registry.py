@@ -69,12 +69,12 @@ from ai_gateway.application.ports.pacing import CallerShares, EqualShares, Provi
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_files import PromptFiles
 from ai_gateway.application.queries.check_readiness import CheckReadiness, CheckReadinessHandler
-from ai_gateway.application.queries.get_overview import GetOverview, GetOverviewHandler
 from ai_gateway.application.queries.get_caller_limits import (
     GetCallerLimits,
     GetCallerLimitsHandler,
 )
 from ai_gateway.application.queries.get_my_limits import GetMyLimits, GetMyLimitsHandler
+from ai_gateway.application.queries.get_overview import GetOverview, GetOverviewHandler
 from ai_gateway.application.queries.get_prompt import GetPrompt, GetPromptHandler
 from ai_gateway.application.queries.list_callers import ListCallers, ListCallersHandler
 from ai_gateway.application.queries.list_dead_letters import (

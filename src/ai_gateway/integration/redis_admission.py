@@ -4,8 +4,9 @@ The checks run after the idempotency claim is read and before anything is writte
 creation writes nothing and costs no round trip of its own:
 
 - the backlog: prompts created, preparing or prepared, counted from the status indexes (ZCARD),
-  refused past ``BACKLOG_MAX_PROMPTS`` with a wait estimated from the drain rate, which the save
-  script counts in ten-second buckets (``P:backlog:drained:{n}``) as prompts leave the backlog;
+  refused past ``BACKLOG_MAX_PROMPTS`` with a wait estimated from the drain rate: the prompts
+  submitted to a provider this minute and the last, from the overview's counters that the save
+  script keeps anyway, so admission adds no command to a save;
 - in flight: the owner's prompts not yet final, from its status indexes;
 - the token budget: ``P:limits:tokens:{owner}:{day}``, added to by the save that records an
   answer's usage, the day being the UTC day by Redis's clock;
@@ -13,7 +14,8 @@ creation writes nothing and costs no round trip of its own:
   (``P:limits:rate:{caller}``, a count that expires with the window); counted only when the
   creation is admitted.
 
-Every clock reading is Redis's ``TIME``: processes on different machines share one clock.
+Every clock reading is Redis's ``TIME``, taken only when a check needs it: processes on different
+machines share one clock.
 Refusals are counted per reason in ``P:limits:refused`` for the metrics.
 """
 
@@ -26,8 +28,6 @@ from ai_gateway.application.errors import AdmissionRefused
 from ai_gateway.application.ports.limits import Refusal, Standing
 from ai_gateway.domain.limits import CallerLimits
 
-DRAIN_BUCKET_MS: Final = 10_000
-DRAIN_WINDOW_BUCKETS: Final = 6
 UNKNOWN_DRAIN_WAIT_MS: Final = 30_000
 """The wait suggested when nothing left the backlog lately (no worker running, say)."""
 MAX_BACKLOG_WAIT_MS: Final = 300_000
@@ -42,30 +42,19 @@ local function redis_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function member_of(list, value)
-  for _, v in ipairs(list) do if v == value then return true end end
-  return false
-end
 local function tokens_key(P, owner, day) return P..':limits:tokens:'..owner..':'..day end
 """
 
 LUA_SAVE_ACCOUNTING = (
     _LUA_STATUSES
-    + f"""
--- A prompt leaving the backlog counts toward the drain rate; a recorded answer's tokens
--- toward its owner's budget of the day.
-local function account(P, owner, before, after, tokens)
-  local now = redis_ms()
-  if member_of(BACKLOG, before) and not member_of(BACKLOG, after) then
-    local bucket = P..':backlog:drained:'..math.floor(now / {DRAIN_BUCKET_MS})
-    redis.call('INCR', bucket)
-    redis.call('EXPIRE', bucket, {DRAIN_BUCKET_MS * (DRAIN_WINDOW_BUCKETS + 2) // 1000})
-  end
-  if tonumber(tokens) > 0 then
-    local key = tokens_key(P, owner, math.floor(now / 86400000))
-    redis.call('INCRBY', key, tokens)
-    redis.call('EXPIRE', key, 2 * 86400)
-  end
+    + """
+-- A recorded answer's tokens count toward its owner's budget of the day; the key outlives the
+-- day it counts, and is given that life when the day's first answer creates it.
+local function account(P, owner, tokens)
+  tokens = tonumber(tokens)
+  if tokens <= 0 then return end
+  local key = tokens_key(P, owner, math.floor(redis_ms() / 86400000))
+  if redis.call('INCRBY', key, tokens) == tokens then redis.call('EXPIRE', key, 2 * 86400) end
 end
 """
 )
@@ -79,19 +68,23 @@ local function count_in(P, keys_of, statuses)
   return n
 end
 local function drain_wait(P, now, excess)
-  local bucket = math.floor(now / {DRAIN_BUCKET_MS})
+  local minute = math.floor(now / 60000)
   local drained = 0
-  for b = bucket - {DRAIN_WINDOW_BUCKETS}, bucket - 1 do
-    drained = drained + tonumber(redis.call('GET', P..':backlog:drained:'..b) or '0')
+  for m = minute - 1, minute do
+    drained = drained + tonumber(redis.call('HGET', stats_minute_key(P, m), 'submitted') or '0')
   end
   if drained == 0 then return {UNKNOWN_DRAIN_WAIT_MS} end
-  local per_ms = drained / ({DRAIN_BUCKET_MS * DRAIN_WINDOW_BUCKETS})
+  local per_ms = drained / (now - (minute - 1) * 60000)
   return math.max(1000, math.min({MAX_BACKLOG_WAIT_MS}, math.ceil(excess / per_ms)))
 end
 -- Returns {{verdict, retry_after_ms, requests_remaining, requests_reset_ms, in_flight,
 -- tokens_used, tokens_reset_ms}}, -1 for what does not apply; verdict 'admitted' or a refusal.
 local function admission(P, owner, A)
-  local now = redis_ms()
+  local now = nil
+  local function clock()
+    if not now then now = redis_ms() end
+    return now
+  end
   local reply = {{'admitted', -1, -1, -1, -1, -1, -1}}
   local function refuse(reason, wait)
     redis.call('HINCRBY', P..':limits:refused', reason, 1)
@@ -102,7 +95,7 @@ local function admission(P, owner, A)
   if bound > 0 then
     local waiting = count_in(P, function(s) return P..':ix:s:'..s end, BACKLOG)
     if waiting >= bound then
-      return refuse('{Refusal.BACKLOG}', drain_wait(P, now, waiting - bound + 1))
+      return refuse('{Refusal.BACKLOG}', drain_wait(P, clock(), waiting - bound + 1))
     end
   end
   local cap = tonumber(A.in_flight)
@@ -112,7 +105,7 @@ local function admission(P, owner, A)
   end
   local budget = tonumber(A.tokens_per_day)
   if budget > 0 then
-    local day = math.floor(now / 86400000)
+    local day = math.floor(clock() / 86400000)
     reply[6] = tonumber(redis.call('GET', tokens_key(P, owner, day)) or '0')
     reply[7] = (day + 1) * 86400000 - now
     if reply[6] >= budget then return refuse('{Refusal.BUDGET}', reply[7]) end

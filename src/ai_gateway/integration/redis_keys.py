@@ -26,8 +26,7 @@ relay's leader lock; received events in ``P:events:seen:{hash}``, ``P:events:dat
 Caller limits (ADR 0019): ``P:limits:callers`` an administrator's limits by caller name,
 ``P:limits:rate:{caller}`` a caller's creations in its current rate window,
 ``P:limits:tokens:{owner}:{day}`` an owner's provider tokens of a UTC day, ``P:limits:refused``
-refusals by reason, ``P:backlog:drained:{n}`` prompts that left the backlog in a ten-second
-bucket.
+refusals by reason.
 
 Owner and request ids are percent-encoded (``key_part``) so that no value can forge another key.
 The prompt scripts build index keys from stored fields inside Redis, and the job scripts a

@@ -36,8 +36,8 @@ from ai_gateway.integration.prompt_codec import dump_prompt, load_prompt
 from ai_gateway.integration.redis_admission import raise_if_refused
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys, key_part
-from ai_gateway.integration.redis_prompt_scores import answer_ms, dead_letter_ms, delivery_due_ms
 from ai_gateway.integration.redis_listing import Residual, decode_cursor, encode_cursor
+from ai_gateway.integration.redis_prompt_scores import answer_ms, dead_letter_ms, delivery_due_ms
 from ai_gateway.integration.redis_prompt_scripts import (
     CREATE,
     OUTBOX_FULL,

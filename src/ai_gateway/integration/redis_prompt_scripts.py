@@ -147,7 +147,7 @@ local P = ARG.prefix
 local cur = redis.call('HMGET', KEY.record, 'v', 'o', 's', 'm', 'x')
 if not cur[1] then return -1 end
 if cur[1] ~= ARG.expected_version then return 0 end
-account(P, cur[2], cur[3], ARG.status, ARG.tokens)
+account(P, cur[2], ARG.tokens)
 local version = tonumber(cur[1]) + 1
 redis.call('HSET', KEY.record, 'd', ARG.data, 'v', version, 's', ARG.status)
 publish(P, ARG.events)
