@@ -127,25 +127,27 @@ def test_a_retry_after_pauses_every_worker(
     assert min(later) - first >= 4.9
 
 
-def completed_at(prompt: dict[str, object]) -> datetime:
-    return datetime.fromisoformat(str(prompt["updated_at"]))
-
-
-def completed_of(client: httpx.Client) -> list[datetime]:
-    """When each of the caller's completed prompts completed, in order."""
-    times, cursor = [], None
+def completed_of(client: httpx.Client) -> dict[str, datetime]:
+    """When each of the caller's completed prompts completed."""
+    times: dict[str, datetime] = {}
+    cursor = None
     while True:
         params: dict[str, str | int] = {"status": "completed", "limit": 100}
         if cursor:
             params["cursor"] = cursor
         page = client.get("/api/prompts", params=params).json()
-        times += [completed_at(p) for p in page["items"]]
+        times |= {p["id"]: datetime.fromisoformat(p["updated_at"]) for p in page["items"]}
         cursor = page["next_cursor"]
         if cursor is None:
-            return sorted(times)
+            return times
 
 
-def test_a_caller_arriving_behind_a_large_batch_is_served_in_turn(
+def create_batch(client: httpx.Client, count: int, label: str) -> list[str]:
+    body = {"content": label, "priority": "batch"}
+    return [client.post("/api/prompts", json=body).json()["id"] for _ in range(count)]
+
+
+def test_callers_share_a_paced_provider_and_interactive_prompts_go_first(
     deploy: Callable[..., Deployment], services: Services
 ) -> None:
     d = deploy(
@@ -160,18 +162,19 @@ def test_a_caller_arriving_behind_a_large_batch_is_served_in_turn(
     with d.client(0) as a, d.client(1) as a2, d.client(1) as b:
         b.headers["X-API-Key"] = OTHER_KEY
         with ThreadPoolExecutor(8) as pool:
-            batches = pool.map(lambda i: create([a, a2][i % 2], 25, f"a{i}-"), range(12))
+            batches = pool.map(lambda i: create_batch([a, a2][i % 2], 25, f"a{i}"), range(12))
             assert sum(len(batch) for batch in batches) == 300
         others = create(b, 5, "b")
+        urgent = a.post("/api/prompts", json={"content": "now", "priority": "interactive"})
         done = wait_all(b, others, TERMINAL, timeout=60)
-        wait_until(lambda: len(completed_of(a)) >= 60, 60, "60 of the batch completed")
-        batch = completed_of(a)
+        done |= wait_all(a, [urgent.json()["id"]], TERMINAL, timeout=60)
+        wait_until(lambda: len(completed_of(a)) >= 61, 60, "60 of the batch completed")
+        finished = completed_of(a)
 
-    assert Counter(p["status"] for p in done.values()) == {"completed": 5}
-    assert (
-        max(datetime.fromisoformat(p["timestamps"]["completed"]) for p in done.values())
-        < (batch[59])
-    )
+    assert Counter(p["status"] for p in done.values()) == {"completed": 6}
+    batch = sorted(at for prompt_id, at in finished.items() if prompt_id not in done)
+    for prompt in done.values():
+        assert datetime.fromisoformat(prompt["timestamps"]["completed"]) < batch[59]
 
 
 def test_a_provider_down_after_its_retries_hands_its_prompts_to_the_fallback(
