@@ -20,8 +20,10 @@ pytestmark = pytest.mark.integration
 PROMPTS = 50
 MOST_SCRIPTS = 12  # the writes: each one script, one round trip
 # Every command Redis runs, a script's own included; of them, the answer's tokens added to its
-# owner's budget of the day (ADR 0019) cost two: Redis's clock and the count.
-MOST_EXECUTED = 84
+# owner's budget of the day (ADR 0019) cost two: Redis's clock and the count. The background
+# loops' polls (job reads, delayed-job promotion, the relay) grow with the run's wall time, so a
+# busy machine adds a few commands per prompt: about 82 idle, up to 88 seen under load.
+MOST_EXECUTED = 90
 
 
 @pytest.fixture
