@@ -10,7 +10,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
+from ai_gateway.integration.redis_job_worker import JobWorker
+from ai_gateway.integration.redis_jobs import RedisJobQueue
 from tests.spans import named, trace_id
 from tests.waiting import until
 

@@ -25,7 +25,8 @@ from ai_gateway.bootstrap.registry import (
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import DeliveryState
 from ai_gateway.integration.genai.echo import EchoProvider
-from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
+from ai_gateway.integration.redis_job_worker import JobWorker
+from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.zip_archive import ZipArchiveReader
 from tests.factories import walk

@@ -14,7 +14,8 @@ from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.bootstrap.registry import Ports, build_mediator
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.integration.genai.echo import EchoProvider
-from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
+from ai_gateway.integration.redis_job_worker import JobWorker
+from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.zip_archive import ZipArchiveReader
 from tests.fakes import MemoryObjectStore, ScriptedCallbacks, ScriptedSource

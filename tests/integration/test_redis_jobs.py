@@ -11,7 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.integration.redis_jobs import GROUP, JobWorker, RedisJobQueue
+from ai_gateway.integration.redis_job_worker import JobWorker
+from ai_gateway.integration.redis_jobs import GROUP, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_lock import run_periodically
 from tests.waiting import until

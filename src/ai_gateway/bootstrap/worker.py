@@ -17,7 +17,8 @@ from ai_gateway.application.ports.pacing import ProviderPacer
 from ai_gateway.bootstrap.container import build_container
 from ai_gateway.integration.event_relay import EventRelay
 from ai_gateway.integration.redis_connection import RetrySeconds
-from ai_gateway.integration.redis_jobs import JobWorker, RedisJobQueue
+from ai_gateway.integration.redis_job_worker import JobWorker
+from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_lock import run_periodically
 from ai_gateway.settings import Settings
