@@ -198,12 +198,12 @@ class JobWorker:
         await self._ack(msg_id, fields)
 
     def _start(self, msg_id: str, fields: dict[str, str]) -> None:
-        task = asyncio.create_task(self._run_one(msg_id, fields), name=f"job-{msg_id}")
-        self._tasks[task] = (msg_id, _job(fields))
+        job = _job(fields)
+        task = asyncio.create_task(self._run_one(msg_id, fields, job), name=f"job-{msg_id}")
+        self._tasks[task] = (msg_id, job)
         task.add_done_callback(lambda done: self._tasks.pop(done, None))
 
-    async def _run_one(self, msg_id: str, fields: dict[str, str]) -> None:
-        job = _job(fields)
+    async def _run_one(self, msg_id: str, fields: dict[str, str], job: Job | None) -> None:
         if job is None:
             logger.error("job %s is malformed (%s); dropped", msg_id, fields)
             await self._ack(msg_id, fields)
