@@ -7,7 +7,11 @@ burst of ``--probe`` prompts, 64 at a time), then creates prompts at half of it 
 of the API and the worker (the worker's supervisor and its worker processes) each ``--every``
 seconds. Growth is counted from the first sample after ``--warm-up`` minutes to the last.
 
-    python -m bench.soak [--minutes 20] [--warm-up 2] [--every 10]
+The creations are sent at the target rate with at most ``--in-flight`` under way; every one that
+is not answered 201 is counted. A run with failures, or that fell below 95 % of its rate because
+the slots were full, says so and exits non-zero: its memory figures do not show the load asked for.
+
+    python -m bench.soak [--minutes 20] [--warm-up 2] [--every 10] [--in-flight 64]
 
 Not a CI test: it runs for as long as it is told to.
 """
@@ -18,9 +22,12 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,28 +55,76 @@ def family(pid: int) -> list[int]:
     return found
 
 
-async def create_at(base: str, rate: float, seconds: float, sample: Callable[[], None]) -> int:
-    created = 0
+@dataclass
+class Load:
+    """What the creation load did: sent, answered 201, failed by cause, and when."""
+
+    rate: float
+    sent: int = 0
+    created: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    waited_for_a_slot: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, object]:
+        achieved = self.sent / self.seconds if self.seconds else 0.0
+        return {"target_rate": self.rate, "achieved_rate": achieved, "sent": self.sent,
+                "created": self.created, "failed": dict(self.failed),
+                "waited_for_a_slot": self.waited_for_a_slot}  # fmt: skip
+
+    def holds(self) -> bool:
+        """The soak measured what it claims: every prompt created, at (nearly) the target rate."""
+        return not self.failed and self.sent >= 0.95 * self.rate * self.seconds
+
+
+async def create_at(
+    base: str, rate: float, seconds: float, in_flight: int, sample: Callable[[], None]
+) -> Load:
+    """Sends a creation every 1/``rate`` s for ``seconds``, never more than ``in_flight`` at once:
+    a send due while every slot is taken waits for one (and the run falls behind its rate, which
+    the result shows). Any answer but 201, or none, is a failure counted by its status or error."""
+    load = Load(rate)
+    slots = asyncio.Semaphore(in_flight)
     async with httpx.AsyncClient(
-        base_url=base, headers={"X-API-Key": API_KEY}, timeout=30
+        base_url=base,
+        headers={"X-API-Key": API_KEY},
+        timeout=30,
+        limits=httpx.Limits(max_connections=in_flight),
     ) as client:
+
+        async def create(n: int) -> None:
+            try:
+                response = await client.post("/api/prompts", json={"content": f"Soak prompt {n}."})
+            except httpx.HTTPError as exc:
+                load.failed[type(exc).__name__] += 1
+            else:
+                if response.status_code == 201:
+                    load.created += 1
+                else:
+                    load.failed[str(response.status_code)] += 1
+            finally:
+                slots.release()
+
         began = time.monotonic()
-        pending: set[asyncio.Task[httpx.Response]] = set()
-        while (elapsed := time.monotonic() - began) < seconds:
-            due = int(elapsed * rate) - created
-            for _ in range(due):
-                body = {"content": f"Soak prompt {created}."}
-                task = asyncio.create_task(client.post("/api/prompts", json=body))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                created += 1
+        sending: set[asyncio.Task[None]] = set()
+        while (due := load.sent / rate) < seconds:
             sample()
-            await asyncio.sleep(0.01)
-        await asyncio.gather(*pending)
-    return created
+            await asyncio.sleep(max(0.0, began + due - time.monotonic()))
+            if slots.locked():
+                load.waited_for_a_slot += 1
+            await slots.acquire()
+            task = asyncio.create_task(create(load.sent))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
+            load.sent += 1
+        load.seconds = time.monotonic() - began
+        await asyncio.gather(*sending)
+    return load
 
 
-def run(minutes: float, warm_up: float, every: float, probe: int) -> dict[str, object]:
+def run(
+    minutes: float, warm_up: float, every: float, probe: int, in_flight: int
+) -> dict[str, object]:
     samples: dict[str, list[tuple[float, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(Path(tmp) / "redis")
@@ -104,7 +159,7 @@ def run(minutes: float, warm_up: float, every: float, probe: int) -> dict[str, o
                     for i, pid in enumerate(pids):
                         samples.setdefault(f"{name}[{i}]", []).append((now, rss_kib(pid)))
 
-            created = asyncio.run(create_at(base, rate, minutes * 60, sample))
+            load = asyncio.run(create_at(base, rate, minutes * 60, in_flight, sample))
         finally:
             for process in (api, worker):
                 if process is not None:
@@ -116,8 +171,9 @@ def run(minutes: float, warm_up: float, every: float, probe: int) -> dict[str, o
         if len(after) >= 2:
             growth[name] = {"first_kib": after[0], "last_kib": after[-1],
                             "growth_pct": 100 * (after[-1] - after[0]) / after[0]}  # fmt: skip
-    return {"max_rate": max_rate, "rate": rate, "created": created, "minutes": minutes,
-            "growth": growth, "samples": samples}  # fmt: skip
+    return {"max_rate": max_rate, "minutes": minutes, "in_flight": in_flight,
+            "load": load.summary(), "holds": load.holds(), "growth": growth,
+            "samples": samples}  # fmt: skip
 
 
 def main() -> None:
@@ -126,10 +182,15 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=2)
     parser.add_argument("--every", type=float, default=10)
     parser.add_argument("--probe", type=int, default=2000, help="prompts of the rate probe")
+    parser.add_argument("--in-flight", type=int, default=64, help="creations under way at most")
     args = parser.parse_args()
-    result = run(args.minutes, args.warm_up, args.every, args.probe)
-    print(f"max {result['max_rate']:.0f} creations/s; soaked at {result['rate']:.0f}/s, "
-          f"{result['created']} prompts in {args.minutes} min")  # fmt: skip
+    result = run(args.minutes, args.warm_up, args.every, args.probe, args.in_flight)
+    load = result["load"]
+    assert isinstance(load, dict)
+    print(f"max {result['max_rate']:.0f} creations/s; soaked at {load['achieved_rate']:.1f}/s "
+          f"(target {load['target_rate']:.1f}/s), {load['sent']} sent, {load['created']} created, "
+          f"failed {load['failed'] or 'none'}, {load['waited_for_a_slot']} waited for one of "
+          f"{args.in_flight} slots, {args.minutes} min")  # fmt: skip
     growth = result["growth"]
     assert isinstance(growth, dict)
     for name, g in growth.items():
@@ -138,6 +199,10 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"soak-{stamp}.json").write_text(json.dumps(result, indent=2))
+    if not result["holds"]:
+        sys.exit(
+            "the load fell short (failures, or under 95 % of the target rate): growth unproven"
+        )
 
 
 if __name__ == "__main__":
