@@ -1,5 +1,6 @@
 """Prompt writes that wait for a replica (ADR 0026), against a real primary and replica; and the
-primary found through a sentinel that asks for a password, over TLS."""
+primary found through a sentinel that asks for a password, over TLS, by the process's client and
+the worker supervisor's probe alike, from the same settings."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.bootstrap.storage import redis_connection, redis_probe
 from ai_gateway.domain.prompt import Prompt
-from ai_gateway.integration.redis_connection import RedisConnection, RedisPool, RedisTls
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.redis_replication import ReplicatedWrites
+from ai_gateway.settings import Settings
 from tests.factories import T0
 from tests.redis_ha import MASTER, SentinelServer, certificates, tls_server
 from tests.servers import LOOPBACK, RedisServer, free_port
@@ -107,19 +109,26 @@ async def test_the_primary_is_found_through_a_sentinel_with_a_password_all_over_
     )  # fmt: skip
     primary.start()
     sentinel.start()
-    connection = RedisConnection.by_sentinel(
-        ((LOOPBACK, sentinel_tls),), MASTER, RedisPool(5, 2.0, 2.0, USER, PASSWORD),
-        sentinel_auth=(None, "sentinel-secret"), tls=RedisTls(ca_file=str(certs.ca)),
+    settings = Settings(
+        _env_file=None, redis_url=None, redis_sentinels=f"{LOOPBACK}:{sentinel_tls}",
+        redis_sentinel_master=MASTER, redis_sentinel_password="sentinel-secret",
+        redis_username=USER, redis_password=PASSWORD, redis_tls=True,
+        redis_tls_ca_file=certs.ca, redis_timeout_seconds=2.0,
     )  # fmt: skip
+    connection = redis_connection(settings, 2.0)
+    probe = redis_probe(settings, 2.0)
     try:
         repo = RedisPromptRepository(connection.client, prefix=key_prefix)
         kept = prompt(0)
         await repo.add(kept)
         assert await repo.get(kept.id)
+        assert probe.ping()
         with SyncRedis(LOOPBACK, primary.port, decode_responses=True) as plain:
             ours = [c for c in plain.client_list() if c["laddr"].endswith(f":{primary_tls}")]
+            assert len(ours) >= 2
             assert {c["user"] for c in ours} == {USER}
     finally:
+        probe.close()
         await connection.aclose()
         sentinel.stop()
         primary.stop()

@@ -8,6 +8,7 @@ from typing import Any
 
 from dishka import Provider, Scope, provide
 from miniopy_async.api import Minio
+from pydantic import SecretStr
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.sentinel import Sentinel as SyncSentinel
@@ -32,6 +33,7 @@ from ai_gateway.integration.redis_connection import (
     RedisPool,
     RedisTls,
     RetrySeconds,
+    sentinel_options,
 )
 from ai_gateway.integration.redis_dead_letters import RedisDeadLetters
 from ai_gateway.integration.redis_errors import RedisHealth
@@ -47,9 +49,21 @@ from ai_gateway.metrics.prompts import PromptMeter
 from ai_gateway.settings import Settings
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
+def _tls(settings: Settings) -> RedisTls:
+    files = (settings.redis_tls_ca_file, settings.redis_tls_cert_file, settings.redis_tls_key_file)
+    return RedisTls(*(None if path is None else str(path) for path in files))
+
+
+def _sentinel_auth(settings: Settings) -> tuple[str | None, str | None]:
+    return settings.redis_sentinel_username, _secret(settings.redis_sentinel_password)
+
+
 def redis_connection(settings: Settings, retry_seconds: float) -> RedisConnection:
     """The one client of the process: by REDIS_URL, or the primary REDIS_SENTINELS name."""
-    password = settings.redis_password.get_secret_value() if settings.redis_password else None
     # A blocking pool: with every connection busy, a request waits for one (up to the
     # timeout) instead of failing at once with "Too many connections".
     pool = RedisPool(
@@ -57,56 +71,44 @@ def redis_connection(settings: Settings, retry_seconds: float) -> RedisConnectio
         settings.redis_timeout_seconds,
         retry_seconds,
         username=settings.redis_username,
-        password=password,
+        password=_secret(settings.redis_password),
     )
-    files = (settings.redis_tls_ca_file, settings.redis_tls_cert_file, settings.redis_tls_key_file)
-    tls = RedisTls(*(None if path is None else str(path) for path in files))
+    tls = _tls(settings)
     if settings.redis_sentinels and settings.redis_sentinel_master:
-        secret = settings.redis_sentinel_password
         return RedisConnection.by_sentinel(
             settings.redis_sentinels,
             settings.redis_sentinel_master,
             pool,
-            sentinel_auth=(
-                settings.redis_sentinel_username,
-                secret.get_secret_value() if secret else None,
-            ),
+            sentinel_auth=_sentinel_auth(settings),
             tls=tls if settings.redis_tls else None,
         )
-    url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+    url = _secret(settings.redis_url) or ""
     return RedisConnection.by_url(url, pool, tls if url.startswith("rediss://") else None)
 
 
 def redis_probe(settings: Settings, timeout: float) -> SyncRedis:
     """A synchronous client for a readiness probe outside the event loop: the same server,
     credentials and TLS as ``redis_connection``, no retries (a probe says what it sees)."""
-    password = settings.redis_password.get_secret_value() if settings.redis_password else None
-    auth = {"username": settings.redis_username, "password": password}
-    files = (settings.redis_tls_ca_file, settings.redis_tls_cert_file, settings.redis_tls_key_file)
-    tls = RedisTls(*(None if path is None else str(path) for path in files)).options()
+    auth = {"username": settings.redis_username, "password": _secret(settings.redis_password)}
     options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     options |= {name: value for name, value in auth.items() if value is not None}
+    tls = _tls(settings)
     if settings.redis_sentinels and settings.redis_sentinel_master:
-        secret = settings.redis_sentinel_password
-        sentinel_auth = {
-            "username": settings.redis_sentinel_username,
-            "password": secret.get_secret_value() if secret else None,
-        }
-        secure = {"ssl": True, **tls} if settings.redis_tls else {}
+        secure = tls if settings.redis_tls else None
         sentinel = SyncSentinel(  # type: ignore[no-untyped-call]
             list(settings.redis_sentinels),
-            sentinel_kwargs={
-                "socket_timeout": timeout,
-                **{k: v for k, v in sentinel_auth.items() if v is not None},
-                **secure,
-            },
+            sentinel_kwargs=sentinel_options(timeout, _sentinel_auth(settings), secure),
         )
         client: SyncRedis = sentinel.master_for(  # type: ignore[no-untyped-call]
-            settings.redis_sentinel_master, **options, **secure
+            settings.redis_sentinel_master,
+            **options,
+            **({"ssl": True, **tls.options()} if secure else {}),
         )
         return client
-    url = settings.redis_url.get_secret_value() if settings.redis_url else ""
-    return SyncRedis.from_url(url, **options, **(tls if url.startswith("rediss://") else {}))
+    url = _secret(settings.redis_url) or ""
+    return SyncRedis.from_url(
+        url, **options, **(tls.options() if url.startswith("rediss://") else {})
+    )
 
 
 class StorageProvider(Provider):

@@ -78,6 +78,21 @@ class RedisTls:
         return {name: path for name, path in files.items() if path is not None}
 
 
+def sentinel_options(
+    timeout: float, auth: tuple[str | None, str | None], tls: RedisTls | None
+) -> dict[str, Any]:
+    """How to talk to the sentinels themselves: their own user and password, ``tls`` as for the
+    servers."""
+    username, password = auth
+    credentials = {"username": username, "password": password}
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        **{name: value for name, value in credentials.items() if value is not None},
+        **({"ssl": True, **tls.options()} if tls is not None else {}),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class RedisPool:
     """What every connection to a data server shares, by URL or through Sentinel."""
@@ -128,24 +143,15 @@ class RedisConnection:
     ) -> RedisConnection:
         """The primary of ``master`` as the sentinels name it; ``tls`` for the sentinels and the
         servers alike, ``sentinel_auth`` (user, password) for the sentinels themselves."""
-        secure = tls.options() if tls is not None else {}
-        username, password = sentinel_auth
-        auth = {"username": username, "password": password}
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            list(sentinels),
-            sentinel_kwargs={
-                "socket_timeout": pool.timeout,
-                "socket_connect_timeout": pool.timeout,
-                **{name: value for name, value in auth.items() if value is not None},
-                **({"ssl": True, **secure} if tls is not None else {}),
-            },
+            list(sentinels), sentinel_kwargs=sentinel_options(pool.timeout, sentinel_auth, tls)
         )
         client = sentinel.master_for(
             master,
             connection_pool_class=BlockingSentinelPool,
             connection_class=PrimaryConnection if tls is None else PrimarySSLConnection,
             **pool.options(),
-            **secure,
+            **(tls.options() if tls is not None else {}),
         )
         return cls(client, sentinel)
 
