@@ -17,6 +17,7 @@ from tests.servers import RedisServer
 MOSAIC_KEY = "mosaic-key-0123456789abcdef"
 MOSAIC_NEXT_KEY = "mosaic-key-rotated-0123456789"
 OTHER_KEY = "other-key-0123456789abcdef"
+OPS_KEY = "ops-key-0123456789abcdef"
 
 ITEM: dict[str, Any] = {
     "callbackUrl": "https://mosaic.example/api/item/64b7f0c2a1b2c3d4e5f60718/ai_response/r1",
@@ -85,6 +86,16 @@ async def client_with_ops_key(
     settings = make_settings(redis.url, prefix, jwt_authority=idp.issuer, mosaic_api_keys=keys)
     async for client in client_for(create_app(settings)):
         yield client
+
+
+@pytest.fixture
+async def ops_client(
+    redis_server: RedisServer, key_prefix: str, idp: IdpServer
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An app that knows Mosaic's key and ``OPS_KEY`` with the admin scope; the client sends no
+    credentials of its own, each request says who it is."""
+    async for c in client_with_ops_key(redis_server, key_prefix, idp, OPS_KEY, ["api", "admin"]):
+        yield c
 
 
 @pytest.fixture

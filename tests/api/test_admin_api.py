@@ -3,7 +3,6 @@ prompt's history with who took it. Real app, real Redis."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -14,37 +13,26 @@ from ai_gateway.domain.prompt import PromptStatus
 from ai_gateway.domain.values import Fault
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
-from tests.api.conftest import MOSAIC_KEY, assert_problem, client_with_ops_key
+from tests.api.conftest import MOSAIC_KEY, OPS_KEY, assert_problem
 from tests.factories import walk
-from tests.idp_server import IdpServer
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
-OPS_KEY = "ops-key-0123456789abcdef"
 OPS = {"X-API-Key": OPS_KEY}
 OWNER = {"X-API-Key": MOSAIC_KEY}
 
 
-@pytest.fixture
-async def client(
-    redis_server: RedisServer, key_prefix: str, idp: IdpServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_with_ops_key(redis_server, key_prefix, idp, OPS_KEY, ["api", "admin"]):
-        yield c
-
-
-async def _created(client: httpx.AsyncClient, **body: object) -> str:
-    response = await client.post("/api/prompts", json={"content": "x", **body}, headers=OWNER)
+async def _created(ops_client: httpx.AsyncClient, **body: object) -> str:
+    response = await ops_client.post("/api/prompts", json={"content": "x", **body}, headers=OWNER)
     prompt_id: str = response.json()["id"]
     return prompt_id
 
 
 async def _faulted(
-    client: httpx.AsyncClient, redis_client: Redis, prefix: str, after: PromptStatus
+    ops_client: httpx.AsyncClient, redis_client: Redis, prefix: str, after: PromptStatus
 ) -> str:
     """A prompt that failed after reaching ``after``, put there directly; its jobs are done."""
-    prompt_id = await _created(client)
+    prompt_id = await _created(ops_client)
     keys = RedisKeys(prefix)
     await redis_client.delete(keys.jobs, keys.jobs_waiting(prompt_id))
     repo = RedisPromptRepository(redis_client, prefix=prefix)
@@ -63,12 +51,12 @@ async def _queued(redis_client: Redis, prefix: str, prompt_id: str) -> list[str]
 
 
 async def test_an_operator_cancels_another_callers_prompt_and_the_history_says_who(
-    client: httpx.AsyncClient,
+    ops_client: httpx.AsyncClient,
 ) -> None:
-    prompt_id = await _created(client)
+    prompt_id = await _created(ops_client)
 
-    cancelled = await client.post(f"/api/admin/prompts/{prompt_id}/cancel", headers=OPS)
-    seen_by_owner = (await client.get(f"/api/prompts/{prompt_id}", headers=OWNER)).json()
+    cancelled = await ops_client.post(f"/api/admin/prompts/{prompt_id}/cancel", headers=OPS)
+    seen_by_owner = (await ops_client.get(f"/api/prompts/{prompt_id}", headers=OWNER)).json()
 
     assert cancelled.status_code == 200
     assert seen_by_owner["status"] == "cancelled"
@@ -78,9 +66,9 @@ async def test_an_operator_cancels_another_callers_prompt_and_the_history_says_w
 
 
 async def test_a_caller_without_the_admin_scope_is_refused_everywhere_in_the_admin_api(
-    client: httpx.AsyncClient,
+    ops_client: httpx.AsyncClient,
 ) -> None:
-    prompt_id = await _created(client)
+    prompt_id = await _created(ops_client)
 
     for method, path in [
         ("GET", "/api/admin/prompts"),
@@ -89,8 +77,8 @@ async def test_a_caller_without_the_admin_scope_is_refused_everywhere_in_the_adm
         ("POST", f"/api/admin/prompts/{prompt_id}/redeliver"),
         ("POST", f"/api/admin/prompts/{prompt_id}/retry"),
     ]:
-        assert_problem(await client.request(method, path, headers=OWNER), 403, "forbidden")
-    assert (await client.get(f"/api/prompts/{prompt_id}", headers=OWNER)).json()["status"] == (
+        assert_problem(await ops_client.request(method, path, headers=OWNER), 403, "forbidden")
+    assert (await ops_client.get(f"/api/prompts/{prompt_id}", headers=OWNER)).json()["status"] == (
         "created"
     )
 
@@ -103,17 +91,17 @@ async def test_a_caller_without_the_admin_scope_is_refused_everywhere_in_the_adm
     ],
 )
 async def test_a_faulted_prompt_is_retried_from_the_step_that_failed(
-    client: httpx.AsyncClient,
+    ops_client: httpx.AsyncClient,
     redis_client: Redis,
     key_prefix: str,
     after: PromptStatus,
     resumes: str,
     step: str,
 ) -> None:
-    prompt_id = await _faulted(client, redis_client, key_prefix, after)
+    prompt_id = await _faulted(ops_client, redis_client, key_prefix, after)
 
-    retried = await client.post(f"/api/admin/prompts/{prompt_id}/retry", headers=OPS)
-    again = await client.post(f"/api/admin/prompts/{prompt_id}/retry", headers=OPS)
+    retried = await ops_client.post(f"/api/admin/prompts/{prompt_id}/retry", headers=OPS)
+    again = await ops_client.post(f"/api/admin/prompts/{prompt_id}/retry", headers=OPS)
 
     assert retried.status_code == 202
     body = retried.json()
@@ -124,25 +112,27 @@ async def test_a_faulted_prompt_is_retried_from_the_step_that_failed(
     assert_problem(again, 409, "invalid-transition")
 
 
-async def test_an_unknown_prompt_is_404_for_every_action(client: httpx.AsyncClient) -> None:
+async def test_an_unknown_prompt_is_404_for_every_action(ops_client: httpx.AsyncClient) -> None:
     for action in ("cancel", "redeliver", "retry"):
-        missing = await client.post(f"/api/admin/prompts/{'0' * 32}/{action}", headers=OPS)
+        missing = await ops_client.post(f"/api/admin/prompts/{'0' * 32}/{action}", headers=OPS)
         assert_problem(missing, 404, "not-found")
 
 
 async def test_the_operator_lists_by_caller_status_and_creation_time(
-    client: httpx.AsyncClient,
+    ops_client: httpx.AsyncClient,
 ) -> None:
-    mine = await _created(client)
-    theirs = (await client.post("/api/prompts", json={"content": "x"}, headers=OPS)).json()["id"]
-    ours = (await client.get(f"/api/prompts/{mine}", headers=OWNER)).json()
+    mine = await _created(ops_client)
+    theirs = (await ops_client.post("/api/prompts", json={"content": "x"}, headers=OPS)).json()[
+        "id"
+    ]
+    ours = (await ops_client.get(f"/api/prompts/{mine}", headers=OWNER)).json()
 
-    by_caller = await client.get("/api/admin/prompts?caller=apikey:mosaic", headers=OPS)
-    everyone = await client.get("/api/admin/prompts?status=created", headers=OPS)
-    since = await client.get(
+    by_caller = await ops_client.get("/api/admin/prompts?caller=apikey:mosaic", headers=OPS)
+    everyone = await ops_client.get("/api/admin/prompts?status=created", headers=OPS)
+    since = await ops_client.get(
         "/api/admin/prompts", params={"created_after": ours["created_at"]}, headers=OPS
     )
-    until = await client.get(
+    until = await ops_client.get(
         "/api/admin/prompts", params={"created_before": ours["created_at"]}, headers=OPS
     )
 
@@ -153,8 +143,10 @@ async def test_the_operator_lists_by_caller_status_and_creation_time(
     assert until.json()["items"] == []
 
 
-async def test_a_period_that_ends_before_it_begins_is_refused(client: httpx.AsyncClient) -> None:
-    refused = await client.get(
+async def test_a_period_that_ends_before_it_begins_is_refused(
+    ops_client: httpx.AsyncClient,
+) -> None:
+    refused = await ops_client.get(
         "/api/admin/prompts", params={"created_after": "2026-01-02T00:00:00Z",
                                       "created_before": "2026-01-01T00:00:00Z"}, headers=OPS,
     )  # fmt: skip

@@ -3,7 +3,6 @@ callers. Real app, real Redis."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -14,24 +13,13 @@ from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import Fault
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
-from tests.api.conftest import MOSAIC_KEY, assert_problem, client_with_ops_key
+from tests.api.conftest import MOSAIC_KEY, OPS_KEY, assert_problem
 from tests.factories import walk
-from tests.idp_server import IdpServer
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
-OPS_KEY = "ops-key-0123456789abcdef"
 OPS = {"X-API-Key": OPS_KEY}
 OWNER = {"X-API-Key": MOSAIC_KEY}
-
-
-@pytest.fixture
-async def client(
-    redis_server: RedisServer, key_prefix: str, idp: IdpServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_with_ops_key(redis_server, key_prefix, idp, OPS_KEY, ["api", "admin"]):
-        yield c
 
 
 @pytest.fixture
@@ -39,27 +27,29 @@ def repo(redis_client: Redis, key_prefix: str) -> RedisPromptRepository:
     return RedisPromptRepository(redis_client, prefix=key_prefix)
 
 
-async def _stored(client: httpx.AsyncClient, repo: RedisPromptRepository, **body: object) -> Prompt:
-    created = await client.post("/api/prompts", json={"content": "x", **body}, headers=OWNER)
+async def _stored(
+    ops_client: httpx.AsyncClient, repo: RedisPromptRepository, **body: object
+) -> Prompt:
+    created = await ops_client.post("/api/prompts", json={"content": "x", **body}, headers=OWNER)
     prompt = await repo.get(created.json()["id"])
     assert prompt is not None
     return prompt
 
 
 async def test_a_dead_lettered_callback_is_listed_and_delivered_again_on_request(
-    client: httpx.AsyncClient, repo: RedisPromptRepository
+    ops_client: httpx.AsyncClient, repo: RedisPromptRepository
 ) -> None:
-    prompt = await _stored(client, repo, callback_url="https://mosaic.example/cb")
+    prompt = await _stored(ops_client, repo, callback_url="https://mosaic.example/cb")
     walk(prompt, PromptStatus.COMPLETED, prompt.created_at + timedelta(seconds=1))
     assert prompt.give_up_delivery("503", prompt.created_at + timedelta(seconds=2))
     await repo.save(prompt)
 
-    listed = (await client.get("/api/admin/dead-letters", headers=OPS)).json()
-    requeued = await client.post(
+    listed = (await ops_client.get("/api/admin/dead-letters", headers=OPS)).json()
+    requeued = await ops_client.post(
         "/api/admin/dead-letters/requeue", json={"ids": [f"delivery:{prompt.id}"]}, headers=OPS
     )
-    after = (await client.get("/api/admin/dead-letters", headers=OPS)).json()
-    seen = (await client.get(f"/api/admin/prompts/{prompt.id}", headers=OPS)).json()
+    after = (await ops_client.get("/api/admin/dead-letters", headers=OPS)).json()
+    seen = (await ops_client.get(f"/api/admin/prompts/{prompt.id}", headers=OPS)).json()
 
     [dead] = listed["deliveries"]
     assert (dead["id"], dead["last_status"], dead["state"]) == (
@@ -75,9 +65,9 @@ async def test_a_dead_lettered_callback_is_listed_and_delivered_again_on_request
 
 
 async def test_a_dead_lettered_job_is_requeued_by_retrying_its_prompt(
-    client: httpx.AsyncClient, repo: RedisPromptRepository, redis_client: Redis, key_prefix: str
+    ops_client: httpx.AsyncClient, repo: RedisPromptRepository, redis_client: Redis, key_prefix: str
 ) -> None:
-    prompt = await _stored(client, repo)
+    prompt = await _stored(ops_client, repo)
     prompt.start_preparing(prompt.created_at + timedelta(seconds=1))
     prompt.fail(Fault("internal_error", "crashed every worker"), prompt.updated_at)
     await repo.save(prompt)
@@ -86,13 +76,13 @@ async def test_a_dead_lettered_job_is_requeued_by_retrying_its_prompt(
     fields = {"step": "prepare", "prompt_id": prompt.id, "attempt": "1", "deliveries": "6"}
     entry = str(await redis_client.xadd(keys.jobs_dead, fields))  # type: ignore[arg-type]
 
-    listed = (await client.get("/api/admin/dead-letters", headers=OPS)).json()
-    requeued = await client.post(
+    listed = (await ops_client.get("/api/admin/dead-letters", headers=OPS)).json()
+    requeued = await ops_client.post(
         "/api/admin/dead-letters/requeue",
         json={"ids": [f"job:{entry}", "job:1-1", f"delivery:{'0' * 32}"]},
         headers=OPS,
     )
-    seen = (await client.get(f"/api/admin/prompts/{prompt.id}", headers=OPS)).json()
+    seen = (await ops_client.get(f"/api/admin/prompts/{prompt.id}", headers=OPS)).json()
 
     [job] = listed["jobs"]
     assert (job["id"], job["step"], job["prompt_id"], job["deliveries"]) == (
@@ -108,23 +98,23 @@ async def test_a_dead_lettered_job_is_requeued_by_retrying_its_prompt(
     assert [(a["name"], a["actor"]) for a in seen["history"]] == [("requeue", "apikey:ops")]
 
 
-async def test_an_id_that_is_no_dead_letters_is_refused(client: httpx.AsyncClient) -> None:
+async def test_an_id_that_is_no_dead_letters_is_refused(ops_client: httpx.AsyncClient) -> None:
     for ids in (["job:not-an-id"], ["prompt:abc"], []):
-        refused = await client.post(
+        refused = await ops_client.post(
             "/api/admin/dead-letters/requeue", json={"ids": ids}, headers=OPS
         )
         assert refused.status_code == 422
 
 
 async def test_the_overview_counts_prompts_answers_and_the_queue(
-    client: httpx.AsyncClient, repo: RedisPromptRepository
+    ops_client: httpx.AsyncClient, repo: RedisPromptRepository
 ) -> None:
-    answered = await _stored(client, repo)
-    await _stored(client, repo)
+    answered = await _stored(ops_client, repo)
+    await _stored(ops_client, repo)
     walk(answered, PromptStatus.COMPLETED, answered.created_at + timedelta(seconds=3))
     await repo.save(answered)
 
-    overview = (await client.get("/api/admin/overview", headers=OPS)).json()
+    overview = (await ops_client.get("/api/admin/overview", headers=OPS)).json()
 
     assert overview["prompts_last_hour"] == {"created": 2, "completed": 1}
     assert overview["prompts_last_day"] == {"created": 2, "completed": 1}
@@ -138,11 +128,11 @@ async def test_the_overview_counts_prompts_answers_and_the_queue(
 
 
 async def test_the_callers_are_the_keys_configured_and_the_callers_seen(
-    client: httpx.AsyncClient,
+    ops_client: httpx.AsyncClient,
 ) -> None:
-    await client.get("/api/prompts", headers=OWNER)
+    await ops_client.get("/api/prompts", headers=OWNER)
 
-    callers = await client.get("/api/admin/callers", headers=OPS)
+    callers = await ops_client.get("/api/admin/callers", headers=OPS)
 
     body = callers.json()
     assert {(k["name"], tuple(k["scopes"])) for k in body["api_keys"]} == {
@@ -156,7 +146,7 @@ async def test_the_callers_are_the_keys_configured_and_the_callers_seen(
 
 
 async def test_the_operations_refuse_a_caller_without_the_admin_scope(
-    client: httpx.AsyncClient,
+    ops_client: httpx.AsyncClient,
 ) -> None:
     for method, path in [
         ("GET", "/api/admin/dead-letters"),
@@ -164,5 +154,5 @@ async def test_the_operations_refuse_a_caller_without_the_admin_scope(
         ("GET", "/api/admin/overview"),
         ("GET", "/api/admin/callers"),
     ]:
-        refused = await client.request(method, path, headers=OWNER, json={"ids": ["job:1-1"]})
+        refused = await ops_client.request(method, path, headers=OWNER, json={"ids": ["job:1-1"]})
         assert_problem(refused, 403, "forbidden")

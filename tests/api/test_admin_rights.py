@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.api.conftest import (
-    MOSAIC_KEY,
-    assert_problem,
-    client_with_ops_key,
-)
+from tests.api.conftest import MOSAIC_KEY, OPS_KEY, assert_problem
 from tests.api.internal_helpers import submitted_prompt
 from tests.idp_server import IdpServer
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
-OPS_KEY = "ops-key-0123456789abcdef"
 OWNER = {"X-API-Key": MOSAIC_KEY}
-
-
-@pytest.fixture
-async def client(
-    redis_server: RedisServer, key_prefix: str, idp: IdpServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_with_ops_key(redis_server, key_prefix, idp, OPS_KEY, ["api", "admin"]):
-        yield c
 
 
 @pytest.mark.parametrize("admin", ["key", "jwt"])
 async def test_admin_reads_other_callers_prompts_but_cannot_cancel_or_redeliver_them(
-    client: httpx.AsyncClient, redis_client: Redis, key_prefix: str, idp: IdpServer, admin: str
+    ops_client: httpx.AsyncClient, redis_client: Redis, key_prefix: str, idp: IdpServer, admin: str
 ) -> None:
     headers = (
         {"X-API-Key": OPS_KEY}
@@ -41,17 +25,19 @@ async def test_admin_reads_other_callers_prompts_but_cannot_cancel_or_redeliver_
         else {"Authorization": f"Bearer {idp.token(scope='api admin')}"}
     )
     prompt_id = await submitted_prompt(
-        client, redis_client, key_prefix, callback_url="https://mosaic.example/cb"
+        ops_client, redis_client, key_prefix, callback_url="https://mosaic.example/cb"
     )
 
-    read = await client.get(f"/api/prompts/{prompt_id}", headers=headers)
-    listed = await client.get("/api/prompts", headers=headers)
-    cancel = await client.post(f"/api/prompts/{prompt_id}/cancel", headers=headers)
-    redeliver = await client.post(f"/api/prompts/{prompt_id}/callback/redeliver", headers=headers)
-    still = await client.get(f"/api/prompts/{prompt_id}", headers=OWNER)
-    own = await client.post("/api/prompts", json={"content": "x"}, headers=headers)
-    own_cancel = await client.post(f"{own.headers['location']}/cancel", headers=headers)
-    by_owner = await client.post(f"/api/prompts/{prompt_id}/cancel", headers=OWNER)
+    read = await ops_client.get(f"/api/prompts/{prompt_id}", headers=headers)
+    listed = await ops_client.get("/api/prompts", headers=headers)
+    cancel = await ops_client.post(f"/api/prompts/{prompt_id}/cancel", headers=headers)
+    redeliver = await ops_client.post(
+        f"/api/prompts/{prompt_id}/callback/redeliver", headers=headers
+    )
+    still = await ops_client.get(f"/api/prompts/{prompt_id}", headers=OWNER)
+    own = await ops_client.post("/api/prompts", json={"content": "x"}, headers=headers)
+    own_cancel = await ops_client.post(f"{own.headers['location']}/cancel", headers=headers)
+    by_owner = await ops_client.post(f"/api/prompts/{prompt_id}/cancel", headers=OWNER)
 
     assert read.status_code == 200
     assert prompt_id in [p["id"] for p in listed.json()["items"]]

@@ -13,6 +13,7 @@ from ai_gateway.settings import parse_api_key
 from tests.api.conftest import (
     MOSAIC_KEY,
     MOSAIC_NEXT_KEY,
+    OPS_KEY,
     assert_problem,
     client_for,
     make_settings,
@@ -113,9 +114,7 @@ async def test_api_key_scopes_decide_what_a_key_may_do(
     redis_server: RedisServer, key_prefix: str
 ) -> None:
     keys = (
-        parse_api_key(
-            {"name": "ops", "key": "ops-key-0123456789abcdef", "scopes": ["api", "admin"]}
-        ),
+        parse_api_key({"name": "ops", "key": OPS_KEY, "scopes": ["api", "admin"]}),
         parse_api_key({"name": "feed", "key": "feed-key-0123456789abcdef", "scopes": ["events"]}),
         parse_api_key(f"mosaic:{MOSAIC_KEY}"),
     )
@@ -124,9 +123,7 @@ async def test_api_key_scopes_decide_what_a_key_may_do(
         mine = await client.post(
             "/api/prompts", json={"content": "x"}, headers={"X-API-Key": MOSAIC_KEY}
         )
-        ops = await client.get(
-            mine.headers["location"], headers={"X-API-Key": "ops-key-0123456789abcdef"}
-        )
+        ops = await client.get(mine.headers["location"], headers={"X-API-Key": OPS_KEY})
         feed = await client.get("/api/prompts", headers={"X-API-Key": "feed-key-0123456789abcdef"})
 
     assert mine.status_code == 201

@@ -13,12 +13,17 @@ from redis.asyncio import Redis
 from ai_gateway.bootstrap import create_app
 from ai_gateway.domain.limits import parse_caller_limits
 from ai_gateway.settings.values import parse_api_key
-from tests.api.conftest import MOSAIC_KEY, OTHER_KEY, assert_problem, client_for, make_settings
+from tests.api.conftest import (
+    MOSAIC_KEY,
+    OPS_KEY,
+    OTHER_KEY,
+    assert_problem,
+    client_for,
+    make_settings,
+)
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
-
-OPS_KEY = "ops-key-0123456789abcdef"
 
 
 @pytest.fixture

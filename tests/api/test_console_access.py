@@ -4,29 +4,22 @@ action needs the session's CSRF token. Pages are fetched as a browser would, thr
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from ai_gateway.api.console import CONTENT_SECURITY_POLICY
-from tests.api.conftest import MOSAIC_KEY, client_with_ops_key
-from tests.idp_server import IdpServer
-from tests.servers import RedisServer
+from tests.api.conftest import MOSAIC_KEY, OPS_KEY
 
 pytestmark = pytest.mark.integration
 
-OPS_KEY = "ops-key-0123456789abcdef"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture
-async def browser(
-    redis_server: RedisServer, key_prefix: str, idp: IdpServer
-) -> AsyncIterator[httpx.AsyncClient]:
+def browser(ops_client: httpx.AsyncClient) -> httpx.AsyncClient:
     """A client without credentials in its headers: it has what a browser has, cookies."""
-    async for c in client_with_ops_key(redis_server, key_prefix, idp, OPS_KEY, ["api", "admin"]):
-        yield c
+    return ops_client
 
 
 def hidden(html: str, name: str) -> str:

@@ -3,15 +3,11 @@ say when there is nothing to show."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
-from tests.api.conftest import MOSAIC_KEY, client_with_ops_key
-from tests.api.test_console_access import OPS_KEY, hidden, sign_in
-from tests.idp_server import IdpServer
-from tests.servers import RedisServer
+from tests.api.conftest import MOSAIC_KEY, OPS_KEY
+from tests.api.test_console_access import hidden, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -19,12 +15,9 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror="alert(1)">'
 
 
 @pytest.fixture
-async def browser(
-    redis_server: RedisServer, key_prefix: str, idp: IdpServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_with_ops_key(redis_server, key_prefix, idp, OPS_KEY, ["api", "admin"]):
-        await sign_in(c, OPS_KEY)
-        yield c
+async def browser(ops_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    await sign_in(ops_client, OPS_KEY)
+    return ops_client
 
 
 async def create(browser: httpx.AsyncClient, content: str, **fields: str) -> str:
