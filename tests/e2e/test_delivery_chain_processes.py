@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
 from ai_gateway.integration.redis_keys import RedisKeys
-from tests.e2e.deployment import Deployment, deployment_env, wait_all
+from tests.e2e.deployment import Deployment, wait_all
 from tests.e2e.outside_world import Services
 from tests.http_servers import Reply
-from tests.idp_server import IdpServer
-from tests.servers import RedisServer, SeaweedServer
+from tests.servers import RedisServer
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def deployment(
-    tmp_path: Path,
-    redis_server: RedisServer,
-    s3_server: SeaweedServer,
-    idp: IdpServer,
-    services: Services,
-) -> Iterator[Deployment]:
-    d = Deployment(tmp_path, deployment_env(redis_server, s3_server, idp, services,
-                                            CALLBACK_RETRY_SCHEDULE="0.2,0.2"))  # fmt: skip
-    yield d
-    d.stop()
+def deployment(deploy: Callable[..., Deployment]) -> Deployment:
+    return deploy(CALLBACK_RETRY_SCHEDULE="0.2,0.2")
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.deployment import TERMINAL, Deployment, deployment_env, wait_all
+from tests.e2e.deployment import TERMINAL, Deployment, wait_all
 from tests.e2e.outside_world import Services
-from tests.idp_server import IdpServer
-from tests.servers import RedisServer, SeaweedServer
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -27,16 +24,8 @@ FULL_PATH = [
 
 
 @pytest.fixture
-def deployment(
-    tmp_path: Path,
-    redis_server: RedisServer,
-    s3_server: SeaweedServer,
-    idp: IdpServer,
-    services: Services,
-) -> Iterator[Deployment]:
-    d = Deployment(tmp_path, deployment_env(redis_server, s3_server, idp, services))
-    yield d
-    d.stop()
+def deployment(deploy: Callable[..., Deployment]) -> Deployment:
+    return deploy()
 
 
 def test_every_transition_arrives_once_and_in_order(
