@@ -8,8 +8,9 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from ai_gateway.api.strict_json import MAX_DEPTH, MalformedJson, loads
+from ai_gateway.api.strict_json import MAX_DEPTH, loads
 from ai_gateway.bootstrap import create_app
+from ai_gateway.json_values import MalformedJson
 from tests.api.conftest import assert_problem, make_settings
 from tests.servers import RedisServer
 

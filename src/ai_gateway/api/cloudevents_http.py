@@ -20,6 +20,7 @@ from cloudevents.core.v1.event import CloudEvent
 
 from ai_gateway.api import strict_json
 from ai_gateway.application.ports.events import InboundEvent
+from ai_gateway.json_values import MalformedJson
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -81,7 +82,7 @@ def _json(body: bytes, *, lenient: bool = False) -> Any:
     keeps such binary data as text."""
     try:
         return strict_json.loads(body)
-    except strict_json.MalformedJson as exc:
+    except MalformedJson as exc:
         if not isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
             raise RefusedJson(str(exc)) from None
         if lenient:

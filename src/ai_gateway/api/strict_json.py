@@ -27,6 +27,8 @@ from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ai_gateway.json_values import MalformedJson, finite, no_constant
+
 MAX_DEPTH: Final = 32
 """Objects and arrays nested deeper than this are refused; prompts and events need a handful."""
 
@@ -34,26 +36,9 @@ _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _EXPONENT = re.compile(rb"[0-9][eE]")
 _LONG_DIGITS = re.compile(rb"[0-9]{300,}")  # two searches are twice as fast as one alternation
-
-
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 CONSOLE_FORMS: Final = "/console/"
 _NO_BODY: Final[Message] = {"type": "http.request", "body": b"", "more_body": False}
-
-
-class MalformedJson(ValueError):
-    """The body is not JSON, or is JSON this gateway refuses (400)."""
-
-
-def _constant(name: str) -> Any:
-    raise MalformedJson(f"{name} is not a JSON value")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise MalformedJson(f"the number {text[:20]} is out of range")
-    return value
 
 
 def _depth(skeleton: bytes, limit: int) -> int:
@@ -80,9 +65,9 @@ def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise MalformedJson(f"the JSON nests deeper than {max_depth} levels")
     # a float hook costs a call per number (3x the parse): only bodies that may overflow pay it
     huge = _EXPONENT.search(skeleton) or _LONG_DIGITS.search(skeleton)
-    parse_float = _finite if huge else float
+    parse_float = finite if huge else float
     try:
-        return json.loads(raw, parse_constant=_constant, parse_float=parse_float)
+        return json.loads(raw, parse_constant=no_constant, parse_float=parse_float)
     except MalformedJson:
         raise
     except (ValueError, RecursionError) as exc:

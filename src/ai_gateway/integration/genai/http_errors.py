@@ -17,6 +17,7 @@ import httpx
 from ai_gateway.application.errors import PermanentFailure, TransientFailure
 from ai_gateway.integration.genai.rate_limits import rate_limit_wait
 from ai_gateway.integration.retry_after import retry_after
+from ai_gateway.json_values import finite, no_constant
 
 logger = logging.getLogger("ai_gateway.genai")
 
@@ -102,20 +103,9 @@ def transport_failure(exc: httpx.HTTPError) -> TransientFailure:
     )
 
 
-def _not_json(value: str) -> float:
-    raise ValueError(f"{value} is not a JSON value")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:20]} is out of range")
-    return number
-
-
 def answer_json(response: httpx.Response) -> object:
     """The answer's body as strict JSON: NaN, Infinity and numbers that overflow a float are not
     JSON, and a service that sends them gets no further than one that sends HTML.
 
     Raises ValueError (or RecursionError for absurd nesting)."""
-    return json.loads(response.content, parse_constant=_not_json, parse_float=_finite)
+    return json.loads(response.content, parse_constant=no_constant, parse_float=finite)
