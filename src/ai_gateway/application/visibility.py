@@ -9,6 +9,12 @@ from ai_gateway.application.principal import Principal
 from ai_gateway.domain.prompt import Prompt
 
 
+def require_operator(principal: Principal, doing: str) -> None:
+    """Forbidden unless ``principal`` has the admin scope; ``doing`` is what it asked to do."""
+    if not principal.is_admin:
+        raise Forbidden(f"only an operator (the admin scope) may {doing}")
+
+
 async def load_visible(prompts: PromptRepository, principal: Principal, prompt_id: str) -> Prompt:
     """The prompt, if it exists and the caller may see it; otherwise NotFound (never Forbidden,
     so that ids of other callers' prompts cannot be probed)."""
@@ -30,8 +36,7 @@ async def load_for_operator(
     prompts: PromptRepository, principal: Principal, prompt_id: str
 ) -> Prompt:
     """Any caller's prompt, for an operator to act on; Forbidden without the admin scope."""
-    if not principal.is_admin:
-        raise Forbidden("only an operator (the admin scope) may act on any caller's prompt")
+    require_operator(principal, "act on any caller's prompt")
     prompt = await prompts.get(prompt_id)
     if prompt is None:
         raise NotFound("prompt", prompt_id)

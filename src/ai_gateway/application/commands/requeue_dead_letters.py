@@ -11,10 +11,11 @@ from enum import StrEnum
 
 from ai_gateway.application.commands.deliver_callback import RedeliverCallback
 from ai_gateway.application.commands.retry_prompt import RetryPrompt
-from ai_gateway.application.errors import ApplicationError, FieldError, Forbidden, NotFound
+from ai_gateway.application.errors import ApplicationError, FieldError, NotFound
 from ai_gateway.application.mediator import Command, Mediator
 from ai_gateway.application.ports.dead_letters import DeadLetters
 from ai_gateway.application.principal import Principal
+from ai_gateway.application.visibility import require_operator
 from ai_gateway.domain.errors import DomainError
 from ai_gateway.domain.history import ActionName
 
@@ -69,8 +70,7 @@ class RequeueDeadLettersHandler:
         self._dead = dead
 
     async def handle(self, command: RequeueDeadLetters) -> tuple[Requeued, ...]:
-        if not command.principal.is_admin:
-            raise Forbidden("only an operator (the admin scope) may requeue dead letters")
+        require_operator(command.principal, "requeue dead letters")
         return tuple([await self._one(command.principal, i) for i in dict.fromkeys(command.ids)])
 
     async def _one(self, principal: Principal, dead_id: str) -> Requeued:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ai_gateway.application.errors import Forbidden
 from ai_gateway.application.mediator import Mediator, Query
 from ai_gateway.application.ports.clock import Clock
 from ai_gateway.application.ports.overview import OverviewNumbers, OverviewSource
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.queries.check_readiness import CheckReadiness
+from ai_gateway.application.visibility import require_operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,6 @@ class GetOverviewHandler:
         self._clock = clock
 
     async def handle(self, query: GetOverview) -> Overview:
-        if not query.principal.is_admin:
-            raise Forbidden("only an operator (the admin scope) may see the overview")
+        require_operator(query.principal, "see the overview")
         readiness = await self._mediator.send(CheckReadiness())
         return Overview(await self._source.read(self._clock()), readiness.checks)

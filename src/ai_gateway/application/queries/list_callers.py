@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ai_gateway.application.errors import Forbidden
 from ai_gateway.application.mediator import Query
 from ai_gateway.application.ports.callers import CallerLog, CallerSeen, ConfiguredKey
 from ai_gateway.application.principal import Principal
+from ai_gateway.application.visibility import require_operator
 
 MAX_CALLERS = 500
 
@@ -33,6 +33,5 @@ class ListCallersHandler:
         self._keys = tuple(api_keys)
 
     async def handle(self, query: ListCallers) -> CallerList:
-        if not query.principal.is_admin:
-            raise Forbidden("only an operator (the admin scope) may list the callers")
+        require_operator(query.principal, "list the callers")
         return CallerList(self._keys, tuple(await self._log.callers(MAX_CALLERS)))

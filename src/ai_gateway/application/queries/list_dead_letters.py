@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ai_gateway.application.errors import FieldError, Forbidden
+from ai_gateway.application.errors import FieldError
 from ai_gateway.application.mediator import Query
 from ai_gateway.application.ports.dead_letters import DeadJob, DeadLetters
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
+from ai_gateway.application.visibility import require_operator
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import DeliveryState
 
@@ -42,8 +43,7 @@ class ListDeadLettersHandler:
         self._prompts = prompts
 
     async def handle(self, query: ListDeadLetters) -> DeadLetterList:
-        if not query.principal.is_admin:
-            raise Forbidden("only an operator (the admin scope) may see the dead letters")
+        require_operator(query.principal, "see the dead letters")
         jobs = await self._dead.jobs(query.limit)
         prompts = [await self._prompts.get(i) for i in await self._dead.deliveries(query.limit)]
         dead = tuple(
