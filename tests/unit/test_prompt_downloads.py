@@ -32,9 +32,9 @@ async def test_each_data_object_comes_with_a_link_that_expires() -> None:
     handler = GetPromptDownloadsHandler(prompts, MemoryObjectStore(), timedelta(minutes=5))
 
     for reader in (OWNER, OPERATOR):
-        (download,) = await handler.handle(
-            GetPromptDownloads(principal=reader, prompt_id=prompt.id)
-        )
+        shown = await handler.handle(GetPromptDownloads(principal=reader, prompt_id=prompt.id))
+        assert shown.prompt.id == prompt.id
+        (download,) = shown.downloads
         assert download.ref == ref
         assert download.url == f"https://objects.test/{ref.key}?expires=300"
     with pytest.raises(NotFound):

@@ -15,7 +15,6 @@ from ai_gateway.api.console.render import Pages
 from ai_gateway.application.errors import NotFound, ValidationFailed
 from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.queries.get_overview import GetOverview
-from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
 from ai_gateway.application.queries.prompt_downloads import GetPromptDownloads
 from ai_gateway.domain.prompt import PromptStatus, is_prompt_id
@@ -104,8 +103,7 @@ async def prompt_page(
 ) -> Response:
     session = access.session(request)
     try:
-        prompt = await mediator.send(GetPrompt(principal=session.principal, prompt_id=prompt_id))
-        downloads = await mediator.send(
+        shown = await mediator.send(
             GetPromptDownloads(principal=session.principal, prompt_id=prompt_id)
         )
     except NotFound:
@@ -114,8 +112,8 @@ async def prompt_page(
             prompt_id=prompt_id,
         )  # fmt: skip
     return pages.render(
-        request, session, "prompt.html", title=f"Prompt {prompt.id}", prompt=prompt,
-        downloads=downloads, done=request.query_params.get("done"), now=datetime.now(UTC),
+        request, session, "prompt.html", title=f"Prompt {shown.prompt.id}", prompt=shown.prompt,
+        downloads=shown.downloads, done=request.query_params.get("done"), now=datetime.now(UTC),
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Links to download a prompt's data objects, for the people allowed to read the prompt."""
+"""A prompt with links to download its data objects, for the people allowed to read it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ai_gateway.application.ports.objects import ObjectStore
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.visibility import load_visible
+from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import ObjectRef
 
 
@@ -21,8 +22,16 @@ class Download:
     url: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PromptDownloads:
+    """The prompt as read once for its links: a page showing both reads Redis once."""
+
+    prompt: Prompt
+    downloads: tuple[Download, ...]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GetPromptDownloads(Query[tuple[Download, ...]]):
+class GetPromptDownloads(Query[PromptDownloads]):
     principal: Principal
     prompt_id: str
 
@@ -33,11 +42,7 @@ class GetPromptDownloadsHandler:
         self._store = store
         self._lifetime = lifetime
 
-    async def handle(self, query: GetPromptDownloads) -> tuple[Download, ...]:
+    async def handle(self, query: GetPromptDownloads) -> PromptDownloads:
         prompt = await load_visible(self._prompts, query.principal, query.prompt_id)
-        return tuple(
-            [
-                Download(ref, await self._store.link(ref.key, self._lifetime))
-                for ref in prompt.objects
-            ]
-        )
+        links = [await self._store.link(ref.key, self._lifetime) for ref in prompt.objects]
+        return PromptDownloads(prompt, tuple(map(Download, prompt.objects, links)))
