@@ -4,7 +4,6 @@ operator, so the prompt's history keeps who took it and when, and a CloudEvent t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Final
 
 from dishka import FromDishka
@@ -14,9 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ai_gateway.api.console.access import ConsoleAccess, checked_form
 from ai_gateway.api.console.render import Pages
+from ai_gateway.api.console.session import ConsoleSession
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt
 from ai_gateway.application.commands.deliver_callback import RedeliverCallback
-from ai_gateway.application.commands.requeue_dead_letters import MAX_IDS, RequeueDeadLetters
+from ai_gateway.application.commands.requeue_dead_letters import (
+    MAX_IDS,
+    Requeued,
+    RequeueDeadLetters,
+)
 from ai_gateway.application.commands.retry_prompt import RetryPrompt
 from ai_gateway.application.errors import ApplicationError
 from ai_gateway.application.mediator import Command, Mediator
@@ -71,11 +75,7 @@ async def dead_letters(
     mediator: FromDishka[Mediator],
 ) -> Response:
     session = access.session(request)
-    dead = await mediator.send(ListDeadLetters(principal=session.principal, limit=MAX_IDS))
-    return pages.render(
-        request, session, "dead_letters.html", title="Dead letters", dead=dead, results=(),
-        error=None, now=datetime.now(UTC),
-    )  # fmt: skip
+    return await _dead_letters_page(request, session, pages, mediator)
 
 
 @router.post("/dead-letters/requeue", response_class=HTMLResponse)
@@ -90,7 +90,7 @@ async def requeue(
     form = await checked_form(request, session)
     ids = tuple(form.get("id", []))[:MAX_IDS]
     error = None
-    results: tuple[object, ...] = ()
+    results: tuple[Requeued, ...] = ()
     if not ids:
         error = "Nothing was chosen: tick the dead letters to requeue, then press Requeue."
     else:
@@ -98,10 +98,22 @@ async def requeue(
             results = await mediator.send(RequeueDeadLetters(principal=session.principal, ids=ids))
         except ApplicationError as refused:
             error = f"{refused}. Reload the page and choose again."
+    return await _dead_letters_page(request, session, pages, mediator, results, error)
+
+
+async def _dead_letters_page(
+    request: Request,
+    session: ConsoleSession,
+    pages: Pages,
+    mediator: Mediator,
+    results: tuple[Requeued, ...] = (),
+    error: str | None = None,
+) -> Response:
+    """The dead letters as they are now, after what a requeue did (``results``) or refused."""
     dead = await mediator.send(ListDeadLetters(principal=session.principal, limit=MAX_IDS))
     return pages.render(
         request, session, "dead_letters.html", title="Dead letters", dead=dead, results=results,
-        error=error, now=datetime.now(UTC),
+        error=error,
     )  # fmt: skip
 
 
@@ -114,6 +126,4 @@ async def callers(
 ) -> Response:
     session = access.session(request)
     listed = await mediator.send(ListCallers(principal=session.principal))
-    return pages.render(
-        request, session, "callers.html", title="Callers", callers=listed, now=datetime.now(UTC)
-    )
+    return pages.render(request, session, "callers.html", title="Callers", callers=listed)

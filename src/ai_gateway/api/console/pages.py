@@ -43,7 +43,7 @@ async def overview(
     recent = await mediator.send(ListPrompts(principal=session.principal, limit=10))
     return pages.render(
         request, session, "overview.html", title="Overview", overview=overview_now,
-        statuses=list(PromptStatus), recent=recent.items, now=datetime.now(UTC),
+        statuses=list(PromptStatus), recent=recent.items,
     )  # fmt: skip
 
 
@@ -89,7 +89,6 @@ async def prompts(
     return pages.render(
         request, session, "prompts.html", title="Prompts", items=items, filters=filters,
         statuses=list(PromptStatus), next_cursor=next_cursor, error=error,
-        now=datetime.now(UTC),
     )  # fmt: skip
 
 
@@ -113,7 +112,7 @@ async def prompt_page(
         )  # fmt: skip
     return pages.render(
         request, session, "prompt.html", title=f"Prompt {shown.prompt.id}", prompt=shown.prompt,
-        downloads=shown.downloads, done=request.query_params.get("done"), now=datetime.now(UTC),
+        downloads=shown.downloads, done=request.query_params.get("done"),
     )  # fmt: skip
 
 

@@ -73,7 +73,7 @@ def page_html(template: str, **context: Any) -> str:
 
 class Pages:
     """Renders a page for a signed-in operator, stamping the session anew (its idle time starts
-    again with every page)."""
+    again with every page). Every page's times are reckoned from one ``now``."""
 
     def __init__(self, cookies: SessionCookies) -> None:
         self._cookies = cookies
@@ -88,7 +88,7 @@ class Pages:
         **context: Any,
     ) -> HTMLResponse:
         html = _environment.get_template(template).render(
-            session=session, path=request.url.path, **context
+            session=session, path=request.url.path, now=datetime.now(UTC), **context
         )
         response = HTMLResponse(html, status_code=status_code)
         response.headers["Cache-Control"] = "no-store"
