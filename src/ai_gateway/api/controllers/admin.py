@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query, status
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import ADMIN_ROUTES, AdminCaller
+from ai_gateway.api.controllers.prompts import KindFilter, PageCursor, PageLimit, RequestIdFilter
 from ai_gateway.api.errors import problem_responses
-from ai_gateway.api.schemas.prompts import PromptBody, PromptPageBody, prompt_body, prompt_summary
+from ai_gateway.api.schemas.prompts import PromptBody, PromptPageBody, prompt_body, prompt_page_body
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt
 from ai_gateway.application.commands.deliver_callback import RedeliverCallback
 from ai_gateway.application.commands.retry_prompt import RetryPrompt
@@ -20,7 +21,6 @@ from ai_gateway.application.mediator import Mediator
 from ai_gateway.application.queries.get_prompt import GetPrompt
 from ai_gateway.application.queries.list_prompts import ListPrompts
 from ai_gateway.domain.prompt import PromptStatus
-from ai_gateway.domain.values import KIND_MAX_LENGTH
 
 router = APIRouter(
     prefix="/api/admin",
@@ -44,15 +44,15 @@ async def list_prompts(
     principal: FromDishka[AdminCaller],
     mediator: FromDishka[Mediator],
     status: PromptStatus | None = None,
-    kind: Annotated[str | None, Query(max_length=KIND_MAX_LENGTH)] = None,
+    kind: KindFilter = None,
     caller: Annotated[
         str | None, Query(max_length=256, description="An owner id, e.g. `apikey:mosaic`.")
     ] = None,
-    request_id: Annotated[str | None, Query(max_length=128)] = None,
+    request_id: RequestIdFilter = None,
     created_after: Annotated[datetime | None, Query(description="Inclusive.")] = None,
     created_before: Annotated[datetime | None, Query(description="Exclusive.")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=256)] = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
 ) -> PromptPageBody:
     """Every caller's prompts, newest first, filtered; follow `next_cursor` for more."""
     page = await mediator.send(
@@ -68,9 +68,7 @@ async def list_prompts(
             cursor=cursor,
         )
     )
-    return PromptPageBody(
-        items=[prompt_summary(p) for p in page.items], next_cursor=page.next_cursor
-    )
+    return prompt_page_body(page)
 
 
 @router.get("/prompts/{prompt_id}", responses=PROBLEMS)

@@ -19,7 +19,7 @@ from ai_gateway.api.schemas.prompts import (
     PromptBody,
     PromptPageBody,
     prompt_body,
-    prompt_summary,
+    prompt_page_body,
 )
 from ai_gateway.application.commands.cancel_prompt import CancelPrompt
 from ai_gateway.application.commands.create_item_prompt import CreateItemPrompt
@@ -46,6 +46,11 @@ IdempotencyKey = Annotated[
         "result again; with another body it is refused (422). Keys are per caller, kept 24 h.",
     ),
 ]
+# The filters and paging of a prompt list, the caller's own as an operator's
+KindFilter = Annotated[str | None, Query(max_length=KIND_MAX_LENGTH)]
+RequestIdFilter = Annotated[str | None, Query(max_length=128)]
+PageLimit = Annotated[int, Query(ge=1, le=100)]
+PageCursor = Annotated[str | None, Query(max_length=256)]
 _PROBLEMS = problem_responses(
     _401="Missing or invalid credentials",
     _403="The caller lacks the prompt scope, or may only read this prompt (admin)",
@@ -140,10 +145,10 @@ async def list_prompts(
     principal: FromDishka[PromptCaller],
     mediator: FromDishka[Mediator],
     status: PromptStatus | None = None,
-    kind: Annotated[str | None, Query(max_length=KIND_MAX_LENGTH)] = None,
-    request_id: Annotated[str | None, Query(max_length=128)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=256)] = None,
+    kind: KindFilter = None,
+    request_id: RequestIdFilter = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
 ) -> PromptPageBody:
     """The caller's prompts, newest first; follow `next_cursor` for more."""
     page = await mediator.send(
@@ -156,9 +161,7 @@ async def list_prompts(
             cursor=cursor,
         )
     )
-    return PromptPageBody(
-        items=[prompt_summary(p) for p in page.items], next_cursor=page.next_cursor
-    )
+    return prompt_page_body(page)
 
 
 @router.get("/{prompt_id}", responses=_PROBLEMS)

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from ai_gateway.application.ports.prompts import Page
 from ai_gateway.domain.history import ActionName
 from ai_gateway.domain.item_review import ITEM_FIELDS, ItemReview, ReviewFlag
 from ai_gateway.domain.limits import Priority
@@ -226,6 +227,12 @@ class PromptPageBody(BaseModel):
     items: list[PromptSummaryBody]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+def prompt_page_body(page: Page[Prompt]) -> PromptPageBody:
+    return PromptPageBody(
+        items=[prompt_summary(p) for p in page.items], next_cursor=page.next_cursor
     )
 
 
