@@ -18,11 +18,11 @@ from ai_gateway.application.principal import Principal
 from ai_gateway.application.visibility import require_operator
 from ai_gateway.domain.errors import DomainError
 from ai_gateway.domain.history import ActionName
+from ai_gateway.domain.prompt import is_prompt_id
 
 MAX_IDS = 100
 JOB_PREFIX, DELIVERY_PREFIX = "job:", "delivery:"
-_JOB_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-_PROMPT_ID = re.compile(r"^[0-9a-f]{32}$")
+_JOB_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
 
 class Outcome(StrEnum):
@@ -56,9 +56,11 @@ class RequeueDeadLetters(Command[tuple[Requeued, ...]]):
 
 
 def _well_formed(dead_id: str) -> bool:
-    kind, _, rest = dead_id.partition(":")
-    pattern = _JOB_ID if f"{kind}:" == JOB_PREFIX else _PROMPT_ID
-    return f"{kind}:" in {JOB_PREFIX, DELIVERY_PREFIX} and bool(pattern.fullmatch(rest))
+    if dead_id.startswith(JOB_PREFIX):
+        return bool(_JOB_ID.fullmatch(dead_id.removeprefix(JOB_PREFIX)))
+    return dead_id.startswith(DELIVERY_PREFIX) and is_prompt_id(
+        dead_id.removeprefix(DELIVERY_PREFIX)
+    )
 
 
 class RequeueDeadLettersHandler:
