@@ -1,17 +1,16 @@
 """The Prompt entity and its status machine.
 
 Every status change goes through ``Prompt._move``, which consults ``TRANSITIONS`` (the one table of
-allowed moves), stamps the time of the step and records the matching domain event. The one way
-back is ``Prompt.retry``: an operator's decision, not a step of the pipeline, so not in the table.
+allowed moves, in ``domain.status``), stamps the time of the step and records the matching domain
+event. The one way back is ``Prompt.retry``: an operator's decision, not a step of the pipeline,
+so not in the table.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Final
 
 from ai_gateway.domain.errors import InvalidTransition, ResponseAlreadyRecorded
@@ -30,6 +29,7 @@ from ai_gateway.domain.events import (
 )
 from ai_gateway.domain.history import Action, ActionName, Step, TimedStep, timeline
 from ai_gateway.domain.limits import Priority
+from ai_gateway.domain.status import TERMINAL, TRANSITIONS, PromptStatus, S
 from ai_gateway.domain.values import (
     Delivery,
     DeliveryAttempt,
@@ -42,34 +42,18 @@ from ai_gateway.domain.values import (
     validate_kind,
 )
 
-
-class PromptStatus(StrEnum):
-    CREATED = "created"
-    PREPARING = "preparing"
-    PREPARED = "prepared"
-    SUBMITTED = "submitted"
-    COMPLETED = "completed"
-    RESPONDED = "responded"
-    CANCELLED = "cancelled"
-    FAULTED = "faulted"
-
-
-S = PromptStatus
-
-TRANSITIONS: Final[Mapping[PromptStatus, frozenset[PromptStatus]]] = {
-    S.CREATED: frozenset({S.PREPARING, S.CANCELLED, S.FAULTED}),
-    S.PREPARING: frozenset({S.PREPARED, S.CANCELLED, S.FAULTED}),
-    S.PREPARED: frozenset({S.SUBMITTED, S.CANCELLED, S.FAULTED}),
-    S.SUBMITTED: frozenset({S.COMPLETED, S.CANCELLED, S.FAULTED}),
-    # The answer is in: it can no longer fail or be cancelled, only be delivered.
-    S.COMPLETED: frozenset({S.RESPONDED}),
-    S.RESPONDED: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.FAULTED: frozenset(),
-}
-
-TERMINAL: Final = frozenset({S.COMPLETED, S.RESPONDED, S.CANCELLED, S.FAULTED})
-"""Statuses whose outcome is settled; COMPLETED may still be marked RESPONDED once delivered."""
+__all__ = [
+    "DEFAULT_KIND",
+    "ITEM_KIND",
+    "PROVIDER_QUOTA",
+    "TERMINAL",
+    "TRANSITIONS",
+    "Prompt",
+    "PromptStatus",
+    "S",
+    "is_prompt_id",
+    "new_prompt_id",
+]
 
 DEFAULT_KIND: Final = "generic"
 PROVIDER_QUOTA: Final = "provider_quota"
