@@ -14,24 +14,20 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from redis.asyncio import Redis
-from tests.servers import RedisServer, free_port
-from tests.waiting import wait_until
+from tests.servers import RedisServer
 
 from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import PromptResponse
 from ai_gateway.integration.event_relay import EventRelay
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
+from bench.http_load import uvicorn_server
 
 RESULTS = Path(__file__).parent / "results"
 PREFIX = "bench"
@@ -88,41 +84,25 @@ def run(prompts: int, mode: str, concurrency: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         redis_server = RedisServer(Path(tmp) / "redis")
         redis_server.start()
-        port = free_port()
         log = Path(tmp) / "sink.log"
-        command = [sys.executable, "-m", "uvicorn", "bench.event_sink:app", "--port", str(port),
-                   "--no-access-log", "--log-level", "warning"]  # fmt: skip
-        sink = subprocess.Popen(
-            command, env={**os.environ, "SINK_LOG": str(log)}, start_new_session=True
-        )
-        url = f"http://127.0.0.1:{port}/events"
         try:
-            wait_until(lambda: _answers(url), 20, "the sink")
+            with uvicorn_server("bench.event_sink:app", {"SINK_LOG": str(log)}) as sink:
 
-            async def measure() -> float:
-                redis = Redis.from_url(redis_server.url, decode_responses=True)
-                try:
-                    await fill(redis, prompts)
-                    return await relay_all(redis, url, mode, prompts * len(STEPS), concurrency)
-                finally:
-                    await redis.aclose()
+                async def measure() -> float:
+                    redis = Redis.from_url(redis_server.url, decode_responses=True)
+                    try:
+                        await fill(redis, prompts)
+                        events = prompts * len(STEPS)
+                        return await relay_all(redis, sink + "/events", mode, events, concurrency)
+                    finally:
+                        await redis.aclose()
 
-            elapsed = asyncio.run(measure())
+                elapsed = asyncio.run(measure())
         finally:
-            os.killpg(sink.pid, signal.SIGTERM)
-            sink.wait(10)
             redis_server.stop()
         check_order(log, prompts)
     events = prompts * len(STEPS)
     return {"events": events, "seconds": elapsed, "events_per_s": events / elapsed}
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.post(url, content=b"", timeout=1)
-    except httpx.TransportError:
-        return False
-    return True
 
 
 def main() -> None:
