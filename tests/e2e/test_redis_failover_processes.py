@@ -37,6 +37,7 @@ class SteadyLoad:
         self.client, self.pause = client, pause
         self.acknowledged: dict[str, str] = {}  # Idempotency-Key -> prompt id
         self.refused = 0
+        self.unexpected: str | None = None  # a reply no failover explains, raised on exit
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -47,6 +48,9 @@ class SteadyLoad:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join(60)
+        # Raised here, not in the thread, where it would only end the load and leave the test to
+        # time out waiting for prompts.
+        assert self.unexpected is None, self.unexpected
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -61,7 +65,9 @@ class SteadyLoad:
                 if reply is not None and reply.status_code == 201:
                     self.acknowledged[key] = reply.json()["id"]
                     break
-                assert reply is None or reply.status_code == 503, reply.text
+                if reply is not None and reply.status_code != 503:
+                    self.unexpected = f"{reply.status_code} {reply.text}"
+                    return
                 self.refused += 1
                 time.sleep(0.1)
             time.sleep(self.pause)
