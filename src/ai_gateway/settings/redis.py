@@ -57,7 +57,7 @@ class RedisSettings(BaseSettings):
         secure = url.startswith("rediss://") or (bool(self.redis_sentinels) and self.redis_tls)
         if any(files) and not secure:
             raise ValueError("REDIS_TLS_*_FILE need a rediss:// REDIS_URL, or REDIS_TLS=true")
-        for path in (self.redis_tls_ca_file, self.redis_tls_cert_file, self.redis_tls_key_file):
+        for path in files:
             if path is not None and not path.is_file():
                 raise ValueError(f"{path} is not a readable file")
         return self
