@@ -34,7 +34,7 @@ fmt: $(STAMP)  ## format and autofix
 test: $(STAMP)  ## the whole test suite: unit, real Redis, ASGI API, real serve processes
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## benchmarks: mediator overhead and HTTP load (needs wrk); numbers in docs/performance.md
+bench: $(STAMP)  ## benchmarks: mediator, HTTP load (needs wrk), pipeline, event relay; docs/performance.md
 	$(BIN)/python -m bench.mediator_overhead
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.pipeline_throughput
