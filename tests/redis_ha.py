@@ -25,6 +25,13 @@ from tests.waiting import STARTUP_SECONDS, wait_until
 MASTER = "mymaster"
 
 
+def replica_online(primary: RedisServer) -> bool:
+    """Whether the primary's first replica is connected and in sync."""
+    with Redis(LOOPBACK, primary.port, decode_responses=True) as client:
+        replica = client.info("replication").get("slave0")
+        return isinstance(replica, dict) and replica.get("state") == "online"
+
+
 def _listening(port: int) -> bool:
     socket.create_connection((LOOPBACK, port), 0.2).close()
     return True
@@ -101,13 +108,8 @@ class SentinelGroup:
         self.replica.start()
         for sentinel in self.sentinels:
             sentinel.start()
-        wait_until(self._replica_online, 20, "replica in sync")
+        wait_until(lambda: replica_online(self.primary), 20, "replica in sync")
         wait_until(self._sentinels_know_each_other, 30, "sentinels in touch")
-
-    def _replica_online(self) -> bool:
-        with Redis(LOOPBACK, self.primary.port, decode_responses=True) as primary:
-            replica = primary.info("replication").get("slave0")
-            return isinstance(replica, dict) and replica.get("state") == "online"
 
     def _sentinels_know_each_other(self) -> bool:
         return all(

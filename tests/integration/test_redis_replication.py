@@ -21,7 +21,7 @@ from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.redis_replication import ReplicatedWrites
 from ai_gateway.settings import Settings
 from tests.factories import T0
-from tests.redis_ha import MASTER, SentinelServer, certificates, tls_server
+from tests.redis_ha import MASTER, SentinelServer, certificates, replica_online, tls_server
 from tests.servers import LOOPBACK, RedisServer, free_port
 from tests.waiting import until, wait_until
 
@@ -32,12 +32,6 @@ USER, PASSWORD = "gateway", "gateway-password-0123"
 
 def prompt(i: int) -> Prompt:
     return Prompt.create(owner="apikey:mosaic", content=f"p{i}", at=T0 + timedelta(seconds=i))
-
-
-def replica_online(primary: RedisServer) -> bool:
-    with SyncRedis(LOOPBACK, primary.port, decode_responses=True) as client:
-        replica = client.info("replication").get("slave0")
-        return isinstance(replica, dict) and replica.get("state") == "online"
 
 
 @pytest.fixture
