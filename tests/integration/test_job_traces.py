@@ -21,23 +21,29 @@ TRACE = "0af7651916cd43dd8448eb211c80319c"
 PARENT = "b7ad6b7169203331"
 
 
-async def test_queued_and_delayed_jobs_run_in_their_prompts_trace(
-    redis_client: Redis, key_prefix: str, spans: InMemorySpanExporter
-) -> None:
-    queue, stop, ran = RedisJobQueue(redis_client, prefix=key_prefix), asyncio.Event(), []
+async def run_jobs(redis: Redis, prefix: str, *queued: tuple[Job, float]) -> list[Job]:
+    """Queues each job with its delay and runs a worker until it has handled them all."""
+    queue, stop, ran = RedisJobQueue(redis, prefix=prefix), asyncio.Event(), []
 
     async def handle(job: Job) -> None:
         ran.append(job)
 
-    worker = JobWorker(redis_client, queue, handle, handle, block_seconds=0.1)
+    worker = JobWorker(redis, queue, handle, handle, block_seconds=0.1)
     running = asyncio.create_task(worker.run(stop))
-    job = Job(JobStep.PREPARE, "a" * 32, 1, f"00-{TRACE}-{PARENT}-01", "vendor=opaque")
-    await queue.enqueue(job)
-    await queue.enqueue(job.retry(), delay=0.2)
-
-    await until(lambda: len(ran) == 2)
+    for job, delay in queued:
+        await queue.enqueue(job, delay=delay)
+    await until(lambda: len(ran) == len(queued))
     stop.set()
     await running
+    return ran
+
+
+async def test_queued_and_delayed_jobs_run_in_their_prompts_trace(
+    redis_client: Redis, key_prefix: str, spans: InMemorySpanExporter
+) -> None:
+    job = Job(JobStep.PREPARE, "a" * 32, 1, f"00-{TRACE}-{PARENT}-01", "vendor=opaque")
+
+    ran = await run_jobs(redis_client, key_prefix, (job, 0.0), (job.retry(), 0.2))
 
     assert ran == [job, job.retry()]
     steps = named("prepare")
@@ -50,18 +56,8 @@ async def test_queued_and_delayed_jobs_run_in_their_prompts_trace(
 async def test_an_untraced_job_starts_a_trace_of_its_own(
     redis_client: Redis, key_prefix: str, spans: InMemorySpanExporter
 ) -> None:
-    queue, stop, ran = RedisJobQueue(redis_client, prefix=key_prefix), asyncio.Event(), []
+    job = Job(JobStep.SUBMIT, "b" * 32)
 
-    async def handle(job: Job) -> None:
-        ran.append(job)
-
-    worker = JobWorker(redis_client, queue, handle, handle, block_seconds=0.1)
-    running = asyncio.create_task(worker.run(stop))
-    await queue.enqueue(Job(JobStep.SUBMIT, "b" * 32))
-    await until(lambda: len(ran) == 1)
-    stop.set()
-    await running
-
-    assert ran == [Job(JobStep.SUBMIT, "b" * 32)]
+    assert await run_jobs(redis_client, key_prefix, (job, 0.0)) == [job]
     (step,) = named("submit")
     assert step.parent is None
