@@ -202,8 +202,8 @@ class StorageProvider(Provider):
         return RedisOverview(redis, prefix=settings.redis_key_prefix)
 
     @provide
-    def metrics(self, redis: Redis, settings: Settings, backlog: RedisBacklog) -> MetricsSource:
-        return RedisMetrics(redis, prefix=settings.redis_key_prefix, backlog=backlog)
+    def metrics(self, redis: Redis, settings: Settings) -> MetricsSource:
+        return RedisMetrics(redis, prefix=settings.redis_key_prefix)
 
     @provide
     def inbox(self, redis: Redis, settings: Settings) -> EventInbox:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from ai_gateway.application.errors import DependencyUnavailable
-from ai_gateway.application.ports.limits import Backlog, Refusal
-from ai_gateway.application.ports.operations import Measurement
+from ai_gateway.application.ports.limits import Backlog
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys
 
@@ -43,30 +42,3 @@ class RedisBacklog:
             return not (await self.read()).full
         except DependencyUnavailable:
             return False
-
-    async def measurements(self) -> list[Measurement]:
-        backlog = await self.read()
-        found = [
-            Measurement(
-                "ai_gateway_prompt_backlog",
-                "Prompts accepted and not yet handed to a GenAI provider.",
-                backlog.prompts,
-            )
-        ]
-        if backlog.bound is not None:
-            found.append(
-                Measurement(
-                    "ai_gateway_prompt_backlog_max",
-                    "BACKLOG_MAX_PROMPTS: past it, creation answers 503.",
-                    backlog.bound,
-                )
-            )
-        found.extend(
-            Measurement(
-                f"ai_gateway_prompts_refused_{reason.value.replace('-', '_')}",
-                f"Creations refused so far, all processes together: {reason.value}.",
-                backlog.refusals.get(reason.value, 0),
-            )
-            for reason in Refusal
-        )
-        return found

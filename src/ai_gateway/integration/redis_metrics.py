@@ -1,4 +1,6 @@
-"""Queue and outbox sizes and lags, read from Redis when metrics are scraped."""
+"""Queue and outbox sizes and lags, read from Redis when metrics are scraped: one pipeline, and
+one XRANGE that needs the job group's position from it. The backlog's gauges come with the
+readiness check the same scrape makes."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ai_gateway.application.ports.operations import Measurement
-from ai_gateway.integration.redis_backlog import RedisBacklog
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_jobs import GROUP
 from ai_gateway.integration.redis_keys import RedisKeys
@@ -24,10 +25,9 @@ def _age(entries: Any, now: float) -> float:
 
 
 class RedisMetrics:
-    def __init__(self, redis: Redis, *, prefix: str, backlog: RedisBacklog | None = None) -> None:
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
         self._keys = RedisKeys(prefix)
-        self._backlog = backlog or RedisBacklog(redis, prefix=prefix, bound=0)
 
     async def read(self) -> list[Measurement]:
         keys = self._keys
@@ -38,11 +38,14 @@ class RedisMetrics:
             pipe.zcard(keys.jobs_due)
             pipe.xlen(keys.jobs_dead)
             pipe.xrange(keys.outbox, "-", "+", count=1)
-            backlog, dead_events, jobs, delayed, dead_jobs, oldest_event = await pipe.execute()
-        async with redis_errors():
-            job_lag = await self._oldest_waiting_job_age()
+            pipe.xinfo_groups(keys.jobs)
+            # XINFO fails while no stream exists; the other commands' errors still raise.
+            *counts, groups = await pipe.execute(raise_on_error=False)
+            for failed in (c for c in counts if isinstance(c, Exception)):
+                raise failed
+            backlog, dead_events, jobs, delayed, dead_jobs, oldest_event = counts
+            job_lag = await self._oldest_waiting_job_age(groups)
         return [
-            *await self._backlog.measurements(),
             Measurement(
                 "ai_gateway_event_outbox_backlog", "Lifecycle events waiting for the sink.", backlog
             ),
@@ -70,11 +73,9 @@ class RedisMetrics:
             ),
         ]
 
-    async def _oldest_waiting_job_age(self) -> float:
+    async def _oldest_waiting_job_age(self, groups: Any) -> float:
         """The first entry after the workers' last delivered one is the oldest not yet taken."""
-        try:
-            groups = await self._redis.xinfo_groups(self._keys.jobs)
-        except ResponseError:  # no stream yet: nothing was ever queued
+        if isinstance(groups, ResponseError):  # no stream yet: nothing was ever queued
             return 0.0
         group = next((g for g in groups if g["name"] == GROUP), None)
         start = "-" if group is None else "(" + str(group["last-delivered-id"])

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ai_gateway.application.mediator import Mediator
+from ai_gateway.application.ports.limits import Backlog, Refusal
 from ai_gateway.application.ports.operations import Measurement, MetricsSource
 from ai_gateway.application.queries.check_readiness import CheckReadiness
 from ai_gateway.metrics.access import MetricsAccess, Verdict
@@ -31,7 +32,12 @@ async def metrics(
     if verdict is Verdict.FORBIDDEN:
         return Response(status_code=403)
     readiness = await mediator.send(CheckReadiness())
-    gauges = [*await source.read(), *(_up(name, up) for name, up in readiness.checks.items())]
+    backlog = _backlog(readiness.backlog) if readiness.backlog is not None else []
+    gauges = [
+        *backlog,
+        *await source.read(),
+        *(_up(name, up) for name, up in readiness.checks.items()),
+    ]
     body = render([build, Snapshot(gauges)])
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -43,3 +49,31 @@ def _up(dependency: str, up: bool) -> Measurement:
         1.0 if up else 0.0,
         (("dependency", dependency),),
     )
+
+
+def _backlog(backlog: Backlog) -> list[Measurement]:
+    """The backlog the readiness check read, and the creations refused so far (ADR 0019)."""
+    found = [
+        Measurement(
+            "ai_gateway_prompt_backlog",
+            "Prompts accepted and not yet handed to a GenAI provider.",
+            backlog.prompts,
+        )
+    ]
+    if backlog.bound is not None:
+        found.append(
+            Measurement(
+                "ai_gateway_prompt_backlog_max",
+                "BACKLOG_MAX_PROMPTS: past it, creation answers 503.",
+                backlog.bound,
+            )
+        )
+    found.extend(
+        Measurement(
+            f"ai_gateway_prompts_refused_{reason.value.replace('-', '_')}",
+            f"Creations refused so far, all processes together: {reason.value}.",
+            backlog.refusals.get(reason.value, 0),
+        )
+        for reason in Refusal
+    )
+    return found
