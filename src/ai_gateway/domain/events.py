@@ -1,6 +1,7 @@
 """Domain events: one per prompt transition, named in the past tense.
 
-``step`` is the name a lifecycle CloudEvent type is built from, by ``prompt_event_type``.
+``step`` is the name a lifecycle CloudEvent type is built from, by ``prompt_event_type``; a
+``PromptMoved`` event also names the prompt status it enters.
 """
 
 from __future__ import annotations
@@ -36,44 +37,59 @@ class PromptEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptReceived(PromptEvent):
+class PromptMoved(PromptEvent):
+    """The prompt entered ``status``."""
+
+    status: ClassVar[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptReceived(PromptMoved):
     step: ClassVar[str] = "received"
+    status: ClassVar[str] = "created"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptPreparationStarted(PromptEvent):
+class PromptPreparationStarted(PromptMoved):
     step: ClassVar[str] = "preparing"
+    status: ClassVar[str] = "preparing"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptDataProcessed(PromptEvent):
+class PromptDataProcessed(PromptMoved):
     step: ClassVar[str] = "data.processed"
+    status: ClassVar[str] = "prepared"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptSubmitted(PromptEvent):
+class PromptSubmitted(PromptMoved):
     step: ClassVar[str] = "submitted"
+    status: ClassVar[str] = "submitted"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptResponseReceived(PromptEvent):
+class PromptResponseReceived(PromptMoved):
     step: ClassVar[str] = "response.received"
+    status: ClassVar[str] = "completed"
     response_sha256: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptResponded(PromptEvent):
+class PromptResponded(PromptMoved):
     step: ClassVar[str] = "responded"
+    status: ClassVar[str] = "responded"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptCancelled(PromptEvent):
+class PromptCancelled(PromptMoved):
     step: ClassVar[str] = "cancelled"
+    status: ClassVar[str] = "cancelled"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptFaulted(PromptEvent):
+class PromptFaulted(PromptMoved):
     step: ClassVar[str] = "faulted"
+    status: ClassVar[str] = "faulted"
     code: str
     detail: str
 

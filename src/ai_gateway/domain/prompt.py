@@ -20,6 +20,7 @@ from ai_gateway.domain.events import (
     PromptDataProcessed,
     PromptEvent,
     PromptFaulted,
+    PromptMoved,
     PromptPreparationStarted,
     PromptReceived,
     PromptResponded,
@@ -168,14 +169,14 @@ class Prompt:
         return target in TRANSITIONS[self.status]
 
     def start_preparing(self, at: datetime) -> None:
-        self._move(S.PREPARING, at, PromptPreparationStarted(prompt_id=self.id, occurred_at=at))
+        self._move(at, PromptPreparationStarted(prompt_id=self.id, occurred_at=at))
 
     def mark_prepared(self, at: datetime, objects: tuple[ObjectRef, ...] = ()) -> None:
-        self._move(S.PREPARED, at, PromptDataProcessed(prompt_id=self.id, occurred_at=at))
+        self._move(at, PromptDataProcessed(prompt_id=self.id, occurred_at=at))
         self.objects = self.objects + objects
 
     def mark_submitted(self, at: datetime, provider: str | None = None) -> None:
-        self._move(S.SUBMITTED, at, PromptSubmitted(prompt_id=self.id, occurred_at=at))
+        self._move(at, PromptSubmitted(prompt_id=self.id, occurred_at=at))
         self.provider = provider or self.provider
 
     def wait_for(self, reason: str, until: datetime | None) -> None:
@@ -205,22 +206,22 @@ class Prompt:
         event = PromptResponseReceived(
             prompt_id=self.id, occurred_at=at, response_sha256=response.sha256
         )
-        self._move(S.COMPLETED, at, event)
+        self._move(at, event)
         self.response = response
         self.usage = usage
         return True
 
     def mark_responded(self, at: datetime) -> None:
-        self._move(S.RESPONDED, at, PromptResponded(prompt_id=self.id, occurred_at=at))
+        self._move(at, PromptResponded(prompt_id=self.id, occurred_at=at))
 
     def cancel(self, at: datetime) -> None:
-        self._move(S.CANCELLED, at, PromptCancelled(prompt_id=self.id, occurred_at=at))
+        self._move(at, PromptCancelled(prompt_id=self.id, occurred_at=at))
 
     def fail(self, fault: Fault, at: datetime) -> None:
         event = PromptFaulted(
             prompt_id=self.id, occurred_at=at, code=fault.code, detail=fault.detail
         )
-        self._move(S.FAULTED, at, event)
+        self._move(at, event)
         self.fault = fault
 
     def retry(self, at: datetime) -> PromptStatus:
@@ -280,14 +281,15 @@ class Prompt:
         self.delivery = delivery
         if delivery.state is DeliveryState.DELIVERED and self.status is S.COMPLETED:
             at = delivery.last_attempt_at or self.updated_at
-            self._move(S.RESPONDED, at, PromptResponded(prompt_id=self.id, occurred_at=at))
+            self._move(at, PromptResponded(prompt_id=self.id, occurred_at=at))
 
     def pull_events(self) -> list[PromptEvent]:
         """Hand over the events recorded since the last call, forgetting them."""
         events, self._events = self._events, []
         return events
 
-    def _move(self, target: PromptStatus, at: datetime, event: PromptEvent) -> None:
+    def _move(self, at: datetime, event: PromptMoved) -> None:
+        target = PromptStatus(event.status)
         if target not in TRANSITIONS[self.status]:
             raise InvalidTransition(self.id, self.status.value, target.value)
         self.status = target

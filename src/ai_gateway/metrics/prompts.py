@@ -6,20 +6,16 @@ the write stored, so every transition is counted once, by whichever process made
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from prometheus_client import Counter, Histogram
 
 from ai_gateway.domain.events import (
-    PromptCancelled,
-    PromptDataProcessed,
     PromptEvent,
     PromptFaulted,
-    PromptPreparationStarted,
+    PromptMoved,
     PromptReceived,
-    PromptResponded,
-    PromptResponseReceived,
     PromptSubmitted,
 )
 from ai_gateway.domain.prompt import Prompt, PromptStatus
@@ -27,15 +23,6 @@ from ai_gateway.metrics import definitions as m
 from ai_gateway.metrics.labels import BoundedLabel, Callers, Kinds
 
 S = PromptStatus
-STEPS: Final[Mapping[type[PromptEvent], PromptStatus]] = {
-    PromptPreparationStarted: S.PREPARING,
-    PromptDataProcessed: S.PREPARED,
-    PromptSubmitted: S.SUBMITTED,
-    PromptResponseReceived: S.COMPLETED,
-    PromptResponded: S.RESPONDED,
-    PromptCancelled: S.CANCELLED,
-    PromptFaulted: S.FAULTED,
-}
 FINAL: Final = frozenset({S.COMPLETED, S.CANCELLED, S.FAULTED})
 """A prompt's outcome; RESPONDED follows COMPLETED when the callback is delivered and is a step."""
 
@@ -72,15 +59,15 @@ class PromptMeter:
             if isinstance(event, PromptReceived):
                 self._child(m.PROMPTS_CREATED, kind, self._caller(prompt.owner)).inc()
                 continue
-            step = STEPS.get(type(event))
-            if step is None:
+            if not isinstance(event, PromptMoved):
                 continue
+            step = event.status
             seconds = max((event.occurred_at - created).total_seconds(), 0.0)
-            self._child(m.PROMPT_STEP_SECONDS, kind, step.value).observe(seconds)
+            self._child(m.PROMPT_STEP_SECONDS, kind, step).observe(seconds)
             if step in FINAL:
                 fault = self._fault(event.code) if isinstance(event, PromptFaulted) else "none"
-                self._child(m.PROMPTS_FINISHED, kind, step.value, fault).inc()
-            if step is S.COMPLETED:
+                self._child(m.PROMPTS_FINISHED, kind, step, fault).inc()
+            if step == S.COMPLETED:
                 self._answered(prompt, events)
 
     def _answered(self, prompt: Prompt, events: Sequence[PromptEvent]) -> None:
