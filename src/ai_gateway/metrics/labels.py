@@ -39,8 +39,8 @@ def method(value: str) -> str:
 
 
 class Callers:
-    """A prompt owner's label: the configured name it has (an API key's name, a name given to a
-    JWT subject by a setting), else ``other``."""
+    """A prompt owner's label: the configured name it has (an API key's name), else ``other``;
+    JWT subjects are many and unconfigured, so they all count as ``other``."""
 
     def __init__(self, names: Mapping[str, str]) -> None:
         self._names = dict(names)
