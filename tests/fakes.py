@@ -32,12 +32,18 @@ class InMemoryPromptRepository:
     """The PromptRepository contract in memory (tests/contract runs it against the Redis one).
 
     Prompts list in the order they were added, as Redis numbers them; a cursor is the number of
-    the last prompt seen. ``conflicts_to_raise`` makes the next saves lose a race.
+    the last prompt seen. ``conflicts_to_raise`` makes the next saves lose a race. A new prompt's
+    first job goes to ``queue``.
     """
 
     def __init__(
-        self, *, retention_seconds: int = 0, clock: Callable[[], float] = time.time
+        self,
+        *,
+        retention_seconds: int = 0,
+        clock: Callable[[], float] = time.time,
+        queue: RecordingQueue | None = None,
     ) -> None:
+        self.queue = RecordingQueue() if queue is None else queue
         self.prompts: dict[str, Prompt] = {}
         self.claims: dict[str, IdempotencyRecord] = {}
         self.conflicts_to_raise = 0
@@ -52,6 +58,7 @@ class InMemoryPromptRepository:
         prompt: Prompt,
         idempotency: IdempotencyClaim | None = None,
         admission: Admission | None = None,
+        first_job: Job | None = None,
     ) -> Added:
         prompt.pull_events()
         if idempotency is not None:
@@ -63,6 +70,8 @@ class InMemoryPromptRepository:
         prompt.version = 1
         self.prompts[prompt.id] = copy.deepcopy(prompt)
         self._numbers[prompt.id] = len(self._numbers) + 1
+        if first_job is not None:
+            await self.queue.enqueue(first_job)
         return Added()
 
     async def get(self, prompt_id: str) -> Prompt | None:

@@ -9,9 +9,11 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptFilter
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.integration import redis_prompt_repository
+from ai_gateway.integration.redis_job_scripts import WAITING_MARGIN_MS
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from tests.factories import T0, ManualClock
@@ -43,6 +45,31 @@ async def test_the_idempotency_record_expires_after_its_ttl(
     await repo.add(new_prompt(), IdempotencyClaim("b" * 64, "fp"))
     ttl = await redis_client.ttl(RedisKeys(key_prefix).idempotency("b" * 64))
     assert 55 <= ttl <= 60
+
+
+async def test_a_creation_queues_its_first_job_in_the_same_write_and_a_replay_none(
+    repo: RedisPromptRepository, redis_client: Redis, key_prefix: str
+) -> None:
+    traceparent = "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+    prompt = new_prompt(traceparent=traceparent, tracestate="k=v")
+    claim = IdempotencyClaim("c" * 64, "fp")
+    await repo.add(prompt, claim, first_job=Job.of(JobStep.PREPARE, prompt))
+    again = new_prompt(1)
+    replayed = await repo.add(again, claim, first_job=Job.of(JobStep.PREPARE, again))
+
+    keys = RedisKeys(key_prefix)
+    ((entry, fields),) = await redis_client.xrange(keys.jobs) or []
+    assert fields == {
+        "step": "prepare",
+        "prompt_id": prompt.id,
+        "attempt": "1",
+        "traceparent": traceparent,
+        "tracestate": "k=v",
+    }
+    assert await redis_client.smembers(keys.jobs_waiting(prompt.id)) == {entry}
+    assert 0 < await redis_client.pttl(keys.jobs_waiting(prompt.id)) <= WAITING_MARGIN_MS
+    assert replayed.earlier is not None
+    assert replayed.earlier.prompt_id == prompt.id
 
 
 async def test_a_sparse_filter_returns_short_pages_with_a_cursor(

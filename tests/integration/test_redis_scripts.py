@@ -79,6 +79,7 @@ table.insert(all, prompt_key(P, 'abc'))
 table.insert(all, outbox_key(P))
 table.insert(all, sequence_key(P))
 table.insert(all, retention_key(P))
+table.insert(all, jobs_key(P))
 table.insert(all, jobs_waiting_key(P, 'abc'))
 table.insert(all, deliveries_due_key(P))
 table.insert(all, deliveries_dead_key(P))
@@ -102,6 +103,7 @@ return all
         keys.outbox,
         keys.sequence,
         keys.retention,
+        keys.jobs,
         keys.jobs_waiting("abc"),
         keys.deliveries_due,
         keys.deliveries_dead,

@@ -46,8 +46,8 @@ class Pipeline:
         fallbacks: tuple[ScriptedProvider, ...] = (),
         pacer: RoomPacer | None = None,
     ) -> None:
-        self.repo = InMemoryPromptRepository()
         self.queue = RecordingQueue()
+        self.repo = InMemoryPromptRepository(queue=self.queue)
         self.store = MemoryObjectStore()
         self.source = source or ScriptedSource()
         self.provider = provider or ScriptedProvider()

@@ -45,13 +45,13 @@ RULES = pipeline_rules(Settings(_env_file=None))
 
 
 @pytest.fixture
-def repo() -> InMemoryPromptRepository:
-    return InMemoryPromptRepository()
+def queue() -> RecordingQueue:
+    return RecordingQueue()
 
 
 @pytest.fixture
-def queue() -> RecordingQueue:
-    return RecordingQueue()
+def repo(queue: RecordingQueue) -> InMemoryPromptRepository:
+    return InMemoryPromptRepository(queue=queue)
 
 
 def ports(repo: InMemoryPromptRepository, queue: RecordingQueue, **overrides: object) -> Ports:

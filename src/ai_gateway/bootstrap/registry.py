@@ -143,7 +143,7 @@ def build_mediator(
     settler = settler or FailureSettler(p.prompts, p.queue, rules.retry, clock)
     files = PromptFiles(p.store)
     mediator = Mediator([LoggingBehaviour(), ValidationBehaviour()])
-    mediator.register(CreatePrompt, CreatePromptHandler(p.prompts, p.queue, clock, p.limits))
+    mediator.register(CreatePrompt, CreatePromptHandler(p.prompts, clock, p.limits))
     mediator.register(CreateItemPrompt, CreateItemPromptHandler(mediator))
     mediator.register(CancelPrompt, CancelPromptHandler(p.prompts, clock))
     mediator.register(GetPrompt, GetPromptHandler(p.prompts))

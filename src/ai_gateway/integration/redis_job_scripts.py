@@ -19,6 +19,21 @@ from ai_gateway.integration.redis_scripts import NamedScript
 DELAYED_MARK = "due:"
 WAITING_MARGIN_MS = 86_400_000
 
+LUA_QUEUE_JOB = """
+local function queue_job(stream, step, prompt_id, attempt, traceparent, tracestate)
+  return redis.call('XADD', stream, '*', 'step', step, 'prompt_id', prompt_id,
+                    'attempt', attempt, 'traceparent', traceparent, 'tracestate', tracestate)
+end
+local function note_waiting(waiting, token, lifetime_ms)
+  redis.call('SADD', waiting, token)
+  if redis.call('PTTL', waiting) < tonumber(lifetime_ms) then
+    redis.call('PEXPIRE', waiting, lifetime_ms)
+  end
+end
+"""
+"""Appends a job to the stream; notes a prompt's waiting job (``note_waiting``). The creation
+script queues a prompt's first job with these, as ``ENQUEUE`` queues every other."""
+
 
 class EnqueueKeys(NamedTuple):
     stream: str  # the job stream
@@ -41,7 +56,8 @@ class EnqueueArgs(NamedTuple):
 ENQUEUE: NamedScript[EnqueueKeys, EnqueueArgs] = NamedScript(
     EnqueueKeys,
     EnqueueArgs,
-    f"""
+    LUA_QUEUE_JOB
+    + f"""
 if ARG.unless_waiting == '1' then
   for _, token in ipairs(redis.call('SMEMBERS', KEY.waiting)) do
     local alive
@@ -59,14 +75,10 @@ if tonumber(ARG.due_at) > 0 then
   redis.call('ZADD', KEY.due, ARG.due_at, ARG.member)
   token = '{DELAYED_MARK}' .. ARG.member
 else
-  token = redis.call('XADD', KEY.stream, '*', 'step', ARG.step, 'prompt_id', ARG.prompt_id,
-                     'attempt', ARG.attempt, 'traceparent', ARG.traceparent,
-                     'tracestate', ARG.tracestate)
+  token = queue_job(KEY.stream, ARG.step, ARG.prompt_id, ARG.attempt, ARG.traceparent,
+                    ARG.tracestate)
 end
-redis.call('SADD', KEY.waiting, token)
-if redis.call('PTTL', KEY.waiting) < tonumber(ARG.lifetime_ms) then
-  redis.call('PEXPIRE', KEY.waiting, ARG.lifetime_ms)
-end
+note_waiting(KEY.waiting, token, ARG.lifetime_ms)
 return 1
 """,
 )

@@ -182,6 +182,7 @@ end
 local function outbox_key(P) return P..':outbox' end
 local function sequence_key(P) return P..':seq' end
 local function retention_key(P) return P..':retention' end
+local function jobs_key(P) return P..':jobs' end
 local function jobs_waiting_key(P, id) return P..':jobs:waiting:'..id end
 local function deliveries_due_key(P) return P..':deliveries:due' end
 local function deliveries_dead_key(P) return P..':deliveries:dead' end

@@ -7,7 +7,8 @@ ZRANGE BYLEX and a cursor is the last member seen: no KEYS or SCAN on any reques
 past their deadline are removed, with their index entries, a few at a time by every write. Prompts
 that owe a callback are kept in ``P:deliveries:due``, scored by when it is due (ADR 0018), those
 whose callback was dead-lettered in ``P:deliveries:dead``, by when (ADR 0023). Key
-names are in ``redis_keys``; every write is one script of ``redis_prompt_scripts``.
+names are in ``redis_keys``; every write is one script of ``redis_prompt_scripts``, a creation's
+with the prompt's first job (ADR 0027).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Final
 from redis.asyncio import Redis
 
 from ai_gateway.application.errors import ConcurrencyConflict, DependencyUnavailable
+from ai_gateway.application.ports.jobs import Job
 from ai_gateway.application.ports.prompts import (
     Added,
     Admission,
@@ -116,6 +118,7 @@ class RedisPromptRepository:
         prompt: Prompt,
         idempotency: IdempotencyClaim | None = None,
         admission: Admission | None = None,
+        first_job: Job | None = None,
     ) -> Added:
         keys = CreateKeys(self._keys.prompt(prompt.id))
         events = prompt.pull_events()
@@ -132,6 +135,13 @@ class RedisPromptRepository:
             backlog_max=self._backlog_max,
             events=self._entries(prompt, events),
         )
+        if first_job is not None:
+            args = args._replace(
+                job_step=first_job.step.value,
+                job_attempt=first_job.attempt,
+                traceparent=first_job.traceparent or "",
+                tracestate=first_job.tracestate or "",
+            )
         if admission is not None and limits is not None:
             rate = limits.requests
             args = args._replace(

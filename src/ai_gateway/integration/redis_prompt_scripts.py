@@ -1,7 +1,8 @@
 """The prompt store's two writes, each one Lua script (ADR 0002).
 
 The record, its version check, its indexes, the deliveries due (ADR 0018) and its lifecycle events
-(the outbox, ADR 0010) change together or not at all. Index keys are built inside Redis from the
+(the outbox, ADR 0010) change together or not at all; a new prompt's first job is queued with it
+(ADR 0027). Index keys are built inside Redis from the
 stored owner, status and request id (``LUA_INDEX_KEYS``), so a save need not be told where a
 prompt was indexed.
 """
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ai_gateway.integration.redis_admission import LUA_ADMISSION, LUA_SAVE_ACCOUNTING
+from ai_gateway.integration.redis_job_scripts import LUA_QUEUE_JOB, WAITING_MARGIN_MS
 from ai_gateway.integration.redis_keys import LUA_INDEX_KEYS
 from ai_gateway.integration.redis_scripts import NamedScript
 
@@ -78,6 +80,10 @@ class CreateArgs(NamedTuple):
     rate_period_ms: int = 0
     in_flight: int = 0  # the owner's prompts not yet final; 0: no limit
     tokens_per_day: int = 0  # the owner's provider tokens of the UTC day; 0: no budget
+    job_step: str = ""  # the first job, queued with the prompt; '' for none
+    job_attempt: int = 1
+    traceparent: str = ""  # the prompt's trace context ('' for none), kept with the job
+    tracestate: str = ""
     events: Sequence[str] = ()  # outbox entries, appended in order
 
 
@@ -86,6 +92,7 @@ CREATE: NamedScript[CreateKeys, CreateArgs] = NamedScript(
     CreateArgs,
     _HELPERS
     + LUA_ADMISSION
+    + LUA_QUEUE_JOB
     + """
 local P = ARG.prefix
 if KEY.idempotency then
@@ -108,6 +115,13 @@ redis.call('HSET', KEY.record, 'd', ARG.data, 'v', 1, 'o', ARG.owner, 's', ARG.s
 for _, k in ipairs(index_keys(P, ARG.owner, ARG.status, ARG.request_id)) do
   redis.call('ZADD', k, 0, member)
 end
+if ARG.job_step ~= '' then
+  local job = queue_job(jobs_key(P), ARG.job_step, ARG.prompt_id, ARG.job_attempt,
+                        ARG.traceparent, ARG.tracestate)
+  note_waiting(jobs_waiting_key(P, ARG.prompt_id), job, """
+    + str(WAITING_MARGIN_MS)
+    + """)
+end
 count(P, ARG.status, ARG.now_ms)
 sweep(P, ARG.now_ms)
 return verdict
@@ -115,7 +129,8 @@ return verdict
     variadic="events",
 )
 """Returns the earlier idempotency record, ``OUTBOX_FULL``, or the admission's verdict (a list,
-``redis_admission``): stored when it is ``admitted``, else refused with nothing written."""
+``redis_admission``): stored, with its first job, when it is ``admitted``, else refused with
+nothing written."""
 
 
 class SaveKeys(NamedTuple):

@@ -10,7 +10,7 @@ from datetime import datetime
 from ai_gateway.application.errors import FieldError, IdempotencyKeyReused
 from ai_gateway.application.mediator import Command
 from ai_gateway.application.ports.clock import Clock, utc_now
-from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
+from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.ports.limits import CallerLimitsStore, Standing
 from ai_gateway.application.ports.prompts import Admission, IdempotencyClaim, PromptRepository
 from ai_gateway.application.principal import Principal
@@ -67,19 +67,17 @@ class CreatedPrompt:
 
 
 class CreatePromptHandler:
-    """Stores the prompt, then queues its first step. Should queueing fail after the prompt is
-    stored, the reconciler finds it in CREATED and queues the step: nothing accepted is lost.
-    The caller's limits are checked by the store, in the same write (ADR 0019)."""
+    """Stores the prompt and queues its first step in one write (ADR 0027): nothing accepted is
+    left without a job. The caller's limits are checked by the store, in the same write
+    (ADR 0019)."""
 
     def __init__(
         self,
         prompts: PromptRepository,
-        queue: JobQueue,
         clock: Clock = utc_now,
         limits: CallerLimitsStore | None = None,
     ) -> None:
         self._prompts = prompts
-        self._queue = queue
         self._clock = clock
         self._limits = limits
 
@@ -110,11 +108,10 @@ class CreatePromptHandler:
         if command.idempotency_key is not None:
             scoped = f"{command.principal.owner}\n{command.idempotency_key}".encode()
             claim = IdempotencyClaim(hashlib.sha256(scoped).hexdigest(), fingerprint)
-        added = await self._prompts.add(prompt, claim, admission)
+        added = await self._prompts.add(prompt, claim, admission, Job.of(JobStep.PREPARE, prompt))
         earlier = added.earlier
         if earlier is None:
             note_prompt(prompt)
-            await self._queue.enqueue(Job.of(JobStep.PREPARE, prompt))
             return CreatedPrompt(
                 prompt.id,
                 prompt.status,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from ai_gateway.application.ports.jobs import Job
 from ai_gateway.application.ports.limits import Standing
 from ai_gateway.domain.limits import CallerLimits
 from ai_gateway.domain.prompt import Prompt, PromptStatus
@@ -94,10 +95,12 @@ class PromptRepository(Protocol):
         prompt: Prompt,
         idempotency: IdempotencyClaim | None = None,
         admission: Admission | None = None,
+        first_job: Job | None = None,
     ) -> Added:
-        """Store a new prompt; with a claim already taken, store nothing and return its record.
-        Raises AdmissionRefused, storing nothing, when the backlog is full or ``admission``'s
-        limits refuse it; a replayed claim is not counted against them."""
+        """Store a new prompt, and queue ``first_job`` in the same write: both or neither. With a
+        claim already taken, store nothing and return its record. Raises AdmissionRefused, storing
+        nothing, when the backlog is full or ``admission``'s limits refuse it; a replayed claim is
+        not counted against them."""
         ...
 
     async def get(self, prompt_id: str) -> Prompt | None: ...
