@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
 from starlette.routing import Route
 
-from ai_gateway.api.strict_json import MAX_DEPTH, loads
+from ai_gateway.api.strict_json import MAX_DEPTH, loads, screen
 from ai_gateway.bootstrap import create_app
 from ai_gateway.json_values import MalformedJson
 from tests.api.conftest import assert_problem, make_settings
@@ -152,3 +153,26 @@ def test_the_depth_limit_counts_levels() -> None:
     assert loads(nested(MAX_DEPTH - 1)) is not None
     with pytest.raises(MalformedJson):
         loads(nested(MAX_DEPTH + 1))
+
+
+def verdict(check: Callable[[bytes], object], body: bytes) -> tuple[str, type | None] | None:
+    """None when ``check`` takes the body, else its refusal and the parser error behind it."""
+    try:
+        check(body)
+    except MalformedJson as exc:
+        return str(exc), None if exc.__cause__ is None else type(exc.__cause__)
+    return None
+
+
+ORDINARY = {
+    "a plain prompt": b'{"content": "NaN and Infinity in a string", "context": {"n": [1, 2.5]}}',
+    "an exponent in range": b'{"content": "x", "context": {"score": 1e300}}',
+    "a Python literal": b'{"content": "x", "context": {"score": None}}',
+    "an unterminated string": b'{"content": "Infinity',
+    "not JSON": b"{not json",
+}
+
+
+@pytest.mark.parametrize("body", [*HOSTILE.values(), *ORDINARY.values()], ids=[*HOSTILE, *ORDINARY])
+def test_screening_refuses_what_parsing_refuses_and_for_the_same_reason(body: bytes) -> None:
+    assert verdict(screen, body) == verdict(loads, body)

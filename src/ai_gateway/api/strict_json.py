@@ -6,9 +6,10 @@ It also reads UTF-16 and UTF-32, which RFC 8259 (section 8.1) excludes and which
 byte-level checks below could not see through. ``StrictJsonBodies`` refuses such bodies with 400
 before any route reads them, whatever the route: every body FastAPI reads as JSON (no media type,
 or one whose subtype is ``json`` or ends in ``+json``, judged as FastAPI judges it) and any
-``text/json``. A CloudEvent in binary mode names its data's type in ``ce-datacontenttype``, which
-the events route checks with ``loads`` itself. Bodies that are merely not JSON are left to the
-route, which answers as it documents.
+``text/json``. The route parses the body; this parses it first only when its bytes may hold what
+``json`` reads and JSON does not (``screen``). A CloudEvent in binary mode names its data's type
+in ``ce-datacontenttype``, which the events route checks with ``loads`` itself. Bodies that are
+merely not JSON are left to the route, which answers as it documents.
 
 The body of a request without credentials is withheld from the application: every route that takes
 a body needs credentials, and FastAPI would parse the body before the route's dependencies refuse
@@ -41,37 +42,64 @@ CONSOLE_FORMS: Final = "/console/"
 _NO_BODY: Final[Message] = {"type": "http.request", "body": b"", "more_body": False}
 
 
-def _depth(skeleton: bytes, limit: int) -> int:
+def _depth(skeleton: bytes, limit: int) -> int | None:
     """How deep ``skeleton`` (JSON without its strings) nests, counted up to ``limit + 1``,
-    peeling innermost pairs at C speed instead of recursing."""
+    peeling innermost pairs at C speed instead of recursing; None when its brackets do not
+    pair up (not JSON, which the parser reports)."""
     brackets = skeleton.translate(None, _NOT_BRACKETS)
     depth = 0
     while brackets and depth <= limit:
         peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
-        if peeled == brackets:  # unbalanced: not JSON, which the parser reports
-            break
+        if peeled == brackets:
+            return None
         brackets = peeled
         depth += 1
     return depth
 
 
-def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """``body`` parsed as strict JSON, or MalformedJson."""
-    raw = body.encode() if isinstance(body, str) else body
+def _skeleton(raw: bytes, max_depth: int) -> tuple[bytes, bool]:
+    """``raw`` without its strings, once its encoding and depth are checked, and whether its
+    brackets pair up."""
     if b"\x00" in raw[:2] or raw.startswith(_UTF16_MARKS):  # what json.loads reads as UTF-16/32
         raise MalformedJson("JSON text is encoded as UTF-8")
     skeleton = _STRINGS.sub(b"", raw)
-    if _depth(skeleton, max_depth) > max_depth:
+    depth = _depth(skeleton, max_depth)
+    if depth is not None and depth > max_depth:
         raise MalformedJson(f"the JSON nests deeper than {max_depth} levels")
+    return skeleton, depth is not None
+
+
+def _huge(skeleton: bytes) -> bool:
+    """Whether a number may overflow to infinity."""
+    return bool(_EXPONENT.search(skeleton) or _LONG_DIGITS.search(skeleton))
+
+
+def _parse(raw: bytes, skeleton: bytes) -> Any:
     # a float hook costs a call per number (3x the parse): only bodies that may overflow pay it
-    huge = _EXPONENT.search(skeleton) or _LONG_DIGITS.search(skeleton)
-    parse_float = finite if huge else float
+    parse_float = finite if _huge(skeleton) else float
     try:
         return json.loads(raw, parse_constant=no_constant, parse_float=parse_float)
     except MalformedJson:
         raise
     except (ValueError, RecursionError) as exc:
         raise MalformedJson("the body is not valid JSON") from exc
+
+
+def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """``body`` parsed as strict JSON, or MalformedJson."""
+    raw = body.encode() if isinstance(body, str) else body
+    skeleton, _ = _skeleton(raw, max_depth)
+    return _parse(raw, skeleton)
+
+
+def screen(body: bytes, *, max_depth: int = MAX_DEPTH) -> None:
+    """Raises MalformedJson for what ``loads`` refuses, parsing only a body that may hold NaN,
+    Infinity or a number out of range (no JSON token outside a string has an ``N`` or an ``I``),
+    or whose brackets do not pair up (the parser may recurse without bound). Any other body is
+    left for its route to parse, once."""
+    skeleton, paired = _skeleton(body, max_depth)
+    if not paired or b"N" in skeleton or b"I" in skeleton or _huge(skeleton):
+        _parse(body, skeleton)
 
 
 def _request_head(scope: Scope) -> tuple[bool, str | None]:
@@ -138,7 +166,7 @@ class StrictJsonBodies:
         body = b"".join(chunks)
         if body:
             try:
-                loads(body, max_depth=self.max_depth)
+                screen(body, max_depth=self.max_depth)
             except MalformedJson as exc:
                 if not isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
                     await _refuse(send, str(exc))
