@@ -104,13 +104,12 @@ class CreatePromptHandler:
         )
         admission = Admission(caller, limits) if limits is not None and limits.restricts else None
         claim = None
-        fingerprint = command.fingerprint()
         if command.idempotency_key is not None:
             scoped = f"{command.principal.owner}\n{command.idempotency_key}".encode()
-            claim = IdempotencyClaim(hashlib.sha256(scoped).hexdigest(), fingerprint)
+            claim = IdempotencyClaim(hashlib.sha256(scoped).hexdigest(), command.fingerprint())
         added = await self._prompts.add(prompt, claim, admission, Job.of(JobStep.PREPARE, prompt))
         earlier = added.earlier
-        if earlier is None:
+        if earlier is None or claim is None:
             note_prompt(prompt)
             return CreatedPrompt(
                 prompt.id,
@@ -119,7 +118,7 @@ class CreatePromptHandler:
                 prompt.request_id,
                 standing=added.standing,
             )
-        if earlier.fingerprint != fingerprint:
+        if earlier.fingerprint != claim.fingerprint:
             raise IdempotencyKeyReused
         note(prompt_id=earlier.prompt_id, outcome="replayed")
         return CreatedPrompt(
