@@ -8,7 +8,7 @@ past their deadline are removed, with their index entries, a few at a time by ev
 that owe a callback are kept in ``P:deliveries:due``, scored by when it is due (ADR 0018), those
 whose callback was dead-lettered in ``P:deliveries:dead``, by when (ADR 0023). Key
 names are in ``redis_keys``; every write is one script of ``redis_prompt_scripts``, a creation's
-with the prompt's first job (ADR 0027).
+with the prompt's first job (ADR 0028).
 """
 
 from __future__ import annotations

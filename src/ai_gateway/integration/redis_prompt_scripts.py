@@ -2,7 +2,7 @@
 
 The record, its version check, its indexes, the deliveries due (ADR 0018) and its lifecycle events
 (the outbox, ADR 0010) change together or not at all; a new prompt's first job is queued with it
-(ADR 0027). Index keys are built inside Redis from the
+(ADR 0028). Index keys are built inside Redis from the
 stored owner, status and request id (``LUA_INDEX_KEYS``), so a save need not be told where a
 prompt was indexed.
 """

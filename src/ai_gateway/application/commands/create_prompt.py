@@ -67,7 +67,7 @@ class CreatedPrompt:
 
 
 class CreatePromptHandler:
-    """Stores the prompt and queues its first step in one write (ADR 0027): nothing accepted is
+    """Stores the prompt and queues its first step in one write (ADR 0028): nothing accepted is
     left without a job. The caller's limits are checked by the store, in the same write
     (ADR 0019)."""
 
