@@ -12,17 +12,17 @@ from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.ports.pacing import Permit, Share
-from ai_gateway.domain.limits import Priority
-from ai_gateway.integration.redis_pacing import ProviderQuota, RedisProviderPacer
+from ai_gateway.domain.limits import Priority, ProviderLimit, Rate
+from ai_gateway.integration.redis_pacing import RedisProviderPacer
 
 pytestmark = pytest.mark.integration
 
 P = "openai"
 
 
-def pacer(redis: Redis, prefix: str, lease: float = 60.0, **quota: float) -> RedisProviderPacer:
+def pacer(redis: Redis, prefix: str, lease: float = 60.0, **limit: object) -> RedisProviderPacer:
     return RedisProviderPacer(
-        redis, prefix=prefix, quotas={P: ProviderQuota(**quota)},  # type: ignore[arg-type]
+        redis, prefix=prefix, limits={P: ProviderLimit(**limit)},  # type: ignore[arg-type]
         lease_seconds=lease, max_pause_seconds=60,
     )  # fmt: skip
 
@@ -65,7 +65,7 @@ async def fill(p: RedisProviderPacer) -> Permit:
 async def test_an_empty_room_grants_at_once_then_the_rate_makes_prompts_wait(
     redis_client: Redis, key_prefix: str
 ) -> None:
-    p = pacer(redis_client, key_prefix, requests=10, request_seconds=1)
+    p = pacer(redis_client, key_prefix, requests=Rate(10, 1))
     first = await p.admit(P, job("a"), "apikey:x", Share(), Priority.BATCH)
     second = await p.admit(P, job("b"), "apikey:x", Share(), Priority.BATCH)
     again = await p.admit(P, job("b", 2), "apikey:x", Share(), Priority.BATCH)
@@ -82,7 +82,7 @@ async def test_an_empty_room_grants_at_once_then_the_rate_makes_prompts_wait(
 async def test_the_request_rate_holds_across_pacers_sharing_redis(
     redis_client: Redis, key_prefix: str
 ) -> None:
-    workers = [pacer(redis_client, key_prefix, requests=20, request_seconds=1) for _ in range(3)]
+    workers = [pacer(redis_client, key_prefix, requests=Rate(20, 1)) for _ in range(3)]
     await fill(workers[0])
     await queue(workers[0], "apikey:x", [f"p{i}" for i in range(12)])
     granted: list[float] = []
@@ -142,7 +142,7 @@ async def test_concurrency_counts_permits_out_until_released_or_their_lease_ends
 async def test_tokens_used_close_the_window_until_the_next_one(
     redis_client: Redis, key_prefix: str
 ) -> None:
-    p = pacer(redis_client, key_prefix, tokens=100, token_seconds=2)
+    p = pacer(redis_client, key_prefix, tokens=Rate(100, 2))
     first = await p.admit(P, job("a"), "apikey:x", Share(), Priority.BATCH)
     assert first.permit is not None
     await p.release(first.permit, tokens=150)

@@ -29,7 +29,9 @@ def test_a_rate_reads_and_writes_back(text: str, rate: Rate) -> None:
     assert str(rate) == text
 
 
-@pytest.mark.parametrize("text", ["0/minute", "ten/second", "5/week", "5", "-1/day", "5/"])
+@pytest.mark.parametrize(
+    "text", ["0/minute", "ten/second", "5/week", "5", "-1/day", "5/", "1.5/hour"]
+)
 def test_a_rate_that_is_not_n_per_period_is_refused(text: str) -> None:
     with pytest.raises(InvalidLimits):
         Rate.parse(text)

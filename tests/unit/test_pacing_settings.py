@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ai_gateway.bootstrap.storage import provider_quotas
-from ai_gateway.integration.redis_pacing import ProviderQuota
+from ai_gateway.bootstrap.storage import provider_limits
+from ai_gateway.domain.limits import ProviderLimit, Rate
 from ai_gateway.settings import Settings
-from ai_gateway.settings.values import ProviderLimit, Rate, parse_rate
 
 
 @pytest.fixture(autouse=True)
@@ -18,26 +17,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     for name in ("GENAI_PROVIDER", "PROVIDER_LIMITS", "PROVIDER_FALLBACKS", "OPENAI_MODEL"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.mark.parametrize(
-    ("text", "rate"),
-    [
-        ("120/minute", Rate(120, 60)),
-        ("10/second", Rate(10, 1)),
-        ("100000/day", Rate(100000, 86400)),
-    ],
-)
-def test_a_rate_is_a_count_per_period(text: str, rate: Rate) -> None:
-    assert parse_rate(text) == rate
-
-
-@pytest.mark.parametrize(
-    "text", ["0/second", "ten/second", "5/fortnight", "5", "-1/day", "1.5/hour"]
-)
-def test_a_malformed_rate_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="a rate is"):
-        parse_rate(text)
 
 
 def test_provider_limits_are_read_per_provider_and_per_model(
@@ -58,9 +37,9 @@ def test_provider_limits_are_read_per_provider_and_per_model(
     assert settings.providers == ("openai", "echo")
     assert settings.provider_limit("openai", "small") == ProviderLimit(requests=Rate(120, 60))
     assert settings.provider_limit("genai-api") is None
-    assert provider_quotas(settings) == {
-        "openai": ProviderQuota(requests=10, tokens=90000, token_seconds=60, concurrency=4),
-        "echo": ProviderQuota(),
+    assert provider_limits(settings) == {
+        "openai": ProviderLimit(Rate(10, 1), Rate(90000, 60), concurrency=4),
+        "echo": ProviderLimit(),
     }
 
 

@@ -23,6 +23,7 @@ from ai_gateway.application.ports.operations import HealthProbe, MetricsSource
 from ai_gateway.application.ports.overview import OverviewSource
 from ai_gateway.application.ports.pacing import CallerShares, ProviderPacer
 from ai_gateway.application.ports.prompts import PromptRepository
+from ai_gateway.domain.limits import ProviderLimit
 from ai_gateway.integration.event_relay import OutboxHealth
 from ai_gateway.integration.local_object_store import LocalObjectStore
 from ai_gateway.integration.redis_backlog import RedisBacklog
@@ -41,7 +42,7 @@ from ai_gateway.integration.redis_event_inbox import RedisEventInbox
 from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_metrics import RedisMetrics
 from ai_gateway.integration.redis_overview import RedisOverview
-from ai_gateway.integration.redis_pacing import ProviderQuota, RedisProviderPacer
+from ai_gateway.integration.redis_pacing import RedisProviderPacer
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.redis_replication import ReplicatedWrites
 from ai_gateway.integration.s3_object_store import ObjectStorageHealth, S3ObjectStore
@@ -183,7 +184,7 @@ class StorageProvider(Provider):
         return RedisProviderPacer(
             redis,
             prefix=settings.redis_key_prefix,
-            quotas=provider_quotas(settings),
+            limits=provider_limits(settings),
             # a permit outlives the longest call, and the worker that died holding it, no longer
             lease_seconds=settings.genai_timeout_seconds + 30,
             max_pause_seconds=settings.retry_max_seconds,
@@ -243,21 +244,8 @@ class StorageProvider(Provider):
         return probes
 
 
-def provider_quotas(settings: Settings) -> dict[str, ProviderQuota]:
+def provider_limits(settings: Settings) -> dict[str, ProviderLimit]:
     """PROVIDER_LIMITS of the providers in use, the entry of the configured model first."""
     models = {"openai": settings.openai_model}
-    quotas = {}
-    for provider in settings.providers:
-        limit = settings.provider_limit(provider, models.get(provider))
-        if limit is None:
-            continue
-        requests, tokens = limit.requests, limit.tokens
-        quotas[provider] = ProviderQuota(
-            requests=requests.count if requests else None,
-            request_seconds=requests.seconds if requests else 1.0,
-            burst=limit.burst,
-            tokens=tokens.count if tokens else None,
-            token_seconds=tokens.seconds if tokens else 1.0,
-            concurrency=limit.concurrency,
-        )
-    return quotas
+    limits = {p: settings.provider_limit(p, models.get(p)) for p in settings.providers}
+    return {provider: limit for provider, limit in limits.items() if limit is not None}

@@ -5,6 +5,9 @@ provider.
 ``CALLER_LIMITS`` and the admin endpoint write the same JSON form, read by ``CallerLimits.read``:
 ``{"requests": "600/minute", "in_flight": 50, "tokens_per_day": 2000000, "priority": "batch",
 "weight": 2}``, every field optional.
+
+What the workers together may ask of a provider (``PROVIDER_LIMITS``, ADR 0020) is counted in the
+same ``Rate``.
 """
 
 from __future__ import annotations
@@ -54,6 +57,17 @@ class Rate:
     def __str__(self) -> str:
         unit = next(u for u, seconds in PERIODS.items() if seconds == self.seconds)
         return f"{self.count}/{unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLimit:
+    """What the workers together may ask of one provider (or one of its models); an empty entry
+    paces nothing but still shares the provider's pauses."""
+
+    requests: Rate | None = None
+    tokens: Rate | None = None
+    concurrency: int | None = None
+    burst: int = 1
 
 
 @dataclass(frozen=True, slots=True)

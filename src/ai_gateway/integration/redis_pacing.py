@@ -12,13 +12,12 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.ports.pacing import Admitted, Permit, Share, Taken
-from ai_gateway.domain.limits import Priority
+from ai_gateway.domain.limits import Priority, ProviderLimit
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import key_part
 from ai_gateway.integration.redis_pacing_scripts import (
@@ -36,27 +35,14 @@ from ai_gateway.integration.redis_pacing_scripts import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderQuota:
-    """One provider's limits: ``requests`` per ``request_seconds`` (with a ``burst``), ``tokens``
-    per ``token_seconds``, ``concurrency`` calls at once; None for no such limit."""
-
-    requests: int | None = None
-    request_seconds: float = 1.0
-    burst: int = 1
-    tokens: int | None = None
-    token_seconds: float = 1.0
-    concurrency: int | None = None
-
-
-def _limits(quota: ProviderQuota, lease_seconds: float) -> Limits:
-    interval = quota.request_seconds / quota.requests if quota.requests else 0.0
+def _limits(limit: ProviderLimit, lease_seconds: float) -> Limits:
+    requests, tokens = limit.requests, limit.tokens
     return Limits(
-        interval_ms=max(round(interval * 1000), 1) if quota.requests else 0,
-        burst=quota.burst,
-        concurrency=quota.concurrency or 0,
-        token_limit=quota.tokens or 0,
-        token_period_ms=max(round(quota.token_seconds * 1000), 1),
+        interval_ms=max(round(requests.seconds * 1000 / requests.count), 1) if requests else 0,
+        burst=limit.burst,
+        concurrency=limit.concurrency or 0,
+        token_limit=tokens.count if tokens else 0,
+        token_period_ms=tokens.seconds * 1000 if tokens else 1000,
         lease_ms=max(round(lease_seconds * 1000), 1),
     )
 
@@ -67,7 +53,7 @@ class RedisProviderPacer:
         redis: Redis,
         *,
         prefix: str,
-        quotas: Mapping[str, ProviderQuota],
+        limits: Mapping[str, ProviderLimit],
         lease_seconds: float,
         max_pause_seconds: float,
     ) -> None:
@@ -75,13 +61,13 @@ class RedisProviderPacer:
         exceed the longest provider call."""
         self._redis = redis
         self._prefix = prefix
-        self._limits = {name: _limits(q, lease_seconds) for name, q in quotas.items()}
+        self._limits = {name: _limits(limit, lease_seconds) for name, limit in limits.items()}
         self._max_pause = max_pause_seconds
         self._admit = ADMIT.bind(redis)
         self._take = TAKE.bind(redis)
         self._release = RELEASE.bind(redis)
         self._pause = PAUSE.bind(redis)
-        self._arrivals = {name: asyncio.Event() for name in quotas}
+        self._arrivals = {name: asyncio.Event() for name in limits}
 
     @property
     def providers(self) -> tuple[str, ...]:

@@ -11,13 +11,12 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from ai_gateway.domain.events import GENAI_ANSWER_EVENT, cloud_event_type
-from ai_gateway.domain.limits import CallerLimits, parse_caller_limits
+from ai_gateway.domain.limits import CallerLimits, ProviderLimit, parse_caller_limits
 from ai_gateway.domain.token_signing import allowed_jwt_algorithms
 from ai_gateway.settings.redis import RedisSettings
 from ai_gateway.settings.values import (
     ApiKeyEntry,
     IPNetwork,
-    ProviderLimit,
     S3Address,
     bucket_name,
     names,

@@ -1,6 +1,7 @@
 """Parsers that turn the environment's text into typed values, once, when settings are read.
 
-They import nothing of the gateway: a rule the settings check lives here or in a library."""
+They import nothing of the gateway above its domain: a rule the settings check lives here, in the
+domain or in a library."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from standardwebhooks import Webhook
+
+from ai_gateway.domain.limits import ProviderLimit, Rate
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -168,36 +171,8 @@ def s3_address(endpoint: str, secure: bool | None) -> S3Address:
     return S3Address(split.netloc, split.scheme == "https" if secure is None else secure)
 
 
-_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
 _PROVIDERS = frozenset({"echo", "openai", "genai-api"})
 _LIMIT_FIELDS = frozenset({"requests", "tokens", "concurrency", "burst"})
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """``count`` per ``seconds``, written ``"120/minute"``."""
-
-    count: int
-    seconds: int
-
-
-def parse_rate(text: str) -> Rate:
-    """``N/second``, ``N/minute``, ``N/hour`` or ``N/day``, N a positive integer."""
-    count, sep, unit = text.strip().partition("/")
-    if not sep or not count.isdigit() or int(count) < 1 or unit not in _PERIODS:
-        raise ValueError(f"{text!r}: a rate is N/second, N/minute, N/hour or N/day (N ≥ 1)")
-    return Rate(int(count), _PERIODS[unit])
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderLimit:
-    """What the workers together may ask of one provider (or one of its models); an empty entry
-    paces nothing but still shares the provider's pauses."""
-
-    requests: Rate | None = None
-    tokens: Rate | None = None
-    concurrency: int | None = None
-    burst: int = 1
 
 
 def _limit(key: str, entry: object) -> ProviderLimit:
@@ -211,8 +186,8 @@ def _limit(key: str, entry: object) -> ProviderLimit:
     if not all(c is None or (type(c) is int and c >= 1) for c in counts.values()):
         raise ValueError(f"PROVIDER_LIMITS[{key!r}]: concurrency and burst are integers ≥ 1")
     return ProviderLimit(
-        requests=None if rates["requests"] is None else parse_rate(rates["requests"]),
-        tokens=None if rates["tokens"] is None else parse_rate(rates["tokens"]),
+        requests=None if rates["requests"] is None else Rate.parse(rates["requests"]),
+        tokens=None if rates["tokens"] is None else Rate.parse(rates["tokens"]),
         concurrency=counts["concurrency"],
         burst=counts["burst"] or 1,
     )
