@@ -31,7 +31,6 @@ from ai_gateway.integration.redis_pacing_scripts import (
     PauseArgs,
     PauseKeys,
     ReleaseArgs,
-    TakeArgs,
 )
 
 
@@ -97,9 +96,7 @@ class RedisProviderPacer:
 
     async def take(self, provider: str) -> Taken:
         async with redis_errors():
-            item, wait_ms = await self._take(
-                self._keys(provider), TakeArgs(*self._limits[provider])
-            )
+            item, wait_ms = await self._take(self._keys(provider), self._limits[provider])
         if not item:
             return Taken(wait=None if int(wait_ms) < 0 else int(wait_ms) / 1000)
         prompt_id, _, attempt = str(item).partition(":")

@@ -40,6 +40,8 @@ class PaceKeys(NamedTuple):
 
 
 class Limits(NamedTuple):
+    """A provider's limits, the arguments every pacing script starts with (TAKE takes no more)."""
+
     interval_ms: int  # 0: no request rate
     burst: int
     concurrency: int  # 0: no limit
@@ -60,15 +62,6 @@ class AdmitArgs(NamedTuple):
     caller: str  # the prompt's owner, made safe for key names
     priority: str
     weight: float
-
-
-class TakeArgs(NamedTuple):
-    interval_ms: int
-    burst: int
-    concurrency: int
-    token_limit: int
-    token_period_ms: int
-    lease_ms: int
 
 
 class ReleaseArgs(NamedTuple):
@@ -148,9 +141,9 @@ return {'queued', wait + ahead * interval}
 """``{outcome, estimated wait in ms}``: ``granted`` (a permit), ``queued`` (in the room),
 ``waiting`` (in the room already) or ``held`` (being submitted under a permit)."""
 
-TAKE: NamedScript[PaceKeys, TakeArgs] = NamedScript(
+TAKE: NamedScript[PaceKeys, Limits] = NamedScript(
     PaceKeys,
-    TakeArgs,
+    Limits,
     _GATE
     + """
 local wait = gate()
