@@ -8,15 +8,18 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from ai_gateway.application.errors import DependencyUnavailable
+from ai_gateway.application.errors import AdmissionRefused, DependencyUnavailable
 from ai_gateway.application.ports.jobs import Job, JobStep
-from ai_gateway.application.ports.prompts import IdempotencyClaim, PromptFilter
+from ai_gateway.application.ports.limits import Refusal
+from ai_gateway.application.ports.prompts import Admission, IdempotencyClaim, PromptFilter
+from ai_gateway.domain.limits import CallerLimits
 from ai_gateway.domain.prompt import Prompt, PromptStatus
+from ai_gateway.domain.values import PromptResponse, TokenUsage
 from ai_gateway.integration import redis_prompt_repository
 from ai_gateway.integration.redis_job_scripts import WAITING_MARGIN_MS
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
-from tests.factories import T0, ManualClock
+from tests.factories import T0, ManualClock, walk
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -128,6 +131,29 @@ async def test_a_write_sweeps_the_records_and_index_entries_past_retention(
     assert not any(settled.id in m for m in members)
     assert not await redis_client.exists(keys.prompt(settled.id))
     assert await redis_client.zcard(keys.retention) == 0
+
+
+async def test_a_callers_token_budget_is_spent_by_every_subject_it_creates_for(
+    repo: RedisPromptRepository, key_prefix: str
+) -> None:
+    # two users' tokens issued to one client: the budget is the client's, not each user's
+    admission = Admission("reviews-app", CallerLimits(tokens_per_day=10))
+    first = new_prompt(0, owner="jwt:ana", caller="reviews-app")
+    await repo.add(first, None, admission)
+    walk(first, PromptStatus.SUBMITTED, T0)
+    first.record_response(PromptResponse.of("ok", {}, T0), TokenUsage.of(4, 6))
+    await repo.save(first)
+
+    with pytest.raises(AdmissionRefused) as refused:
+        await repo.add(new_prompt(1, owner="jwt:ben", caller="reviews-app"), None, admission)
+
+    assert refused.value.reason is Refusal.BUDGET
+    assert refused.value.standing is not None
+    assert refused.value.standing.tokens_used == 10
+    other = Admission("other-app", admission.limits)
+    added = await repo.add(new_prompt(2, owner="jwt:ana", caller="other-app"), None, other)
+    assert added.standing is not None
+    assert added.standing.tokens_used == 0
 
 
 async def test_an_unreachable_redis_is_reported_as_unavailable() -> None:

@@ -8,7 +8,7 @@ creation writes nothing and costs no round trip of its own:
   submitted to a provider this minute and the last, from the overview's counters that the save
   script keeps anyway, so admission adds no command to a save;
 - in flight: the owner's prompts not yet final, from its status indexes;
-- the token budget: ``P:limits:tokens:{owner}:{day}``, added to by the save that records an
+- the token budget: ``P:limits:tokens:{caller}:{day}``, added to by the save that records an
   answer's usage, the day being the UTC day by Redis's clock;
 - the rate: a window per caller that opens with its first creation and lasts one period
   (``P:limits:rate:{caller}``, a count that expires with the window); counted only when the
@@ -42,18 +42,18 @@ local function redis_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function tokens_key(P, owner, day) return P..':limits:tokens:'..owner..':'..day end
+local function tokens_key(P, caller, day) return P..':limits:tokens:'..caller..':'..day end
 """
 
 LUA_SAVE_ACCOUNTING = (
     _LUA_STATUSES
     + """
--- A recorded answer's tokens count toward its owner's budget of the day; the key outlives the
+-- A recorded answer's tokens count toward its caller's budget of the day; the key outlives the
 -- day it counts, and is given that life when the day's first answer creates it.
-local function account(P, owner, tokens)
+local function account(P, caller, tokens)
   tokens = tonumber(tokens)
   if tokens <= 0 then return end
-  local key = tokens_key(P, owner, math.floor(redis_ms() / 86400000))
+  local key = tokens_key(P, caller, math.floor(redis_ms() / 86400000))
   if redis.call('INCRBY', key, tokens) == tokens then redis.call('EXPIRE', key, 2 * 86400) end
 end
 """
@@ -106,7 +106,7 @@ local function admission(P, owner, A)
   local budget = tonumber(A.tokens_per_day)
   if budget > 0 then
     local day = math.floor(clock() / 86400000)
-    reply[6] = tonumber(redis.call('GET', tokens_key(P, owner, day)) or '0')
+    reply[6] = tonumber(redis.call('GET', tokens_key(P, A.caller, day)) or '0')
     reply[7] = (day + 1) * 86400000 - now
     if reply[6] >= budget then return refuse('{Refusal.BUDGET}', reply[7]) end
   end

@@ -93,7 +93,7 @@ class RedisCallerLimits:
                 pipe.pttl(keys.caller_rate(caller))
                 for status in _IN_FLIGHT:
                     pipe.zcard(keys.index(owner=owner, status=status))
-                pipe.get(keys.caller_tokens(owner, now // _DAY_MS))
+                pipe.get(keys.caller_tokens(caller, now // _DAY_MS))
                 counted, left, *in_flight, used = await pipe.execute()
         budget = limits.tokens_per_day
         remaining = ahead = None

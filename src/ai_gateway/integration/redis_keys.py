@@ -25,7 +25,7 @@ relay's leader lock; received events in ``P:events:seen:{hash}``, ``P:events:dat
 
 Caller limits (ADR 0019): ``P:limits:callers`` an administrator's limits by caller name,
 ``P:limits:rate:{caller}`` a caller's creations in its current rate window,
-``P:limits:tokens:{owner}:{day}`` an owner's provider tokens of a UTC day, ``P:limits:refused``
+``P:limits:tokens:{caller}:{day}`` a caller's provider tokens of a UTC day, ``P:limits:refused``
 refusals by reason.
 
 Owner and request ids are percent-encoded (``key_part``) so that no value can forge another key.
@@ -131,8 +131,8 @@ class RedisKeys:
     def caller_rate(self, caller: str) -> str:
         return f"{self.prefix}:limits:rate:{key_part(caller)}"
 
-    def caller_tokens(self, owner: str, day: int) -> str:
-        return f"{self.prefix}:limits:tokens:{key_part(owner)}:{day}"
+    def caller_tokens(self, caller: str, day: int) -> str:
+        return f"{self.prefix}:limits:tokens:{key_part(caller)}:{day}"
 
     @property
     def refusals(self) -> str:

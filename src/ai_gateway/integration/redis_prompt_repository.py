@@ -150,6 +150,7 @@ class RedisPromptRepository:
                 rate_period_ms=0 if rate is None else rate.seconds * 1000,
                 in_flight=limits.in_flight or 0,
                 tokens_per_day=limits.tokens_per_day or 0,
+                caller=key_part(admission.caller),
             )
         if idempotency is not None:
             keys = keys._replace(idempotency=self._keys.idempotency(idempotency.key))
@@ -207,6 +208,7 @@ class RedisPromptRepository:
             dead_letter_ms=dead_letter_ms(prompt),
             answer_ms=answer_ms(prompt),
             tokens=prompt.usage.total_tokens if answered and prompt.usage else 0,
+            caller=key_part(prompt.caller or prompt.owner),
             events=self._entries(prompt, events),
         )
         async with redis_errors():

@@ -79,7 +79,8 @@ class CreateArgs(NamedTuple):
     rate_count: int = 0  # creations per period; 0: no rate limit
     rate_period_ms: int = 0
     in_flight: int = 0  # the owner's prompts not yet final; 0: no limit
-    tokens_per_day: int = 0  # the owner's provider tokens of the UTC day; 0: no budget
+    tokens_per_day: int = 0  # the caller's provider tokens of the UTC day; 0: no budget
+    caller: str = ""  # the name the caller's limits go by, encoded with key_part
     job_step: str = ""  # the first job, queued with the prompt; '' for none
     job_attempt: int = 1
     traceparent: str = ""  # the prompt's trace context ('' for none), kept with the job
@@ -148,7 +149,8 @@ class SaveArgs(NamedTuple):
     delivery_due_ms: str = ""  # when the callback owed is due; '' when none is owed
     dead_letter_ms: str = ""  # when its callback was dead-lettered; '' when it was not
     answer_ms: str = ""  # creation to answer, when this save records the answer; '' otherwise
-    tokens: int = 0  # provider tokens of the answer this save records, for the owner's budget
+    tokens: int = 0  # provider tokens of the answer this save records, for the caller's budget
+    caller: str = ""  # whose budget they count in, encoded with key_part
     events: Sequence[str] = ()  # outbox entries, appended in order
 
 
@@ -162,7 +164,7 @@ local P = ARG.prefix
 local cur = redis.call('HMGET', KEY.record, 'v', 'o', 's', 'm', 'x')
 if not cur[1] then return -1 end
 if cur[1] ~= ARG.expected_version then return 0 end
-account(P, cur[2], ARG.tokens)
+account(P, ARG.caller, ARG.tokens)
 local version = tonumber(cur[1]) + 1
 redis.call('HSET', KEY.record, 'd', ARG.data, 'v', version, 's', ARG.status)
 publish(P, ARG.events)
