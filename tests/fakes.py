@@ -236,6 +236,7 @@ class RoomPacer:
         self.open = open_
         self.wait = wait
         self.room: list[Job] = []
+        self.callers: list[str] = []
         self.released: list[tuple[Permit, int]] = []
         self.pauses: list[tuple[str, float]] = []
 
@@ -243,8 +244,9 @@ class RoomPacer:
         return provider in self.providers
 
     async def admit(
-        self, provider: str, job: Job, owner: str, share: Share, priority: Priority
+        self, provider: str, job: Job, caller: str, share: Share, priority: Priority
     ) -> Admitted:
+        self.callers.append(caller)
         if self.open:
             return Admitted(permit=Permit(provider, job.prompt_id))
         if any(waiting.prompt_id == job.prompt_id for waiting in self.room):

@@ -44,6 +44,18 @@ async def test_a_prompt_that_cannot_go_yet_waits_in_the_room_and_says_so() -> No
     assert [job.attempt for job in pacer.room] == [2]
 
 
+async def test_a_prompt_queues_under_the_name_its_callers_limits_go_by() -> None:
+    pacer = RoomPacer("scripted", open_=False)
+    p = Pipeline(pacer=pacer)
+    named = await p.add(S.PREPARED, caller="reviews-app")
+    unnamed = await p.add(S.PREPARED)  # stored before prompts kept their caller's name
+
+    for prompt in (named, unnamed):
+        await p.mediator.send(SubmitPrompt(submit(prompt.id)))
+
+    assert pacer.callers == ["reviews-app", "apikey:mosaic"]
+
+
 async def test_a_permit_from_the_room_submits_and_is_released_with_the_tokens_used() -> None:
     pacer = RoomPacer("scripted", open_=False)
     p = Pipeline(provider=ScriptedProvider(USAGE), pacer=pacer)

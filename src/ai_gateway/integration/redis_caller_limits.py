@@ -59,9 +59,9 @@ class RedisCallerLimits:
         return cached[1] or await self.configured(caller)
 
     async def share(self, caller: str) -> Share:
-        """The caller's weight and default priority, for pacing (ADR 0020)."""
+        """The caller's weight, for pacing (ADR 0020)."""
         limits = await self.limits_for(caller)
-        return Share() if limits is None else Share(float(limits.weight), limits.priority)
+        return Share() if limits is None else Share(float(limits.weight))
 
     async def configured(self, caller: str) -> CallerLimits | None:
         return self._configured.get(caller) or self._configured.get(DEFAULT_CALLER)

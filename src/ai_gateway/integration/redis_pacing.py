@@ -75,13 +75,13 @@ class RedisProviderPacer:
     def paces(self, provider: str) -> bool:
         return provider in self._limits
 
-    async def admit(self, provider: str, job: Job, owner: str, share: Share, priority: Priority
+    async def admit(self, provider: str, job: Job, caller: str, share: Share, priority: Priority
                     ) -> Admitted:  # fmt: skip
         args = AdmitArgs(
             *self._limits[provider],
             prompt_id=job.prompt_id,
             item=f"{job.prompt_id}:{job.attempt}",
-            caller=key_part(owner),
+            caller=key_part(caller),
             priority=priority.value,
             weight=share.weight,
         )

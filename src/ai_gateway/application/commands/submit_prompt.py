@@ -120,10 +120,9 @@ class SubmitPromptHandler:
 
     async def _admit(self, job: Job, prompt: Prompt, provider: str) -> Permit | None:
         assert self._pacing is not None  # noqa: S101 - only paced providers are admitted
-        share = await self._pacing.shares.share(prompt.caller or prompt.owner)
-        admitted = await self._pacing.pacer.admit(
-            provider, job, prompt.owner, share, prompt.priority
-        )
+        caller = prompt.caller or prompt.owner  # a record from before callers were named
+        share = await self._pacing.shares.share(caller)
+        admitted = await self._pacing.pacer.admit(provider, job, caller, share, prompt.priority)
         if admitted.estimated_wait is not None:
             until = self._clock() + timedelta(seconds=admitted.estimated_wait)
 

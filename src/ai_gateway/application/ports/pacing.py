@@ -14,10 +14,9 @@ from ai_gateway.domain.limits import Priority
 @dataclass(frozen=True, slots=True)
 class Share:
     """A caller's claim on a provider that is the bottleneck: its ``weight`` against the other
-    callers waiting, and the priority of its prompts that name none."""
+    callers waiting (the order within its own prompts is theirs: ``Prompt.priority``)."""
 
     weight: float = 1.0
-    priority: Priority = Priority.INTERACTIVE
 
 
 class CallerShares(Protocol):
@@ -28,7 +27,7 @@ class CallerShares(Protocol):
 
 
 class EqualShares:
-    """Every caller alike: weight 1, interactive."""
+    """Every caller alike: weight 1."""
 
     async def share(self, caller: str) -> Share:  # noqa: ARG002 - the same for every caller
         return Share()
@@ -77,10 +76,11 @@ class ProviderPacer(Protocol):
         """The paced providers."""
         ...
 
-    async def admit(self, provider: str, job: Job, owner: str, share: Share, priority: Priority
+    async def admit(self, provider: str, job: Job, caller: str, share: Share, priority: Priority
                     ) -> Admitted:  # fmt: skip
         """A permit at once when nothing waits and the limits allow; else ``job`` waits in the
-        room, unless its prompt is there already or being submitted."""
+        room, among the prompts of ``caller`` (the name its share goes by), unless its prompt is
+        there already or being submitted."""
         ...
 
     async def take(self, provider: str) -> Taken:
