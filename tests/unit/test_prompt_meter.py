@@ -15,7 +15,7 @@ from ai_gateway.metrics.prompts import PromptMeter
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 METER = PromptMeter(
     kinds=Kinds({"generic", "mosaic_item"}),
-    callers=Callers({"apikey:mosaic": "mosaic"}),
+    callers=Callers({"apikey:mosaic": "mosaic"}, limited={"reviews-app"}),
     providers=("meter-test", "fallback"),
 )
 
@@ -87,6 +87,14 @@ def test_the_tokens_a_prompt_keeps_are_counted_by_model_and_caller() -> None:
 
     assert sample(tokens, direction="in", **labels) == before_in + 12
     assert sample(tokens, direction="out", **labels) == before_out + 30
+
+
+def test_a_token_caller_with_configured_limits_is_counted_under_its_name() -> None:
+    labels = {"kind": "generic", "caller": "reviews-app"}
+    before = sample("ai_gateway_prompts_created_total", **labels)
+    prompt = Prompt.create(owner="jwt:ana", content="x", at=T0, caller="reviews-app")
+    METER.written(prompt, prompt.pull_events())
+    assert sample("ai_gateway_prompts_created_total", **labels) == before + 1
 
 
 def test_kinds_and_callers_without_a_configured_name_are_other() -> None:

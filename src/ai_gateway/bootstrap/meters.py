@@ -9,6 +9,7 @@ from ai_gateway.application.ports.operations import DeliveryMeter
 from ai_gateway.application.principal import AuthMethod, Principal
 from ai_gateway.application.templates import TEMPLATES
 from ai_gateway.bootstrap.outside import GenAiProviders
+from ai_gateway.domain.limits import DEFAULT_CALLER
 from ai_gateway.domain.prompt import DEFAULT_KIND, ITEM_KIND
 from ai_gateway.metrics.labels import Callers, Kinds
 from ai_gateway.metrics.prompts import PromptMeter
@@ -31,7 +32,7 @@ class MeterProvider(Provider):
     def prompt_meter(self, settings: Settings) -> PromptMeter:
         return PromptMeter(
             kinds=Kinds({DEFAULT_KIND, ITEM_KIND, *TEMPLATES}),
-            callers=Callers(caller_names(settings)),
+            callers=Callers(caller_names(settings), set(settings.caller_limits) - {DEFAULT_CALLER}),
             providers=settings.providers,
         )
 

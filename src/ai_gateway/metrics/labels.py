@@ -39,14 +39,18 @@ def method(value: str) -> str:
 
 
 class Callers:
-    """A prompt owner's label: the configured name it has (an API key's name), else ``other``;
-    JWT subjects are many and unconfigured, so they all count as ``other``."""
+    """A prompt's caller label: the configured name its owner has (an API key's name), else its
+    caller's name when limits are configured under it (a token's client id), else ``other``."""
 
-    def __init__(self, names: Mapping[str, str]) -> None:
+    def __init__(self, names: Mapping[str, str], limited: Iterable[str] = ()) -> None:
         self._names = dict(names)
+        self._limited = frozenset(limited)
 
-    def __call__(self, owner: str) -> str:
-        return self._names.get(owner, OTHER)
+    def __call__(self, owner: str, caller: str | None = None) -> str:
+        named = self._names.get(owner)
+        if named is not None:
+            return named
+        return caller if caller in self._limited else OTHER
 
 
 class Kinds:

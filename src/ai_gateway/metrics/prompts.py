@@ -57,7 +57,9 @@ class PromptMeter:
         created = prompt.created_at
         for event in events:
             if isinstance(event, PromptReceived):
-                self._child(m.PROMPTS_CREATED, kind, self._caller(prompt.owner)).inc()
+                self._child(
+                    m.PROMPTS_CREATED, kind, self._caller(prompt.owner, prompt.caller)
+                ).inc()
                 continue
             if not isinstance(event, PromptMoved):
                 continue
@@ -83,7 +85,7 @@ class PromptMeter:
             return
         model = metadata.get("model")
         model = self._model(model) if isinstance(model, str) else "unknown"
-        caller = self._caller(prompt.owner)
+        caller = self._caller(prompt.owner, prompt.caller)
         self._child(m.PROVIDER_TOKENS, provider, model, caller, "in").inc(usage.input_tokens)
         self._child(m.PROVIDER_TOKENS, provider, model, caller, "out").inc(usage.output_tokens)
 
