@@ -27,6 +27,7 @@ from typing import Final
 from ai_gateway.application.errors import AdmissionRefused
 from ai_gateway.application.ports.limits import Refusal, Standing
 from ai_gateway.domain.limits import CallerLimits
+from ai_gateway.domain.prompt import PromptStatus
 
 UNKNOWN_DRAIN_WAIT_MS: Final = 30_000
 """The wait suggested when nothing left the backlog lately (no worker running, say)."""
@@ -34,16 +35,28 @@ MAX_BACKLOG_WAIT_MS: Final = 300_000
 IN_FLIGHT_WAIT_MS: Final = 5_000
 NOT_SET: Final = -1
 
-# Statuses of the backlog, and of prompts in flight (not yet final).
-_LUA_STATUSES = """
-local BACKLOG = {'created', 'preparing', 'prepared'}
-local IN_FLIGHT = {'created', 'preparing', 'prepared', 'submitted'}
-local function redis_ms()
+BACKLOG_STATUSES: Final = (PromptStatus.CREATED, PromptStatus.PREPARING, PromptStatus.PREPARED)
+"""Prompts accepted and not yet handed to a provider."""
+IN_FLIGHT_STATUSES: Final = (*BACKLOG_STATUSES, PromptStatus.SUBMITTED)
+"""Prompts not yet final."""
+
+
+def _lua_list(statuses: tuple[PromptStatus, ...]) -> str:
+    return "{" + ", ".join(f"'{s.value}'" for s in statuses) + "}"
+
+
+_LUA_STATUSES = (
+    f"""
+local BACKLOG = {_lua_list(BACKLOG_STATUSES)}
+local IN_FLIGHT = {_lua_list(IN_FLIGHT_STATUSES)}
+"""
+    + """local function redis_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function tokens_key(P, caller, day) return P..':limits:tokens:'..caller..':'..day end
 """
+)
 
 LUA_SAVE_ACCOUNTING = (
     _LUA_STATUSES

@@ -7,10 +7,9 @@ from redis.asyncio import Redis
 
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.limits import Backlog
+from ai_gateway.integration.redis_admission import BACKLOG_STATUSES
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys
-
-BACKLOG_STATUSES = ("created", "preparing", "prepared")
 
 
 class RedisBacklog:
@@ -28,7 +27,7 @@ class RedisBacklog:
     async def read(self) -> Backlog:
         async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
             for status in BACKLOG_STATUSES:
-                pipe.zcard(self._keys.index(status=status))
+                pipe.zcard(self._keys.index(status=status.value))
             pipe.hgetall(self._keys.refusals)
             *counts, refused = await pipe.execute()
         return Backlog(

@@ -21,10 +21,10 @@ from ai_gateway.application.ports.limits import Standing
 from ai_gateway.application.ports.pacing import Share
 from ai_gateway.domain.events import CALLER_LIMITS_CHANGED
 from ai_gateway.domain.limits import DEFAULT_CALLER, CallerLimits
+from ai_gateway.integration.redis_admission import IN_FLIGHT_STATUSES
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys
 
-_IN_FLIGHT = ("created", "preparing", "prepared", "submitted")
 _MAX_CACHED = 10_000
 _DAY_MS = 86_400_000
 
@@ -91,8 +91,8 @@ class RedisCallerLimits:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.get(keys.caller_rate(caller))
                 pipe.pttl(keys.caller_rate(caller))
-                for status in _IN_FLIGHT:
-                    pipe.zcard(keys.index(owner=owner, status=status))
+                for status in IN_FLIGHT_STATUSES:
+                    pipe.zcard(keys.index(owner=owner, status=status.value))
                 pipe.get(keys.caller_tokens(caller, now // _DAY_MS))
                 counted, left, *in_flight, used = await pipe.execute()
         budget = limits.tokens_per_day
