@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
@@ -120,12 +119,13 @@ class RedisProviderPacer:
         if not ids or not self._limits:
             return set()
         async with redis_errors(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.time()  # leases end by Redis's clock, as the scripts set them
             for provider in self._limits:
                 keys = self._keys(provider)
                 pipe.hmget(keys.members, ids)
                 pipe.zmscore(keys.inflight, ids)
-            replies = await pipe.execute()
-        now_ms = time.time() * 1000
+            (seconds, micros), *replies = await pipe.execute()
+        now_ms = seconds * 1000 + micros // 1000
         held: set[str] = set()
         for members, leases in zip(replies[::2], replies[1::2], strict=True):
             for prompt_id, member, lease in zip(ids, members, leases, strict=True):
