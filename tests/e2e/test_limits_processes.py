@@ -61,7 +61,10 @@ def wait_settled(api: str, caller: str, location: str) -> None:
     wait_until(settled, 60, f"{location} settled")
 
 
-def _apis(deployment: Deployment) -> list[str]:
+def _two_apis(deployment: Deployment) -> list[str]:
+    """Starts two API processes on the deployment's Redis; their base URLs."""
+    deployment.api()
+    deployment.api()
     return [url for _, url in deployment.apis]
 
 
@@ -69,10 +72,8 @@ def test_a_rate_limit_holds_over_two_api_processes_and_spares_other_callers(
     deploy: Callable[..., Deployment],
 ) -> None:
     deployment = deploy(**_env())
-    deployment.api()
-    deployment.api()
+    apis = _two_apis(deployment)
     deployment.worker()
-    apis = _apis(deployment)
 
     limited = _create(apis, "limited", 60)
     others = _create(apis, "mosaic", 20)
@@ -96,9 +97,7 @@ def test_after_its_period_a_rate_limited_caller_creates_again(
     deploy: Callable[..., Deployment],
 ) -> None:
     deployment = deploy(**_env())
-    deployment.api()
-    deployment.api()
-    apis = _apis(deployment)
+    apis = _two_apis(deployment)
 
     burst = _create(apis, "quick", 20)
     refused = [r for r in burst if r.status_code == 429]
@@ -116,9 +115,7 @@ def test_in_flight_and_budget_limits_refuse_with_their_types_and_recover(
     deploy: Callable[..., Deployment],
 ) -> None:
     deployment = deploy(**_env())
-    deployment.api()
-    deployment.api()
-    apis = _apis(deployment)
+    apis = _two_apis(deployment)
 
     few = _create(apis, "few", 3)  # no worker yet: every prompt stays in flight
     assert sorted(r.status_code for r in few) == [201, 201, 429]
@@ -156,9 +153,7 @@ def test_a_full_backlog_refuses_creation_until_a_worker_drains_it(
     deploy: Callable[..., Deployment],
 ) -> None:
     deployment = deploy(**_env(BACKLOG_MAX_PROMPTS="200"))
-    deployment.api()
-    deployment.api()
-    apis = _apis(deployment)
+    apis = _two_apis(deployment)
 
     answers = _create(apis, "mosaic", 300)
 
