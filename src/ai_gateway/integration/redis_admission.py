@@ -151,8 +151,13 @@ _DETAILS: Final = {
 }
 
 
+def whole_seconds(ms: int) -> int:
+    """Milliseconds to wait, rounded up to the seconds a header or a body tells."""
+    return max(0, -(-ms // 1000))
+
+
 def _seconds(ms: int) -> int | None:
-    return None if ms == NOT_SET else max(0, -(-int(ms) // 1000))
+    return None if ms == NOT_SET else whole_seconds(ms)
 
 
 def standing_of(reply: Sequence[object], limits: CallerLimits | None) -> Standing | None:

@@ -21,7 +21,7 @@ from ai_gateway.application.ports.limits import Standing
 from ai_gateway.application.ports.pacing import Share
 from ai_gateway.domain.events import CALLER_LIMITS_CHANGED
 from ai_gateway.domain.limits import DEFAULT_CALLER, CallerLimits
-from ai_gateway.integration.redis_admission import IN_FLIGHT_STATUSES
+from ai_gateway.integration.redis_admission import IN_FLIGHT_STATUSES, whole_seconds
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys
 
@@ -103,17 +103,13 @@ class RedisCallerLimits:
         return Standing(
             limits,
             requests_remaining=remaining,
-            requests_reset_seconds=None if ahead is None else _seconds(ahead),
+            requests_reset_seconds=None if ahead is None else whole_seconds(ahead),
             in_flight=None if limits.in_flight is None else sum(int(n) for n in in_flight),
             tokens_used=None if budget is None else int(used or 0),
             tokens_reset_seconds=None
             if budget is None
-            else _seconds((now // _DAY_MS + 1) * _DAY_MS - now),
+            else whole_seconds((now // _DAY_MS + 1) * _DAY_MS - now),
         )
-
-
-def _seconds(ms: float) -> int:
-    return int(-(-ms // 1000))
 
 
 def _change_entry(caller: str, limits: CallerLimits | None, changed_by: str) -> str:
