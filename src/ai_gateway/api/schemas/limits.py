@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ai_gateway.application.ports.limits import Standing
 from ai_gateway.application.queries.get_caller_limits import CallerLimitsView
-from ai_gateway.domain.limits import MAX_WEIGHT, CallerLimits, Priority
+from ai_gateway.domain.limits import MAX_WEIGHT, PERIODS, CallerLimits, Priority
 
-RATE_PATTERN = r"^\s*[1-9][0-9]*/(second|minute|hour|day)\s*$"
+RATE_PATTERN = rf"^\s*[1-9][0-9]*/({'|'.join(PERIODS)})\s*$"
+"""``Rate.parse``'s form, for the schema; the body is read by ``CallerLimits.read`` all the same."""
 
 
 class LimitsBody(BaseModel):
