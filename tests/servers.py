@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
+import httpx
 from miniopy_async.api import Minio
 from miniopy_async.error import MinioException
 
@@ -47,6 +48,17 @@ def redis_ping(port: int) -> bool:
     with socket.create_connection((LOOPBACK, port), 0.2) as conn:
         conn.sendall(b"PING\r\n")
         return conn.recv(16).startswith(b"+PONG")
+
+
+def answers_ready(url: str, process: subprocess.Popen[bytes] | None, log: Path) -> bool:
+    """``url`` answers 200. A child ``process`` that has exited ends the wait at once, with the end
+    of its ``log``, instead of when the wait gives up."""
+    if process is not None and process.poll() is not None:
+        raise RuntimeError(f"{process.args!r} exited: {log.read_text(errors='replace')[-4000:]}")
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 class RedisServer:

@@ -20,7 +20,14 @@ import httpx
 
 from tests.e2e.outside_world import CALLBACK_SECRET, Services
 from tests.idp_server import CLIENTS, RESOURCE, IdpServer
-from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, RedisServer, SeaweedServer, free_port
+from tests.servers import (
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    RedisServer,
+    SeaweedServer,
+    answers_ready,
+    free_port,
+)
 from tests.waiting import STARTUP_SECONDS, wait_until
 
 API_KEY = "e2e-key-0123456789abcdef"
@@ -89,7 +96,11 @@ class Deployment:
             ["serve", "--port", str(port)], self.env, self.workdir / f"api-{port}.log"
         )
         process.start()
-        wait_until(lambda: _ready(url), STARTUP_SECONDS, f"api on {port} ({process.log})")
+        wait_until(
+            lambda: answers_ready(f"{url}/api/app/ready", process.process, process.log),
+            STARTUP_SECONDS,
+            f"api on {port} ({process.log})",
+        )
         self.apis.append((process, url))
         return url
 
@@ -117,13 +128,6 @@ class Deployment:
             process.signal()
         for process in processes:
             process.wait()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url + "/api/app/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def deployment_env(

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.servers import LOOPBACK, free_port
+from tests.servers import LOOPBACK, answers_ready, free_port
 from tests.waiting import STARTUP_SECONDS, wait_until
 
 
@@ -49,17 +49,12 @@ class PrometheusServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._ready, STARTUP_SECONDS, f"prometheus ({self.log})")
+        wait_until(
+            lambda: answers_ready(f"{self.url}/-/ready", self.process, self.log),
+            STARTUP_SECONDS,
+            f"prometheus ({self.log})",
+        )
         return self
-
-    def _ready(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise RuntimeError(f"prometheus exited: {self.log.read_text()}")
-        try:
-            return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """The instant vector ``expr`` evaluates to now."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port
+from tests.servers import answers_ready, free_port
 from tests.waiting import STARTUP_SECONDS, wait_until
 
 CLEAN_ENV = {
@@ -38,16 +38,12 @@ class Gateway:
                 [sys.executable, "-m", "ai_gateway", "serve", "--port", str(self.port)],
                 cwd=self.workdir, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_until(self._healthy, STARTUP_SECONDS, f"ai-gateway serve (log: {self.log})")
-
-    def _healthy(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise RuntimeError(f"serve exited: {self.log.read_text()}")
-        try:
-            return httpx.get(f"{self.base_url}/api/app/ready", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
+        ready = f"{self.base_url}/api/app/ready"
+        wait_until(
+            lambda: answers_ready(ready, self.process, self.log),
+            STARTUP_SECONDS,
+            f"ai-gateway serve (log: {self.log})",
+        )
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
         process, self.process = self.process, None
