@@ -12,6 +12,9 @@ from redis.asyncio import Redis
 
 from ai_gateway.bootstrap import create_app
 from ai_gateway.domain.limits import parse_caller_limits
+from ai_gateway.domain.prompt import PromptStatus
+from ai_gateway.domain.values import PromptResponse, TokenUsage
+from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.settings.values import parse_api_key
 from tests.api.conftest import (
     MOSAIC_KEY,
@@ -21,6 +24,7 @@ from tests.api.conftest import (
     client_for,
     make_settings,
 )
+from tests.factories import walk
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -143,3 +147,45 @@ async def test_an_administrator_changes_a_callers_limits_with_an_event(
     spec = (await client.get("/openapi.json")).json()["paths"]
     assert {"get", "put", "delete"} <= set(spec["/api/admin/callers/{name}/limits"])
     assert "/api/me/limits" in spec
+
+
+async def test_the_callers_list_shows_each_callers_limits_their_source_and_its_usage(
+    client: httpx.AsyncClient, redis_client: Redis, key_prefix: str
+) -> None:
+    ops, mosaic = {"X-API-Key": OPS_KEY}, {"X-API-Key": MOSAIC_KEY}
+    created = [
+        (await client.post("/api/prompts", json={"content": f"{n}"}, headers=mosaic)).json()["id"]
+        for n in range(2)
+    ]
+    repo = RedisPromptRepository(redis_client, prefix=key_prefix)
+    answered = await repo.get(created[0])
+    assert answered is not None
+    walk(answered, PromptStatus.SUBMITTED, answered.created_at)
+    answered.record_response(
+        PromptResponse.of("done", {}, answered.created_at), TokenUsage.of(5, 7)
+    )
+    await repo.save(answered)
+    await client.put("/api/admin/callers/other/limits", json={"tokens_per_day": 1000}, headers=ops)
+
+    body = (await client.get("/api/admin/callers", headers=ops)).json()
+
+    keys = {k["name"]: k for k in body["api_keys"]}
+    assert keys["mosaic"]["caller"] == "mosaic"
+    assert keys["mosaic"]["limits_source"] == "configured"
+    assert (keys["mosaic"]["limits"]["requests"], keys["mosaic"]["limits"]["in_flight"]) == (
+        "2/minute", 9
+    )  # fmt: skip
+    assert keys["mosaic"]["usage"]["requests"] == 2
+    assert 0 < keys["mosaic"]["usage"]["requests_reset_seconds"] <= 60
+    assert (keys["mosaic"]["usage"]["in_flight"], keys["mosaic"]["usage"]["tokens_today"]) == (
+        1, 12
+    )  # fmt: skip
+    assert keys["other"]["limits_source"] == "stored"
+    assert keys["other"]["limits"]["tokens_per_day"] == 1000
+    assert keys["other"]["usage"] == {
+        "requests": 0, "requests_reset_seconds": None, "in_flight": 0, "tokens_today": 0
+    }  # fmt: skip
+    assert (keys["ops"]["limits"], keys["ops"]["limits_source"]) == (None, None)
+    seen = {c["owner"]: c for c in body["seen"]}
+    assert seen["apikey:mosaic"]["usage"] == keys["mosaic"]["usage"]
+    assert seen["apikey:mosaic"]["limits"] == keys["mosaic"]["limits"]

@@ -26,6 +26,7 @@ OPS_KEY = "ops-key-0123456789abcdef"
 KEYS = json.dumps(
     [f"mosaic:{API_KEY}", {"name": "ops", "key": OPS_KEY, "scopes": ["api", "admin"]}]
 )
+LIMITS = json.dumps({"mosaic": {"requests": "100/minute", "tokens_per_day": 50_000}})
 HOSTILE = '<script>window.pwned = 1</script><img src="/console/x" onerror="window.pwned = 2">'
 
 
@@ -35,6 +36,7 @@ def gateway(deploy: Callable[..., Deployment]) -> tuple[Deployment, str]:
     deployment = deploy(
         SERVE_WORKER="true", CONSOLE_CLIENT_ID=PUBLIC_CLIENT, MOSAIC_API_KEYS=KEYS,
         GENAI_PROVIDER="openai", STEP_MAX_ATTEMPTS="1", CALLBACK_RETRY_SCHEDULE="0.2",
+        CALLER_LIMITS=LIMITS,
     )  # fmt: skip
     url = deployment.api()
     return deployment, url
@@ -231,5 +233,31 @@ def test_a_prompt_faulted_by_a_provider_that_was_down_is_retried_from_the_page(
     expect(page.locator(".facts .status").first).to_have_text("completed")
     expect(page.get_by_role("region", name="Actions taken")).to_contain_text("retry")
     browser_page.screenshot("retried")
+    browser_page.assert_stayed_within(url)
+    browser_page.assert_no_console_errors()
+
+
+def test_the_callers_page_shows_a_callers_limits_and_its_usage(
+    browser_page: BrowserPage, gateway: tuple[Deployment, str]
+) -> None:
+    _, url = gateway
+    prompt_id = create(url, content="count me")
+    wait_for(url, prompt_id, lambda p: p["status"] == "completed")
+    page = browser_page.page
+    sign_in_with_key(page, url)
+
+    page.get_by_role("link", name="Callers").click()
+
+    keys = page.get_by_role("region", name="API keys configured")
+    mosaic = keys.get_by_role("row").filter(has_text="apikey:mosaic")
+    expect(mosaic).to_contain_text("100/minute creations")
+    expect(mosaic).to_contain_text("50,000 tokens a day")
+    expect(mosaic).to_contain_text("from CALLER_LIMITS")
+    expect(mosaic).to_contain_text("1 of 100 creations")
+    expect(mosaic).to_contain_text("7 of 50,000 tokens today")  # the provider's count
+    expect(keys.get_by_role("row").filter(has_text="apikey:ops")).to_contain_text("none")
+    browser_page.screenshot("callers-limits")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     browser_page.assert_stayed_within(url)
     browser_page.assert_no_console_errors()

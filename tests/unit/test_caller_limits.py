@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from ai_gateway.api.rate_limit_headers import rate_limit_headers
-from ai_gateway.application.ports.limits import Standing
+from ai_gateway.application.ports.callers import CallerSeen
+from ai_gateway.application.ports.limits import (
+    CallerAccount,
+    LimitsSource,
+    Standing,
+    Usage,
+)
+from ai_gateway.application.principal import AuthMethod, Principal
 from ai_gateway.domain.limits import (
     CallerLimits,
     InvalidLimits,
@@ -85,3 +94,29 @@ def test_the_headers_tell_the_request_and_in_flight_policies() -> None:
     }
     assert rate_limit_headers(Standing(CallerLimits(tokens_per_day=100), tokens_used=1)) == {}
     assert rate_limit_headers(None) == {}
+
+
+def test_a_caller_seen_goes_by_the_name_its_principal_gives_its_limits() -> None:
+    def seen(owner: str, method: str, client_id: str | None) -> str:
+        return CallerSeen(owner, method, client_id, frozenset(), datetime.now(UTC)).caller_name
+
+    assert seen("apikey:mosaic", "apikey", None) == "mosaic"
+    assert seen("jwt:user-1", "jwt", "portal") == "portal"
+    assert seen("jwt:svc", "jwt", None) == "svc"
+    assert Principal("user-1", AuthMethod.JWT, client_id="portal").caller_name == "portal"
+
+
+def test_a_callers_limits_come_from_an_administrator_before_the_settings() -> None:
+    idle = Usage(requests=0, requests_reset_seconds=None, in_flight=0, tokens_today=0)
+    stored, configured = CallerLimits(in_flight=1), CallerLimits(in_flight=2)
+
+    def account(s: CallerLimits | None, c: CallerLimits | None) -> CallerAccount:
+        return CallerAccount("a", "apikey:a", s, c, idle)
+
+    assert (account(stored, configured).effective, account(stored, configured).source) == (
+        stored, LimitsSource.STORED
+    )  # fmt: skip
+    assert (account(None, configured).effective, account(None, configured).source) == (
+        configured, LimitsSource.CONFIGURED
+    )  # fmt: skip
+    assert (account(None, None).effective, account(None, None).source) == (None, None)

@@ -11,6 +11,14 @@ class AuthMethod(StrEnum):
     JWT = "jwt"
 
 
+def caller_name(method: AuthMethod, subject: str, client_id: str | None) -> str:
+    """The name caller limits are given under: an API key's name, a token's client id (its
+    subject when the token names no client)."""
+    if method is AuthMethod.JWT and client_id:
+        return client_id
+    return subject
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """An authenticated caller. ``owner`` is the stable id stored on the prompts it creates."""
@@ -30,11 +38,7 @@ class Principal:
 
     @property
     def caller_name(self) -> str:
-        """The name caller limits are given under: an API key's name, a token's client id (its
-        subject when the token names no client)."""
-        if self.method is AuthMethod.JWT and self.client_id:
-            return self.client_id
-        return self.subject
+        return caller_name(self.method, self.subject, self.client_id)
 
     @property
     def identities(self) -> frozenset[str]:

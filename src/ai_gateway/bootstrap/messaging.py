@@ -62,13 +62,14 @@ class MessagingProvider(Provider):
         dead_letters: DeadLetters,
         overview: OverviewSource,
         callers: CallerLog,
+        limits: CallerLimitsStore,
     ) -> Operations:
         default = frozenset({settings.required_scope})
         keys = tuple(
             ConfiguredKey(k.name, default if k.scopes is None else frozenset(k.scopes))
             for k in settings.mosaic_api_keys
         )
-        return Operations(dead_letters, overview, callers, keys)
+        return Operations(dead_letters, overview, callers, limits, keys)
 
     @provide
     def ports(  # noqa: PLR0913, PLR0917 - dishka injects each port as a parameter

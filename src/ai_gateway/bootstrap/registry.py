@@ -113,11 +113,13 @@ class Ports:
 
 @dataclass(frozen=True, slots=True)
 class Operations:
-    """What the admin API reads beyond the prompts: dead letters, counters, callers seen."""
+    """What the admin API reads beyond the prompts: dead letters, counters, callers seen and
+    their limits."""
 
     dead_letters: DeadLetters
     overview: OverviewSource
     callers: CallerLog
+    limits: CallerLimitsStore
     api_keys: tuple[ConfiguredKey, ...] = ()
 
 
@@ -212,7 +214,7 @@ def _register_operations(
     mediator.register(ListDeadLetters, ListDeadLettersHandler(ops.dead_letters, prompts))
     mediator.register(RequeueDeadLetters, RequeueDeadLettersHandler(mediator, ops.dead_letters))
     mediator.register(GetOverview, GetOverviewHandler(ops.overview, mediator, clock))
-    mediator.register(ListCallers, ListCallersHandler(ops.callers, ops.api_keys))
+    mediator.register(ListCallers, ListCallersHandler(ops.callers, ops.api_keys, ops.limits))
 
 
 def build_dispatcher(mediator: Mediator) -> JobDispatcher:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from ai_gateway.application.ports.limits import Standing
+from ai_gateway.application.ports.limits import CallerAccount, Standing, Usage
 from ai_gateway.application.ports.pacing import Share
 from ai_gateway.domain.events import CALLER_LIMITS_CHANGED
 from ai_gateway.domain.limits import DEFAULT_CALLER, CallerLimits
@@ -83,33 +83,68 @@ class RedisCallerLimits:
         self._cache.pop(caller, None)
 
     async def standing(self, caller: str, owner: str, limits: CallerLimits) -> Standing:
+        _, [usage], day_left_ms = await self._read([(caller, owner)], stored=False)
+        rate, budget = limits.requests, limits.tokens_per_day
+        return Standing(
+            limits,
+            requests_remaining=None if rate is None else max(0, rate.count - usage.requests),
+            requests_reset_seconds=None
+            if rate is None
+            else usage.requests_reset_seconds or rate.seconds,
+            in_flight=None if limits.in_flight is None else usage.in_flight,
+            tokens_used=None if budget is None else usage.tokens_today,
+            tokens_reset_seconds=None if budget is None else whole_seconds(day_left_ms),
+        )
+
+    async def accounts(self, callers: Sequence[tuple[str, str]]) -> list[CallerAccount]:
+        if not callers:
+            return []
+        stored, usages, _ = await self._read(callers, stored=True)
+        return [
+            CallerAccount(caller, owner, stored[caller], await self.configured(caller), usage)
+            for (caller, owner), usage in zip(callers, usages, strict=True)
+        ]
+
+    async def _read(
+        self, callers: Sequence[tuple[str, str]], *, stored: bool
+    ) -> tuple[dict[str, CallerLimits | None], list[Usage], int]:
+        """Each (caller, owner)'s usage, its stored limits if asked, and the milliseconds left
+        of the UTC day: Redis's clock, then one pipeline for every caller."""
         keys = self._keys
+        names = list(dict.fromkeys(caller for caller, _ in callers)) if stored else []
         async with redis_errors():
             seconds, micros = await self._redis.time()
             now = seconds * 1000 + micros // 1000
-            rate = limits.requests
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.get(keys.caller_rate(caller))
-                pipe.pttl(keys.caller_rate(caller))
-                for status in IN_FLIGHT_STATUSES:
-                    pipe.zcard(keys.index(owner=owner, status=status.value))
-                pipe.get(keys.caller_tokens(caller, now // _DAY_MS))
-                counted, left, *in_flight, used = await pipe.execute()
-        budget = limits.tokens_per_day
-        remaining = ahead = None
-        if rate is not None:
-            ahead = left if left > 0 else rate.seconds * 1000
-            remaining = max(0, rate.count - int(counted or 0))
-        return Standing(
-            limits,
-            requests_remaining=remaining,
-            requests_reset_seconds=None if ahead is None else whole_seconds(ahead),
-            in_flight=None if limits.in_flight is None else sum(int(n) for n in in_flight),
-            tokens_used=None if budget is None else int(used or 0),
-            tokens_reset_seconds=None
-            if budget is None
-            else whole_seconds((now // _DAY_MS + 1) * _DAY_MS - now),
-        )
+                if names:
+                    pipe.hmget(keys.caller_limits, names)
+                for caller, owner in callers:
+                    pipe.get(keys.caller_rate(caller))
+                    pipe.pttl(keys.caller_rate(caller))
+                    for status in IN_FLIGHT_STATUSES:
+                        pipe.zcard(keys.index(owner=owner, status=status.value))
+                    pipe.get(keys.caller_tokens(caller, now // _DAY_MS))
+                replies = await pipe.execute()
+        limits = {}
+        if names:
+            raws, *replies = replies
+            limits = {
+                name: None if raw is None else CallerLimits.read(json.loads(raw))
+                for name, raw in zip(names, raws, strict=True)
+            }
+        each = 3 + len(IN_FLIGHT_STATUSES)
+        usages = []
+        for start in range(0, len(replies), each):
+            counted, left, *in_flight, used = replies[start : start + each]
+            usages.append(
+                Usage(
+                    requests=int(counted or 0),
+                    requests_reset_seconds=whole_seconds(left) if left > 0 else None,
+                    in_flight=sum(int(n) for n in in_flight),
+                    tokens_today=int(used or 0),
+                )
+            )
+        return limits, usages, (now // _DAY_MS + 1) * _DAY_MS - now
 
 
 def _change_entry(caller: str, limits: CallerLimits | None, changed_by: str) -> str:

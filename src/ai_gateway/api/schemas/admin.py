@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from ai_gateway.api.schemas.limits import LimitsBody
 from ai_gateway.api.schemas.prompts import PromptSummaryBody, prompt_summary
 from ai_gateway.application.commands.requeue_dead_letters import (
     DELIVERY_PREFIX,
@@ -13,6 +14,7 @@ from ai_gateway.application.commands.requeue_dead_letters import (
     MAX_IDS,
     Outcome,
 )
+from ai_gateway.application.ports.limits import CallerAccount, LimitsSource
 from ai_gateway.application.queries.get_overview import Overview
 from ai_gateway.application.queries.list_callers import CallerList
 from ai_gateway.application.queries.list_dead_letters import DeadLetterList
@@ -95,13 +97,37 @@ class OverviewBody(BaseModel):
     dependencies: dict[str, bool] = Field(description="Each dependency's readiness.")
 
 
-class ApiKeyBody(BaseModel):
+class UsageBody(BaseModel):
+    """What a caller uses now, whatever its limits."""
+
+    requests: int = Field(
+        description="Creations in the current rate window (counted while a rate limit applies)."
+    )
+    requests_reset_seconds: int | None = Field(
+        description="Seconds until that window closes; null when none is open."
+    )
+    in_flight: int = Field(description="Prompts not yet final.")
+    tokens_today: int = Field(description="Provider tokens spent this UTC day.")
+
+
+class CallerLimitsFields(BaseModel):
+    caller: str = Field(
+        description="The name its limits go by, as in `/api/admin/callers/{name}/limits`."
+    )
+    limits: LimitsBody | None = Field(description="In force; null: no limit applies.")
+    limits_source: LimitsSource | None = Field(
+        description="`stored`: set at run time, `configured`: from CALLER_LIMITS."
+    )
+    usage: UsageBody
+
+
+class ApiKeyBody(CallerLimitsFields):
     name: str
     owner: str
     scopes: list[str]
 
 
-class CallerSeenBody(BaseModel):
+class CallerSeenBody(CallerLimitsFields):
     owner: str = Field(description="The owner id its prompts carry (the `caller` filter).")
     method: str
     client_id: str | None = Field(description="The OAuth2 client a token was issued to.")
@@ -155,17 +181,29 @@ def overview_body(overview: Overview) -> OverviewBody:
 def callers_body(callers: CallerList) -> CallersBody:
     return CallersBody(
         api_keys=[
-            ApiKeyBody(name=k.name, owner=k.owner, scopes=sorted(k.scopes))
+            ApiKeyBody(name=k.name, owner=k.owner, scopes=sorted(k.scopes),
+                       **_limits_fields(callers.accounts[k.owner]))
             for k in callers.api_keys
         ],
         seen=[
-            CallerSeenBody(
-                owner=c.owner,
-                method=c.method,
-                client_id=c.client_id,
-                scopes=sorted(c.scopes),
-                last_seen=c.last_seen,
-            )
+            CallerSeenBody(owner=c.owner, method=c.method, client_id=c.client_id,
+                           scopes=sorted(c.scopes), last_seen=c.last_seen,
+                           **_limits_fields(callers.accounts[c.owner]))
             for c in callers.seen
         ],
-    )
+    )  # fmt: skip
+
+
+def _limits_fields(account: CallerAccount) -> dict[str, object]:
+    usage = account.usage
+    return {
+        "caller": account.caller,
+        "limits": LimitsBody.of(account.effective),
+        "limits_source": account.source,
+        "usage": UsageBody(
+            requests=usage.requests,
+            requests_reset_seconds=usage.requests_reset_seconds,
+            in_flight=usage.in_flight,
+            tokens_today=usage.tokens_today,
+        ),
+    }

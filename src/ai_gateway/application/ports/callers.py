@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ai_gateway.application.principal import Principal
+from ai_gateway.application.principal import AuthMethod, Principal, caller_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,10 @@ class ConfiguredKey:
     def owner(self) -> str:
         return f"apikey:{self.name}"
 
+    @property
+    def caller_name(self) -> str:
+        return self.name
+
 
 @dataclass(frozen=True, slots=True)
 class CallerSeen:
@@ -31,6 +35,12 @@ class CallerSeen:
     client_id: str | None
     scopes: frozenset[str]
     last_seen: datetime
+
+    @property
+    def caller_name(self) -> str:
+        """The name its limits go by, as its principal's ``caller_name``."""
+        subject = self.owner.partition(":")[2]
+        return caller_name(AuthMethod(self.method), subject, self.client_id)
 
 
 class CallerLog(Protocol):

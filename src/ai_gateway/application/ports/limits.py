@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -39,6 +40,48 @@ class Standing:
     def tokens_remaining(self) -> int | None:
         budget, used = self.limits.tokens_per_day, self.tokens_used
         return None if budget is None or used is None else max(budget - used, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one caller uses now, whatever its limits."""
+
+    requests: int
+    """Creations in the current rate window; counted only while a rate limit applies."""
+    requests_reset_seconds: int | None
+    """Until that window closes; None when none is open."""
+    in_flight: int
+    """Prompts not yet final."""
+    tokens_today: int
+    """Provider tokens spent this UTC day."""
+
+
+class LimitsSource(StrEnum):
+    STORED = "stored"
+    """Set by an administrator at run time."""
+    CONFIGURED = "configured"
+    """From ``CALLER_LIMITS``: the caller's entry, else the ``"*"`` one."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAccount:
+    """A caller's limits, where they come from, and its usage, as an operator reads them."""
+
+    caller: str
+    owner: str
+    stored: CallerLimits | None
+    configured: CallerLimits | None
+    usage: Usage
+
+    @property
+    def effective(self) -> CallerLimits | None:
+        return self.stored or self.configured
+
+    @property
+    def source(self) -> LimitsSource | None:
+        if self.stored is not None:
+            return LimitsSource.STORED
+        return None if self.configured is None else LimitsSource.CONFIGURED
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,4 +125,9 @@ class CallerLimitsStore(Protocol):
 
     async def standing(self, caller: str, owner: str, limits: CallerLimits) -> Standing:
         """Where the caller stands now (its prompts are those of ``owner``)."""
+        ...
+
+    async def accounts(self, callers: Sequence[tuple[str, str]]) -> Sequence[CallerAccount]:
+        """The limits and usage of each (caller name, owner), in that order, read together: as
+        many round trips for a hundred callers as for one."""
         ...

@@ -1,13 +1,14 @@
 """Who calls the gateway, for an operator: the API keys configured and the callers seen (API keys
-and the clients of JWTs), with their scopes. Limits and usage per caller belong beside these."""
+and the clients of JWTs), with their scopes, and each one's limits and usage."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ai_gateway.application.mediator import Query
 from ai_gateway.application.ports.callers import CallerLog, CallerSeen, ConfiguredKey
+from ai_gateway.application.ports.limits import CallerAccount, CallerLimitsStore
 from ai_gateway.application.principal import Principal
 from ai_gateway.application.visibility import require_operator
 
@@ -18,6 +19,8 @@ MAX_CALLERS = 500
 class CallerList:
     api_keys: tuple[ConfiguredKey, ...]
     seen: tuple[CallerSeen, ...]
+    accounts: Mapping[str, CallerAccount]
+    """By owner id: every key's and every caller's limits and usage."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,10 +31,17 @@ class ListCallers(Query[CallerList]):
 class ListCallersHandler:
     """Raises Forbidden without the admin scope."""
 
-    def __init__(self, log: CallerLog, api_keys: Sequence[ConfiguredKey]) -> None:
+    def __init__(
+        self, log: CallerLog, api_keys: Sequence[ConfiguredKey], limits: CallerLimitsStore
+    ) -> None:
         self._log = log
         self._keys = tuple(api_keys)
+        self._limits = limits
 
     async def handle(self, query: ListCallers) -> CallerList:
         require_operator(query.principal, "list the callers")
-        return CallerList(self._keys, tuple(await self._log.callers(MAX_CALLERS)))
+        seen = tuple(await self._log.callers(MAX_CALLERS))
+        owners = {k.owner: k.caller_name for k in self._keys}
+        owners.update({c.owner: c.caller_name for c in seen})
+        accounts = await self._limits.accounts([(name, owner) for owner, name in owners.items()])
+        return CallerList(self._keys, seen, {a.owner: a for a in accounts})
