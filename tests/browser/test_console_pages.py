@@ -59,10 +59,14 @@ def sign_in_with_key(page: Page, url: str) -> None:
 
 
 def test_an_operator_signs_in_at_the_provider_and_follows_a_prompt(
-    browser_page: BrowserPage, gateway: tuple[Deployment, str], idp: IdpServer
+    browser_page: BrowserPage, gateway: tuple[Deployment, str], idp: IdpServer, services: Services
 ) -> None:
     _, url = gateway
-    prompt_id = create(url, content="Review this item", request_id="req-browser-1")
+    prompt_id = create(
+        url, content="Review this item", request_id="req-browser-1",
+        data_url=services.http.url("/data/item.zip"),
+    )  # fmt: skip
+    wait_for(url, prompt_id, lambda p: p["status"] == "completed")
     page = browser_page.page
 
     page.goto(f"{url}/console/")
@@ -93,6 +97,10 @@ def test_an_operator_signs_in_at_the_provider_and_follows_a_prompt(
     timeline = page.get_by_role("region", name="Timeline")
     expect(timeline).to_contain_text("created")
     expect(page.get_by_text("req-browser-1")).to_be_visible()
+    downloads = page.get_by_role("region", name="Data objects").get_by_role("link")
+    expect(downloads).not_to_have_count(0)
+    for link in downloads.all():  # presigned by the gateway, fetched here, not by the page
+        assert httpx.get(str(link.get_attribute("href")), timeout=10).status_code == 200
     browser_page.screenshot("prompt")
     browser_page.assert_stayed_within(url, idp.issuer)
     browser_page.assert_no_console_errors()
@@ -237,7 +245,7 @@ def test_a_prompt_faulted_by_a_provider_that_was_down_is_retried_from_the_page(
     browser_page.assert_no_console_errors()
 
 
-def test_the_callers_page_shows_a_callers_limits_and_its_usage(
+def test_the_callers_page_reached_by_keyboard_shows_a_callers_limits_and_its_usage(
     browser_page: BrowserPage, gateway: tuple[Deployment, str]
 ) -> None:
     _, url = gateway
@@ -246,8 +254,14 @@ def test_the_callers_page_shows_a_callers_limits_and_its_usage(
     page = browser_page.page
     sign_in_with_key(page, url)
 
-    page.get_by_role("link", name="Callers").click()
+    page.keyboard.press("Tab")  # the keyboard alone: the skip link first, then the menu
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    for _ in range(4):
+        page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Callers")).to_be_focused()
+    page.keyboard.press("Enter")
 
+    expect(page).to_have_title("Callers - AI Gateway console")
     keys = page.get_by_role("region", name="API keys configured")
     mosaic = keys.get_by_role("row").filter(has_text="apikey:mosaic")
     expect(mosaic).to_contain_text("100/minute creations")

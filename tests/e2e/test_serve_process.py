@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -81,6 +82,21 @@ def test_the_embedded_pipeline_answers_a_prompt_with_the_echo_provider(gateway: 
         gateway.workdir / ".ai-gateway" / "objects" / "prompts" / prompt["id"] / "response.json"
     )
     assert json.loads(answer.read_text())["sha256"] == prompt["response"]["sha256"]
+
+
+def test_the_key_the_embedded_start_prints_opens_the_console(api_only: Gateway) -> None:
+    api_only.start()
+    key = api_only.api_key()
+    assert key in api_only.log.read_text()
+    with httpx.Client(base_url=api_only.base_url, timeout=5) as browser:
+        form = browser.get("/console/login").text
+        token = re.search(r'name="token" value="([^"]+)"', form)
+        assert token is not None
+        signed_in = browser.post("/console/login", data={"token": token[1], "api_key": key})
+        overview = browser.get("/console/")
+
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/console/")
+    assert "<title>Overview - AI Gateway console</title>" in overview.text
 
 
 def test_serve_keeps_prompts_across_a_restart(api_only: Gateway) -> None:
