@@ -3,9 +3,14 @@ say when there is nothing to show."""
 
 from __future__ import annotations
 
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
+from ai_gateway.api.console.pages import PAGE_SIZE
 from tests.api.conftest import MOSAIC_KEY, OPS_KEY
 from tests.api.test_console_access import hidden, sign_in
 
@@ -122,3 +127,27 @@ async def test_the_dead_letters_and_callers_pages_say_what_there_is(
 
 def hidden_csrf(html: str) -> str:
     return hidden(html, "csrf")
+
+
+async def test_prompts_are_filtered_by_caller_and_period_and_paged_with_the_cursor(
+    browser: httpx.AsyncClient,
+) -> None:
+    ids = [await create(browser, f"prompt {n}") for n in range(PAGE_SIZE + 1)]
+    later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+
+    first = await browser.get("/console/prompts", params={"caller": "apikey:mosaic"})
+    older = re.search(r'<a rel="next" href="\?([^"]+)"', first.text)
+    assert older is not None
+    second = await browser.get(f"/console/prompts?{html.unescape(older[1])}")
+    stranger = await browser.get("/console/prompts", params={"caller": "apikey:nobody"})
+    before = await browser.get("/console/prompts", params={"created_before": later})
+    after = await browser.get("/console/prompts", params={"created_after": later})
+    wrong = await browser.get("/console/prompts", params={"created_after": "yesterday"})
+
+    assert [i for i in ids if i in first.text] == ids[1:]  # newest first: the oldest is next
+    assert [i for i in ids if i in second.text] == ids[:1]
+    assert "Older prompts" not in second.text
+    assert "No prompt matches these filters" in stranger.text
+    assert all(i in before.text for i in ids[1:])
+    assert "No prompt matches these filters" in after.text
+    assert "These filters cannot be used" in wrong.text
