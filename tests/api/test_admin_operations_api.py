@@ -156,3 +156,27 @@ async def test_the_operations_refuse_a_caller_without_the_admin_scope(
     ]:
         refused = await ops_client.request(method, path, headers=OWNER, json={"ids": ["job:1-1"]})
         assert_problem(refused, 403, "forbidden")
+
+
+async def test_every_action_the_console_takes_is_in_the_openapi_document(
+    ops_client: httpx.AsyncClient,
+) -> None:
+    spec = (await ops_client.get("/openapi.json")).json()
+
+    actions = {
+        ("post", "/api/admin/prompts/{prompt_id}/cancel"),
+        ("post", "/api/admin/prompts/{prompt_id}/redeliver"),
+        ("post", "/api/admin/prompts/{prompt_id}/retry"),
+        ("post", "/api/admin/dead-letters/requeue"),
+        ("get", "/api/admin/callers"),
+    }
+    for method, path in actions:
+        operation = spec["paths"][path][method]
+        assert (operation["tags"], bool(operation["security"])) == (["Admin"], True), path
+    schemas = spec["components"]["schemas"]
+    assert {"caller", "limits", "limits_source", "usage"} <= set(
+        schemas["ApiKeyBody"]["properties"]
+    )
+    assert set(schemas["CallerUsageBody"]["properties"]) == {
+        "requests", "requests_reset_seconds", "in_flight", "tokens_today"
+    }  # fmt: skip

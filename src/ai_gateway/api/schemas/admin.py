@@ -97,7 +97,7 @@ class OverviewBody(BaseModel):
     dependencies: dict[str, bool] = Field(description="Each dependency's readiness.")
 
 
-class UsageBody(BaseModel):
+class CallerUsageBody(BaseModel):
     """What a caller uses now, whatever its limits."""
 
     requests: int = Field(
@@ -118,7 +118,7 @@ class CallerLimitsFields(BaseModel):
     limits_source: LimitsSource | None = Field(
         description="`stored`: set at run time, `configured`: from CALLER_LIMITS."
     )
-    usage: UsageBody
+    usage: CallerUsageBody
 
 
 class ApiKeyBody(CallerLimitsFields):
@@ -200,7 +200,7 @@ def _limits_fields(account: CallerAccount) -> dict[str, object]:
         "caller": account.caller,
         "limits": LimitsBody.of(account.effective),
         "limits_source": account.source,
-        "usage": UsageBody(
+        "usage": CallerUsageBody(
             requests=usage.requests,
             requests_reset_seconds=usage.requests_reset_seconds,
             in_flight=usage.in_flight,
