@@ -52,6 +52,14 @@ class BrowserPage:
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    def assert_usable_at(self, width: int, name: str) -> None:
+        """The page at ``width`` pixels needs no sideways scrolling; saved as ``name``."""
+        self.page.set_viewport_size({"width": width, "height": 768})
+        scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
+        self.screenshot(name)
+        self.page.set_viewport_size(VIEWPORT)
+        assert scroll_width <= width, f"{name}: {scroll_width} px wide at {width}"
+
     def origins(self) -> set[str]:
         """Every origin the browser sent a request to (data: and blob: URLs stay in the page)."""
         parts = (urlsplit(url) for url in self.requests)

@@ -38,6 +38,7 @@ def test_a_dead_lettered_job_is_requeued_from_the_page_and_its_prompt_completes(
     job_row = page.get_by_role("region", name="Jobs").get_by_role("row").filter(has_text=prompt_id)
     expect(job_row).to_contain_text("submit")
     browser_page.screenshot("dead-job")
+    browser_page.assert_usable_at(1024, "dead-job-1024")
     job_row.get_by_role("button", name="Requeue", exact=True).click()
 
     expect(page.get_by_role("status")).to_contain_text("Requeued 1 of 1")

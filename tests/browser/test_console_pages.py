@@ -84,13 +84,11 @@ def test_an_operator_signs_in_at_the_provider_and_follows_a_prompt(
     assert refresh.url == f"{url}/console/"
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     browser_page.screenshot("overview")
+    browser_page.assert_usable_at(1024, "overview-1024")
     page.get_by_role("link", name="Prompts", exact=True).click()
     expect(page.get_by_role("link", name=prompt_id)).to_be_visible()
     browser_page.screenshot("prompts")
-    page.set_viewport_size({"width": 1024, "height": 768})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # no sideways scrolling
-    browser_page.screenshot("prompts-1024")
-    page.set_viewport_size({"width": 1280, "height": 800})
+    browser_page.assert_usable_at(1024, "prompts-1024")
     page.get_by_role("link", name=prompt_id).click()
 
     expect(page).to_have_title(f"Prompt {prompt_id} - AI Gateway console")
@@ -102,6 +100,7 @@ def test_an_operator_signs_in_at_the_provider_and_follows_a_prompt(
     for link in downloads.all():  # presigned by the gateway, fetched here, not by the page
         assert httpx.get(str(link.get_attribute("href")), timeout=10).status_code == 200
     browser_page.screenshot("prompt")
+    browser_page.assert_usable_at(1024, "prompt-1024")
     browser_page.assert_stayed_within(url, idp.issuer)
     browser_page.assert_no_console_errors()
 
@@ -271,7 +270,6 @@ def test_the_callers_page_reached_by_keyboard_shows_a_callers_limits_and_its_usa
     expect(mosaic).to_contain_text("7 of 50,000 tokens today")  # the provider's count
     expect(keys.get_by_role("row").filter(has_text="apikey:ops")).to_contain_text("none")
     browser_page.screenshot("callers-limits")
-    page.set_viewport_size({"width": 1024, "height": 768})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    browser_page.assert_usable_at(1024, "callers-limits-1024")
     browser_page.assert_stayed_within(url)
     browser_page.assert_no_console_errors()
