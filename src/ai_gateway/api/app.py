@@ -24,6 +24,7 @@ from ai_gateway.api.controllers import (
     prompts,
 )
 from ai_gateway.api.controllers import app as app_controller
+from ai_gateway.api.creation_share import CreationShare
 from ai_gateway.api.docs_pages import install_docs
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.api.http_metrics import HttpMetrics
@@ -66,11 +67,13 @@ def create_api(
     bearer: BearerDocs | None = None,
     background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     console: bool = False,
+    creations_at_once: int = 0,
 ) -> FastAPI:
     """``telemetry`` turns on FastAPI's native OpenTelemetry spans, metrics and logs; ``traced``
     gives every request a server span continuing the caller's trace (ADR 0021); ``bearer``
     documents JWT access in the OpenAPI document and Swagger UI; ``background`` runs for as long as
-    the application does (the in-process worker); ``console`` serves the operator console."""
+    the application does (the in-process worker); ``console`` serves the operator console;
+    ``creations_at_once``, when not 0, holds creations to that many at once (``CreationShare``)."""
     login = bearer.login if bearer else None
     init_oauth = (
         None
@@ -117,6 +120,8 @@ def create_api(
         install_console(app)
     app.add_middleware(StrictJsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)  # caps what is read
+    if creations_at_once:  # inside the spans and metrics: a creation's wait is part of its time
+        app.add_middleware(CreationShare, at_once=creations_at_once)
     if traced:
         app.add_middleware(RequestSpans)
     app.add_middleware(HttpMetrics)  # outermost: times requests refused for their size too

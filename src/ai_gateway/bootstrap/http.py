@@ -161,6 +161,8 @@ def build_http_app(
     container: AsyncContainer,
     settings: Settings,
     background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    *,
+    creations_at_once: int = 0,
 ) -> FastAPI:
     return create_api(
         container,
@@ -170,6 +172,7 @@ def build_http_app(
         bearer=bearer_docs(settings),
         background=background,
         console=settings.console_enabled,
+        creations_at_once=creations_at_once,
     )
 
 

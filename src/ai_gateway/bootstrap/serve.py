@@ -26,7 +26,9 @@ def create_app(
 
     ``overrides`` are dishka providers that replace adapters (see ``bootstrap.container``); the
     in-process worker uses them too. With ``SERVE_WORKER`` (on by default for the embedded
-    set-up) the worker runs in the same process, next to the API."""
+    set-up) the worker runs in the same process, next to the API: ``SERVE_WORKER_CONCURRENCY``
+    jobs at once, and the API ``SERVE_CREATION_CONCURRENCY`` creations at once, so that it
+    leaves the worker its share of the loop (ADR 0031)."""
     settings = settings or Settings()
     configure_tracing()  # before the app is built: it gets request spans only when traced
     if not settings.redis_configured:
@@ -35,7 +37,7 @@ def create_app(
             "embedded server"
         )
     in_process = settings.serve_worker if settings.serve_worker is not None else embedded
-    rooms = (WorkerProvider(),) if in_process else ()
+    rooms = (WorkerProvider(settings.serve_worker_concurrency),) if in_process else ()
     container = build_http_container(settings, *rooms, embedded=embedded, overrides=overrides)
 
     @asynccontextmanager
@@ -51,4 +53,6 @@ def create_app(
             stop.set()
             await task
 
-    return build_http_app(container, settings, background)
+    # the loop is shared: the API is held to a number of creations at once (ADR 0031)
+    creations_at_once = settings.serve_creation_concurrency if in_process else 0
+    return build_http_app(container, settings, background, creations_at_once=creations_at_once)

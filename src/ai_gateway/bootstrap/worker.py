@@ -25,7 +25,17 @@ from ai_gateway.settings import Settings
 
 
 class WorkerProvider(Provider):
+    """``concurrency``: jobs at once, ``WORKER_CONCURRENCY`` unless given (the in-process worker
+    of ``serve`` has its own, ADR 0031)."""
+
     scope = Scope.APP
+
+    def __init__(self, concurrency: int | None = None) -> None:
+        super().__init__()
+        self._concurrency = concurrency
+
+    def _jobs_at_once(self, settings: Settings) -> int:
+        return self._concurrency or settings.worker_concurrency
 
     @provide
     def redis_retry(self, settings: Settings) -> RetrySeconds:
@@ -47,7 +57,7 @@ class WorkerProvider(Provider):
             queue,
             dispatcher,
             settler.dead_letter,
-            concurrency=settings.worker_concurrency,
+            concurrency=self._jobs_at_once(settings),
             claim_idle=settings.job_claim_idle_seconds,
             max_deliveries=settings.job_max_deliveries,
         )
@@ -57,7 +67,7 @@ class WorkerProvider(Provider):
         self, settings: Settings, pacer: ProviderPacer, mediator: Mediator
     ) -> PacedSubmissions:
         return PacedSubmissions(
-            pacer, mediator, concurrency=settings.worker_concurrency, idle_seconds=0.5
+            pacer, mediator, concurrency=self._jobs_at_once(settings), idle_seconds=0.5
         )
 
 

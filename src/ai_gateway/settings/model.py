@@ -99,6 +99,8 @@ class Settings(RedisSettings):
     backlog_max_prompts: int = Field(default=10_000, ge=0)
 
     serve_worker: bool | None = None
+    serve_worker_concurrency: int = Field(default=128, ge=1, le=1024)
+    serve_creation_concurrency: int = Field(default=8, ge=0, le=1024)
     worker_concurrency: int = Field(default=8, ge=1, le=256)
     worker_processes: int = Field(default=2, ge=1, le=64)
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
