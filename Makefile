@@ -34,11 +34,12 @@ fmt: $(STAMP)  ## format and autofix
 test: $(STAMP)  ## the whole test suite: unit, real Redis, ASGI API, real serve processes
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## benchmarks: mediator, HTTP load (needs wrk), pipeline, event relay; docs/performance.md
+bench: $(STAMP)  ## benchmarks: mediator, HTTP load (needs wrk), pipeline, event relay, serve's worker share (needs wrk); docs/performance.md
 	$(BIN)/python -m bench.mediator_overhead
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.pipeline_throughput
 	$(BIN)/python -m bench.event_relay
+	$(BIN)/python -m bench.serve_fair_share
 
 assets:  ## copy the pinned browser assets (web/package-lock.json) into the package
 	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node bundle.mjs

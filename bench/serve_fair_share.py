@@ -6,10 +6,11 @@ creating prompts at saturation for ``--duration`` seconds. From the embedded ser
 indexes, read before and after the load: prompts created per second, prompts completed per second,
 their ratio and the backlog left; from wrk, the creation latency (p50, p99) and the 503s (the
 backlog bound). Each ``--variant`` (settings, ``NAME=VALUE`` joined by commas; ``default`` for
-none) is one run, in a fresh data folder.
+none) is one run, in a fresh data folder; by default, the defaults and the set-up before ADR 0031
+(8 jobs at once, creations not held back).
 
-    python -m bench.serve_fair_share [--duration 20] [--connections 32]
-        [--variant default --variant WORKER_CONCURRENCY=32 ...]
+    python -m bench.serve_fair_share [--duration 15] [--connections 32]
+        [--variant default --variant SERVE_WORKER_CONCURRENCY=64,SERVE_CREATION_CONCURRENCY=4 ...]
 
 Needs wrk (Debian: apt-get install wrk). Results are printed and written to bench/results/.
 """
@@ -38,6 +39,7 @@ from bench.http_load import BODY, _ms
 
 RESULTS = Path(__file__).parent / "results"
 PREFIX = "gw"  # the default REDIS_KEY_PREFIX
+BEFORE_AND_NOW = ("SERVE_WORKER_CONCURRENCY=8,SERVE_CREATION_CONCURRENCY=0", "default")
 
 
 def parse_variant(text: str) -> dict[str, str]:
@@ -138,13 +140,13 @@ def _ready(base: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load per variant")
+    parser.add_argument("--duration", type=int, default=15, help="seconds of load per variant")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--variant", action="append", default=None, help="NAME=VALUE,...")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    variants = [parse_variant(v) for v in args.variant or ["default"]]
+    variants = [parse_variant(v) for v in args.variant or [*BEFORE_AND_NOW]]
     load_average = os.getloadavg()
     results = [run(v, args.duration, args.connections) for v in variants]
     print(f"\n{args.duration} s of creations, wrk c={args.connections}, load average "
