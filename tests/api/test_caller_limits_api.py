@@ -22,9 +22,11 @@ from tests.api.conftest import (
     OTHER_KEY,
     assert_problem,
     client_for,
+    jwt_settings,
     make_settings,
 )
 from tests.factories import walk
+from tests.idp_server import IdpServer
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -189,3 +191,31 @@ async def test_the_callers_list_shows_each_callers_limits_their_source_and_its_u
     seen = {c["owner"]: c for c in body["seen"]}
     assert seen["apikey:mosaic"]["usage"] == keys["mosaic"]["usage"]
     assert seen["apikey:mosaic"]["limits"] == keys["mosaic"]["limits"]
+
+
+async def test_the_subjects_of_one_client_share_its_limits_in_the_callers_list(
+    redis_server: RedisServer, key_prefix: str, idp: IdpServer
+) -> None:
+    settings = jwt_settings(
+        redis_server, key_prefix, idp,
+        mosaic_api_keys=(parse_api_key({"name": "ops", "key": OPS_KEY, "scopes": ["admin"]}),),
+        caller_limits=parse_caller_limits('{"portal": {"requests": "5/minute", "in_flight": 3}}'),
+    )  # fmt: skip
+    async for client in client_for(create_app(settings)):
+        for subject in ("user-1", "user-2"):
+            token = idp.mint({"sub": subject, "client_id": "portal"})
+            created = await client.post(
+                "/api/prompts",
+                json={"content": subject},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert created.status_code == 201
+        body = (await client.get("/api/admin/callers", headers={"X-API-Key": OPS_KEY})).json()
+
+    seen = {c["owner"]: c for c in body["seen"]}
+    for owner in ("jwt:user-1", "jwt:user-2"):
+        assert (seen[owner]["client_id"], seen[owner]["caller"]) == ("portal", "portal")
+        assert seen[owner]["limits_source"] == "configured"
+        assert seen[owner]["limits"]["requests"] == "5/minute"
+        # the client's rate window counts both subjects; in flight is counted per subject
+        assert (seen[owner]["usage"]["requests"], seen[owner]["usage"]["in_flight"]) == (2, 1)
