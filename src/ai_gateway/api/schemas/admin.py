@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -194,7 +195,14 @@ def callers_body(callers: CallerList) -> CallersBody:
     )  # fmt: skip
 
 
-def _limits_fields(account: CallerAccount) -> dict[str, object]:
+class _LimitsFields(TypedDict):
+    caller: str
+    limits: LimitsBody | None
+    limits_source: LimitsSource | None
+    usage: CallerUsageBody
+
+
+def _limits_fields(account: CallerAccount) -> _LimitsFields:
     usage = account.usage
     return {
         "caller": account.caller,
