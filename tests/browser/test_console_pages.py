@@ -94,6 +94,8 @@ def test_an_operator_signs_in_at_the_provider_and_follows_a_prompt(
     expect(page).to_have_title(f"Prompt {prompt_id} - AI Gateway console")
     timeline = page.get_by_role("region", name="Timeline")
     expect(timeline).to_contain_text("created")
+    expect(timeline).to_contain_text("ai-gateway.prompt.received.v1")
+    expect(timeline).to_contain_text("ai-gateway.prompt.response.received.v1")
     expect(page.get_by_text("req-browser-1")).to_be_visible()
     downloads = page.get_by_role("region", name="Data objects").get_by_role("link")
     expect(downloads).not_to_have_count(0)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from ai_gateway.domain.errors import InvalidTransition
-from ai_gateway.domain.events import PromptActionTaken, PromptRetried
+from ai_gateway.domain.events import PromptActionTaken, PromptRetried, lifecycle_steps
 from ai_gateway.domain.history import Action, ActionName
 from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import Delivery, DeliveryState, Fault, ObjectRef
@@ -102,3 +102,14 @@ def test_every_callback_attempt_is_kept_across_a_redelivery() -> None:
     ]  # fmt: skip
     assert again.log[0].next_attempt_at == LATER
     assert again.attempts == 1
+
+
+def test_each_step_of_the_timeline_names_the_lifecycle_event_it_published() -> None:
+    prompt = Prompt.create(owner="apikey:mosaic", content="x", at=T0)
+    walk(prompt, S.FAULTED, T0 + timedelta(seconds=1))
+    prompt.retry(LATER)
+    walk(prompt, S.RESPONDED, LATER + timedelta(seconds=1))
+
+    published = [e.step for e in prompt.pull_events() if not isinstance(e, PromptActionTaken)]
+    assert lifecycle_steps([s.status for s in prompt.timeline]) == tuple(published)
+    assert "retried" in published

@@ -43,8 +43,9 @@ class ConsoleProvider(Provider):
         return SessionCookies(policy)
 
     @provide
-    def pages(self, cookies: SessionCookies) -> Pages:
-        return Pages(cookies)
+    def pages(self, cookies: SessionCookies, settings: Settings) -> Pages:
+        published = settings.cloud_event_sink is not None
+        return Pages(cookies, settings.cloud_event_type_prefix if published else None)
 
     @provide
     async def operator_sign_in(self, settings: Settings) -> AsyncIterator[OperatorSignIn | None]:

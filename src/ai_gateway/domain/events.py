@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Final
@@ -109,3 +110,21 @@ class PromptActionTaken(PromptEvent):
     step: ClassVar[str] = "action"
     action: str
     actor: str
+
+
+_MOVES: Final = (
+    PromptReceived, PromptPreparationStarted, PromptDataProcessed, PromptSubmitted,
+    PromptResponseReceived, PromptResponded, PromptCancelled, PromptFaulted,
+)  # fmt: skip
+_STEP_ENTERING: Final = {move.status: move.step for move in _MOVES}
+
+
+def lifecycle_steps(statuses: Sequence[str]) -> tuple[str, ...]:
+    """The step of the lifecycle event the prompt published on entering each of ``statuses``,
+    in the order entered: the move's own, or ``retried`` for a status an operator's retry took
+    it back to out of FAULTED."""
+    before = [None, *statuses]
+    return tuple(
+        PromptRetried.step if previous == PromptFaulted.status else _STEP_ENTERING[status]
+        for previous, status in zip(before, statuses, strict=False)
+    )

@@ -113,6 +113,7 @@ async def prompt_page(
     return pages.render(
         request, session, "prompt.html", title=f"Prompt {shown.prompt.id}", prompt=shown.prompt,
         downloads=shown.downloads, done=request.query_params.get("done"),
+        events=pages.lifecycle_events([step.status for step in shown.prompt.timeline]),
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ long ago they were.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ai_gateway.api.console.session import ConsoleSession, SessionCookies
+from ai_gateway.domain.events import lifecycle_steps, prompt_event_type
 
 _environment = Environment(
     loader=PackageLoader("ai_gateway.api.console", "templates"),
@@ -75,8 +77,18 @@ class Pages:
     """Renders a page for a signed-in operator, stamping the session anew (its idle time starts
     again with every page). Every page's times are reckoned from one ``now``."""
 
-    def __init__(self, cookies: SessionCookies) -> None:
+    def __init__(self, cookies: SessionCookies, event_prefix: str | None = None) -> None:
+        """``event_prefix``: the lifecycle events' type prefix; None when none are published."""
         self._cookies = cookies
+        self._event_prefix = event_prefix
+
+    def lifecycle_events(self, statuses: Sequence[str]) -> tuple[str, ...]:
+        """The type of the CloudEvent published on entering each of ``statuses``; none when
+        the gateway publishes no events."""
+        prefix = self._event_prefix
+        if prefix is None:
+            return ()
+        return tuple(prompt_event_type(prefix, step) for step in lifecycle_steps(statuses))
 
     def render(
         self,
