@@ -70,6 +70,42 @@ async def test_a_job_runs_once_and_leaves_nothing_pending(
     assert [r[1] for r in rec.runs] == [Job(JobStep.PREPARE, "a" * 32)]
 
 
+async def test_a_full_worker_takes_its_next_job_as_soon_as_one_ends(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+    running_now, most, gates = 0, 0, {f"{n}" * 32: asyncio.Event() for n in range(5)}
+
+    async def held(job: Job) -> None:
+        nonlocal running_now, most
+        running_now += 1
+        most = max(most, running_now)
+        await gates[job.prompt_id].wait()
+        running_now -= 1
+
+    w = worker(redis_client, queue, rec.handler("w", held), rec, concurrency=2)
+    running = asyncio.create_task(w.run(stop))
+    for prompt_id in gates:
+        await queue.enqueue(Job(JobStep.PREPARE, prompt_id))
+
+    def jobs_taken(count: int) -> Callable[[], bool]:
+        return lambda: len(rec.runs) == count
+
+    for taken in range(2, 6):
+        await until(jobs_taken(taken), what=f"{taken} jobs taken")
+        await asyncio.sleep(0.05)
+        assert len(rec.runs) == taken, "a full worker took another job"
+        gates[rec.runs[taken - 2][1].prompt_id].set()
+    for gate in gates.values():
+        gate.set()
+    await until(settled(redis_client, queue))
+    stop.set()
+    await running
+
+    assert most == 2
+    assert sorted(r[1].prompt_id for r in rec.runs) == sorted(gates)
+
+
 async def test_a_delayed_job_waits_for_its_time(redis_client: Redis, key_prefix: str) -> None:
     queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
     running = asyncio.create_task(worker(redis_client, queue, rec.handler("w"), rec).run(stop))
