@@ -1,4 +1,5 @@
-"""The composition root's seam: a provider passed as an override replaces an adapter everywhere."""
+"""The composition root: a provider passed as an override replaces an adapter everywhere, and the
+API holds creations to a share only beside its in-process worker."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 from dishka import Provider, Scope, provide
+from fastapi import FastAPI
 
+from ai_gateway.api.creation_share import CreationShare
 from ai_gateway.application.ports.genai import GenAiAnswer, GenAiProvider
 from ai_gateway.application.ports.operations import HealthProbe
 from ai_gateway.bootstrap import create_app
@@ -68,3 +71,30 @@ async def test_overridden_probes_decide_readiness(
     assert ready.status_code == 503
     assert ready.json()["ready"] is False
     assert ready.json()["checks"] == {"redis": False}
+
+
+def creations_at_once(app: FastAPI) -> int | None:
+    """The share ``CreationShare`` holds creations to, or None when the app has none."""
+    for middleware in app.user_middleware:
+        factory: object = middleware.cls
+        if factory is CreationShare:
+            at_once = middleware.kwargs["at_once"]
+            assert isinstance(at_once, int)
+            return at_once
+    return None
+
+
+def test_only_an_api_beside_its_in_process_worker_holds_creations_to_a_share(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    beside = make_settings(
+        redis_server.url, key_prefix, serve_worker=True, serve_creation_concurrency=3
+    )
+    unbounded = make_settings(
+        redis_server.url, key_prefix, serve_worker=True, serve_creation_concurrency=0
+    )
+    alone = make_settings(redis_server.url, key_prefix, serve_creation_concurrency=3)
+
+    assert creations_at_once(create_app(beside)) == 3
+    assert creations_at_once(create_app(unbounded)) is None
+    assert creations_at_once(create_app(alone)) is None
