@@ -70,5 +70,5 @@ def test_the_in_process_worker_completes_prompts_while_the_api_is_saturated(
         done_during_burst = completed(client)
         wait_until(lambda: completed(client) == created, SETTLE_SECONDS, "every prompt completed")
 
-    assert created >= 2 * CLIENTS, "the burst created too little to load the process"
+    assert created >= CLIENTS, "the burst created too little to load the process"
     assert done_during_burst >= 0.5 * created, (done_during_burst, created)
