@@ -4,11 +4,14 @@ its jobs, and every step's spans join it; log lines say which trace, span and pr
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from starlette.types import Message, Receive, Scope, Send
 
+from ai_gateway.api.request_spans import RequestSpans
 from ai_gateway.application.commands.create_prompt import CreatePrompt
 from ai_gateway.application.commands.prepare_prompt import PreparePrompt
 from ai_gateway.application.commands.submit_prompt import SubmitPrompt
@@ -151,3 +154,54 @@ def test_json_log_lines_are_rendered_with_the_trace_fields(
     assert f'"trace_id": "{CLIENT_TRACE}"' in out
     assert '"prompt_id": "p-2"' in out
     assert '"request_id": "r-9"' in out
+
+
+async def _served(traceparent: str) -> TraceContext | None:
+    """A request through the request-span middleware to an app that notes the trace it is in."""
+    seen: list[TraceContext | None] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = SimpleNamespace(path="/api/prompts")
+        seen.append(current_trace())
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(_message: Message) -> None:
+        return None
+
+    scope = {"type": "http", "method": "POST", "path": "/api/prompts",
+             "headers": [(b"traceparent", traceparent.encode())]}  # fmt: skip
+    await RequestSpans(app)(scope, receive, send)
+    return seen[0]
+
+
+async def test_a_sampled_request_is_a_server_span_named_by_its_route(
+    spans: InMemorySpanExporter,
+) -> None:
+    inside = await _served(CLIENT.traceparent)
+
+    (server,) = named("POST /api/prompts")
+    assert trace_id(server) == CLIENT_TRACE
+    assert server.attributes is not None
+    assert server.attributes["http.route"] == "/api/prompts"
+    assert server.attributes["http.response.status_code"] == 201
+    assert inside is not None
+    assert inside.traceparent.endswith("-01")
+
+
+async def test_a_request_left_out_by_the_sampler_records_nothing_but_passes_its_context_on(
+    spans: InMemorySpanExporter,
+) -> None:
+    unsampled = f"00-{CLIENT_TRACE}-00f067aa0ba902b7-00"
+    inside = await _served(unsampled)
+    assert inside is not None
+    with span("prepare", inside, step="prepare"), span("download"):
+        ids = trace.get_current_span().get_span_context()
+
+    assert inside.traceparent.split("-")[1] == CLIENT_TRACE
+    assert inside.traceparent.endswith("-00")  # kept with the prompt: its jobs follow it
+    assert (ids.trace_id, ids.trace_flags.sampled) == (int(CLIENT_TRACE, 16), False)
+    assert spans.get_finished_spans() == ()

@@ -2,12 +2,14 @@
 
 Installed only when this process exports spans, so that an untraced gateway pays nothing for it.
 The span is named for the route template (``POST /api/prompts``), never the path: it carries the
-method, route and status, and no query string, header or body.
+method, route and status, and no query string, header or body. A request the sampler leaves out
+still gets its trace context (the prompt it creates keeps it, flag and all) but nothing more: what
+only a recorded span would keep is not worked out for it.
 """
 
 from __future__ import annotations
 
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +32,16 @@ class RequestSpans:
             if name in _CONTEXT_HEADERS
         }
         method = scope["method"]
+        span = tracer.start_span(
+            method,
+            propagate.extract(carrier) if carrier else None,
+            SpanKind.SERVER,
+            attributes={"http.request.method": method},
+        )
+        if not span.is_recording():
+            with trace.use_span(span):
+                await self.app(scope, receive, send)
+            return
         status = 500
 
         async def send_status(message: Message) -> None:
@@ -38,12 +50,7 @@ class RequestSpans:
                 status = message["status"]
             await send(message)
 
-        with tracer.start_as_current_span(
-            method,
-            propagate.extract(carrier),
-            SpanKind.SERVER,
-            attributes={"http.request.method": method},
-        ) as span:
+        with trace.use_span(span, end_on_exit=True):
             try:
                 await self.app(scope, receive, send_status)
             finally:

@@ -74,10 +74,15 @@ class TraceContext:
 
 
 def current_trace() -> TraceContext | None:
-    """The current span's context, to be continued elsewhere; None when nothing is traced."""
-    carrier: dict[str, str] = {}
-    _W3C.inject(carrier)
-    return TraceContext.of(carrier.get("traceparent"), carrier.get("tracestate"))
+    """The current span's context, to be continued elsewhere, sampled or not (its flag says
+    which: the prompt's later work follows that decision); None when nothing is traced."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return TraceContext(
+        f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}",
+        context.trace_state.to_header() if context.trace_state else None,
+    )
 
 
 def prompt_trace(prompt: Prompt) -> TraceContext | None:
@@ -103,7 +108,7 @@ def span(
         links = (Link(arrived),) if arrived.is_valid else ()
     token = work_fields.set(work_fields.get())
     try:
-        with tracer.start_as_current_span(name, context, kind, links=links) as current:
+        with trace.use_span(tracer.start_span(name, context, kind, links=links), True) as current:
             note(**fields)
             yield current
     finally:
