@@ -34,12 +34,14 @@ fmt: $(STAMP)  ## format and autofix
 test: $(STAMP)  ## the whole test suite: unit, real Redis, ASGI API, real serve processes
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## benchmarks: mediator, HTTP load (needs wrk), pipeline, event relay, serve's worker share (needs wrk); docs/performance.md
+bench: $(STAMP)  ## benchmarks: mediator, HTTP load, pipeline, event relay, serve's worker share, tracing and limits costs (wrk); docs/performance.md
 	$(BIN)/python -m bench.mediator_overhead
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.pipeline_throughput
 	$(BIN)/python -m bench.event_relay
 	$(BIN)/python -m bench.serve_fair_share
+	$(BIN)/python -m bench.tracing_overhead
+	$(BIN)/python -m bench.limits_overhead
 
 assets:  ## copy the pinned browser assets (web/package-lock.json) into the package
 	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node bundle.mjs
