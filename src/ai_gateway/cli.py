@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import multiprocessing
 import os
 import secrets
@@ -38,6 +39,21 @@ class _Stopped(Exception):
 
 def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
     raise _Stopped(signum)
+
+
+YOUNG_COLLECTION_THRESHOLD = 10_000
+"""Allocations between two collections of the youngest generation (Python's default: 700)."""
+
+
+def _settle_heap() -> None:
+    """Called once the process has built what it keeps (modules, the application, its models):
+    that heap is moved out of the garbage collector's sight, so a full collection walks only
+    objects made since, and the young generation is collected less often. At 700 allocations,
+    requests in flight at each collection were promoted to the oldest generation and forced a
+    full collection of ~150,000 objects several times a second under load (ADR 0030)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _kept_secret(path: Path, make: Callable[[], str]) -> str:
@@ -87,6 +103,7 @@ def _serve(settings: Settings) -> int:
             print(f"API key:      {key} (name '{LOCAL_KEY_NAME}', kept in {key_path})", flush=True)
             print(f"Callbacks:    signed with the secret kept in {secret_path}", flush=True)
         app = create_app(settings, embedded=embedded)
+        _settle_heap()
         print(
             f"AI Gateway {__version__} on http://{settings.host}:{settings.port}  (docs: /docs)",
             flush=True,
@@ -129,6 +146,7 @@ def _worker_process(overrides: dict[str, object]) -> None:
         finally:
             await container.close()
 
+    _settle_heap()
     asyncio.run(work())
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dishka import AsyncContainer
-from dishka.integrations.fastapi import setup_dishka
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -29,6 +28,7 @@ from ai_gateway.api.docs_pages import install_docs
 from ai_gateway.api.errors import install_error_handlers
 from ai_gateway.api.http_metrics import HttpMetrics
 from ai_gateway.api.limits import BodySizeLimit
+from ai_gateway.api.request_container import install_request_containers
 from ai_gateway.api.request_spans import RequestSpans
 from ai_gateway.api.strict_json import StrictJsonBodies
 
@@ -125,7 +125,7 @@ def create_api(
     if traced:
         app.add_middleware(RequestSpans)
     app.add_middleware(HttpMetrics)  # outermost: times requests refused for their size too
-    setup_dishka(container, app)
+    install_request_containers(app, container)
     if bearer is not None:
         app.openapi = _openapi_with_bearer(app, bearer)  # type: ignore[method-assign]
     return app
