@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from starlette.types import Receive, Scope, Send
 
 from ai_gateway.api.creation_share import CreationShare
@@ -68,3 +69,31 @@ async def test_reads_and_other_writes_are_not_held() -> None:
     await until(lambda: app.under_way == len(scopes), what="every request under way")
     app.release.set()
     await asyncio.gather(*requests)
+
+
+async def test_a_turn_is_given_back_when_its_creation_fails_or_its_wait_is_cancelled() -> None:
+    held = HeldApp()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("fails"):  # as the route does when its client went away while waiting
+            raise RuntimeError("the client went away")
+        await held(scope, receive, send)
+
+    share = CreationShare(app, at_once=1)
+    holder = asyncio.create_task(share(http("POST", "/api/prompts"), nothing, ignore))
+    await until(lambda: held.under_way == 1, what="the turn taken")
+    cancelled = asyncio.create_task(share(http("POST", "/api/prompts"), nothing, ignore))
+    failed = asyncio.create_task(
+        share({**http("POST", "/api/prompts"), "fails": True}, nothing, ignore)
+    )
+    last = asyncio.create_task(share(http("POST", "/api/prompts"), nothing, ignore))
+    await asyncio.sleep(0.01)
+    cancelled.cancel()
+    held.release.set()
+
+    await holder
+    with pytest.raises(RuntimeError):
+        await failed
+    await asyncio.wait_for(last, 5)
+    assert cancelled.cancelled()
+    assert held.most == 1
