@@ -66,3 +66,27 @@ async def test_creating_and_reading_a_prompt_leave_no_cycle(
             assert gc.collect() == 0
         finally:
             gc.enable()
+
+
+async def test_requests_refused_or_failed_leave_no_cycle(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    app = create_app(make_settings(redis_server.url, key_prefix))
+    refused = [
+        ("GET", "/api/prompts/p-unknown", b"", 404),
+        ("POST", "/api/prompts", b'{"content": 1}', 422),
+        ("POST", "/api/prompts", b'{"content": NaN}', 400),
+        ("GET", "/api/admin/callers", b"", 403),
+        ("GET", "/api/nowhere", b"", 404),
+    ]
+    async with app.router.lifespan_context(app):
+        for method, path, body, _ in refused:
+            await send(app, method, path, body)
+        for method, path, body, status in refused:
+            gc.collect()
+            gc.disable()
+            try:
+                assert (await send(app, method, path, body))["status"] == status
+                assert gc.collect() == 0, f"{method} {path}"
+            finally:
+                gc.enable()
