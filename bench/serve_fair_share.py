@@ -30,9 +30,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import redis
-from tests.servers import free_port
+from tests.servers import answers_ready, free_port
 from tests.waiting import wait_until
 
 from bench.http_load import BODY, _ms
@@ -90,13 +89,16 @@ def run(settings: dict[str, str], duration: int, connections: int) -> dict[str, 
         env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "MOSAIC_API_KEYS"}}
         env.update({"DATA_DIR": str(data), "LOG_LEVEL": "WARNING", "ACCESS_LOG": "false",
                     "HOST": "127.0.0.1", **settings})  # fmt: skip
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ai_gateway", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "ai_gateway", "serve", "--port", str(port)],
+                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_until(lambda: _ready(base), 60, "ai-gateway serve")
+            ready = base + "/api/app/ready"
+            wait_until(lambda: answers_ready(ready, process, log), 60, "ai-gateway serve")
             key = (data / "api-key").read_text().strip()
             store = redis.Redis(unix_socket_path=str(data / "redis" / "redis.sock"))
             before = counts(store)
@@ -129,13 +131,6 @@ def _jobs_done(statuses: dict[str, int]) -> int:
     """The worker's jobs done: a prepared prompt has had one (prepare), a submitted or completed
     one two (prepare, submit)."""
     return statuses["prepared"] + 2 * (statuses["submitted"] + statuses["completed"])
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(base + "/api/app/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def main() -> None:
