@@ -141,12 +141,12 @@ def _worker_process(overrides: dict[str, object]) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         container = build_worker_container(settings)
+        _settle_heap()
         try:
             await run_worker(container, settings, stop)
         finally:
             await container.close()
 
-    _settle_heap()
     asyncio.run(work())
 
 
