@@ -85,13 +85,17 @@ def compare(variants: Variants, duration: int, connections: int, rounds: int) ->
 
 
 def report(record: dict[str, object], bench: str, **settings: object) -> None:
-    """Prints the table, each variant against the first, and keeps the record in bench/results."""
+    """Prints the table, each variant against the first measured, and keeps the record in
+    bench/results."""
     results: dict[str, dict[str, float]] = record["results"]  # type: ignore[assignment]
     runs: dict[str, list[object]] = record["runs"]  # type: ignore[assignment]
     failed: dict[str, list[str]] = record["failed"]  # type: ignore[assignment]
-    reference = results[next(iter(results))]
-    print(f"\n{'scenario':24s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'vs ref':>7s} "
-          f"{'CPU µs':>7s} {'vs ref':>7s} rounds")  # fmt: skip
+    if results:
+        reference_name = next(iter(results))  # the first variant, unless wrk failed every round
+        reference = results[reference_name]
+        print(f"\nagainst {reference_name}")
+        print(f"{'scenario':24s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'vs ref':>7s} "
+              f"{'CPU µs':>7s} {'vs ref':>7s} rounds")  # fmt: skip
     for name, r in results.items():
         print(f"{name:24s} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
               f"{r['rps'] / reference['rps']:7.3f} {r['cpu_us']:7.0f} "
