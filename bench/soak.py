@@ -7,6 +7,11 @@ burst of ``--probe`` prompts, 64 at a time), then creates prompts at half of it 
 of the API and the worker (the worker's supervisor and its worker processes) each ``--every``
 seconds. Growth is counted from the first sample after ``--warm-up`` minutes to the last.
 
+One worker process completes fewer prompts a second than half of what one API process creates
+(docs/performance.md, the pipeline), so the backlog grows in Redis for the whole run; its bound
+(``BACKLOG_MAX_PROMPTS``) is lifted, else creations past it would be refused and the run would
+measure refusals, not the processes' memory under load.
+
 The creations are sent at the target rate with at most ``--in-flight`` under way; every one that
 is not answered 201 is counted. A run with failures, or that fell below 95 % of its rate because
 the slots were full, says so and exits non-zero: its memory figures do not show the load asked for.
@@ -31,11 +36,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import aiohttp
 from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
-from bench.pipeline_throughput import API_KEY, answers, create_all, start, stop
+from bench.pipeline_throughput import API_KEY, answers, start, stop
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -77,6 +82,46 @@ class Load:
         return not self.failed and self.sent >= 0.95 * self.rate * self.seconds
 
 
+async def _create(client: aiohttp.ClientSession, n: int, load: Load) -> None:
+    try:
+        async with client.post("/api/prompts", json={"content": f"Soak prompt {n}."}) as response:
+            await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        load.failed[type(exc).__name__] += 1
+    else:
+        if response.status == 201:
+            load.created += 1
+        else:
+            load.failed[str(response.status)] += 1
+
+
+def _client(base: str, in_flight: int) -> aiohttp.ClientSession:
+    """aiohttp, not httpx: at a few hundred creations a second httpx's pool, not the gateway,
+    sets the pace (ADR 0027 measured the same for the event relay)."""
+    return aiohttp.ClientSession(
+        base, headers={"X-API-Key": API_KEY}, timeout=aiohttp.ClientTimeout(total=30),
+        connector=aiohttp.TCPConnector(limit=in_flight),
+    )  # fmt: skip
+
+
+async def max_rate(base: str, count: int, in_flight: int) -> float:
+    """Creations per second with ``in_flight`` always under way, over ``count`` creations."""
+    load = Load(rate=0.0)
+    slots = asyncio.Semaphore(in_flight)
+    async with _client(base, in_flight) as client:
+
+        async def one(n: int) -> None:
+            async with slots:
+                await _create(client, n, load)
+
+        began = time.monotonic()
+        await asyncio.gather(*(one(n) for n in range(count)))
+        elapsed = time.monotonic() - began
+    if load.failed:
+        raise RuntimeError(f"the rate probe saw failures: {dict(load.failed)}")
+    return count / elapsed
+
+
 async def create_at(
     base: str, rate: float, seconds: float, in_flight: int, sample: Callable[[], None]
 ) -> Load:
@@ -85,23 +130,11 @@ async def create_at(
     the result shows). Any answer but 201, or none, is a failure counted by its status or error."""
     load = Load(rate)
     slots = asyncio.Semaphore(in_flight)
-    async with httpx.AsyncClient(
-        base_url=base,
-        headers={"X-API-Key": API_KEY},
-        timeout=30,
-        limits=httpx.Limits(max_connections=in_flight),
-    ) as client:
+    async with _client(base, in_flight) as client:
 
         async def create(n: int) -> None:
             try:
-                response = await client.post("/api/prompts", json={"content": f"Soak prompt {n}."})
-            except httpx.HTTPError as exc:
-                load.failed[type(exc).__name__] += 1
-            else:
-                if response.status_code == 201:
-                    load.created += 1
-                else:
-                    load.failed[str(response.status_code)] += 1
+                await _create(client, n, load)
             finally:
                 slots.release()
 
@@ -133,17 +166,16 @@ def run(
         env = {**os.environ, "REDIS_URL": redis.url, "MOSAIC_API_KEYS": f"bench:{API_KEY}",
                "SERVE_WORKER": "false", "LOG_LEVEL": "WARNING", "ACCESS_LOG": "false",
                "DATA_DIR": str(Path(tmp) / "data"), "WORKER_CONCURRENCY": "32",
+               "BACKLOG_MAX_PROMPTS": "0",
                "WORKER_METRICS_PORT": "0"}  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         api = start(["serve", "--port", str(port)], env)
         worker = None
         try:
             wait_until(lambda: answers(base), 30, "api")
-            began = time.monotonic()
-            asyncio.run(create_all(base, probe, 64))
-            max_rate = probe / (time.monotonic() - began)
+            probed = asyncio.run(max_rate(base, probe, in_flight))
             worker = start(["worker", "--processes", "1"], env)
-            rate = max_rate / 2
+            rate = probed / 2
             started = time.monotonic()
             next_sample = 0.0
 
@@ -171,7 +203,7 @@ def run(
         if len(after) >= 2:
             growth[name] = {"first_kib": after[0], "last_kib": after[-1],
                             "growth_pct": 100 * (after[-1] - after[0]) / after[0]}  # fmt: skip
-    return {"max_rate": max_rate, "minutes": minutes, "in_flight": in_flight,
+    return {"max_rate": probed, "minutes": minutes, "in_flight": in_flight,
             "load": load.summary(), "holds": load.holds(), "growth": growth,
             "samples": samples}  # fmt: skip
 
