@@ -40,7 +40,7 @@ import aiohttp
 from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
-from bench.pipeline_throughput import API_KEY, answers, start, stop
+from bench.pipeline_throughput import API_KEY, answers, gateway_client, start, stop
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -95,20 +95,11 @@ async def _create(client: aiohttp.ClientSession, n: int, load: Load) -> None:
             load.failed[str(response.status)] += 1
 
 
-def _client(base: str, in_flight: int) -> aiohttp.ClientSession:
-    """aiohttp, not httpx: at a few hundred creations a second httpx's pool, not the gateway,
-    sets the pace (ADR 0027 measured the same for the event relay)."""
-    return aiohttp.ClientSession(
-        base, headers={"X-API-Key": API_KEY}, timeout=aiohttp.ClientTimeout(total=30),
-        connector=aiohttp.TCPConnector(limit=in_flight),
-    )  # fmt: skip
-
-
 async def max_rate(base: str, count: int, in_flight: int) -> float:
     """Creations per second with ``in_flight`` always under way, over ``count`` creations."""
     load = Load(rate=0.0)
     slots = asyncio.Semaphore(in_flight)
-    async with _client(base, in_flight) as client:
+    async with gateway_client(base, in_flight) as client:
 
         async def one(n: int) -> None:
             async with slots:
@@ -130,7 +121,7 @@ async def create_at(
     the result shows). Any answer but 201, or none, is a failure counted by its status or error."""
     load = Load(rate)
     slots = asyncio.Semaphore(in_flight)
-    async with _client(base, in_flight) as client:
+    async with gateway_client(base, in_flight) as client:
 
         async def create(n: int) -> None:
             try:
