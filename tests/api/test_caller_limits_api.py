@@ -120,6 +120,12 @@ async def test_an_administrator_changes_a_callers_limits_with_an_event(
         403,
         "forbidden",
     )
+    # the scope is checked at the door, as on every admin route: before the body is read
+    assert_problem(
+        await client.put("/api/admin/callers/mosaic/limits", json={"x": 1}, headers=mosaic),
+        403,
+        "forbidden",
+    )
     assert (await client.get("/api/admin/callers/mosaic/limits", headers=ops)).json()[
         "stored"
     ] is None

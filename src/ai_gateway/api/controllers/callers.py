@@ -7,7 +7,7 @@ from dishka.integrations.fastapi import DishkaRoute
 from fastapi import APIRouter, Path
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
-from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller
+from ai_gateway.api.auth.policy import ADMIN_ROUTES, PROMPT_ROUTES, PromptCaller
 from ai_gateway.api.errors import problem_responses
 from ai_gateway.api.schemas.limits import (
     CallerLimitsBody,
@@ -32,7 +32,7 @@ admin = APIRouter(
     prefix="/api/admin/callers",
     tags=["Limits"],
     route_class=DishkaRoute,
-    dependencies=SECURITY_SCHEMES,
+    dependencies=[*SECURITY_SCHEMES, *ADMIN_ROUTES],
 )
 
 CallerName = Annotated[
