@@ -142,14 +142,14 @@ class RedisPromptRepository:
                 traceparent=first_job.traceparent or "",
                 tracestate=first_job.tracestate or "",
             )
-        if admission is not None and limits is not None:
-            rate = limits.requests
+        if admission is not None:
+            rate = admission.limits.requests
             args = args._replace(
                 rate_key=self._keys.caller_rate(admission.caller),
                 rate_count=0 if rate is None else rate.count,
                 rate_period_ms=0 if rate is None else rate.seconds * 1000,
-                in_flight=limits.in_flight or 0,
-                tokens_per_day=limits.tokens_per_day or 0,
+                in_flight=admission.limits.in_flight or 0,
+                tokens_per_day=admission.limits.tokens_per_day or 0,
                 caller=key_part(admission.caller),
             )
         if idempotency is not None:
