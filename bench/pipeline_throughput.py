@@ -1,10 +1,12 @@
 """End-to-end throughput of the pipeline: prompts per second from creation to COMPLETED.
 
-An API process and 1 (then 2) worker processes against a real Redis, the echo provider and the
-local object store; every prompt is created through the API, then the run waits until all are
-COMPLETED. The time each step took comes from the prompts' own step timestamps.
+Concurrent: an API process and 1 (then 2) worker processes against a real Redis, the echo provider
+and the local object store, all at once on the machine's cores; every prompt is created through the
+API, then the run waits until all are COMPLETED. The time each step took comes from the prompts'
+own step timestamps. Capacity (``pipeline_capacity``): the API creating alone, then one worker
+process draining alone, with no data package, and with a data package and a callback.
 
-    python -m bench.pipeline_throughput [--prompts 2000] [--concurrency 64]
+    python -m bench.pipeline_throughput [--prompts 2000] [--concurrency 64] [--runs capacity,...]
 """
 
 from __future__ import annotations
@@ -13,21 +15,20 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 import httpx
 from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
-API_KEY = "bench-key-0123456789abcdef"
+from bench.pipeline_capacity import Capacity, capacity
+from bench.pipeline_processes import API_KEY, answers, gateway_client, start, stop
+
 RESULTS = Path(__file__).parent / "results"
 STEPS = (
     ("created", "preparing"),
@@ -35,30 +36,6 @@ STEPS = (
     ("prepared", "submitted"),
     ("submitted", "completed"),
 )
-
-
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ai_gateway", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(30)
-
-
-def gateway_client(base: str, in_flight: int) -> aiohttp.ClientSession:
-    """aiohttp, not httpx, for the load: at a few hundred creations a second httpx's pool, not
-    the gateway, sets the pace (about 100/s; ADR 0027 measured the same for the event relay)."""
-    return aiohttp.ClientSession(
-        base, headers={"X-API-Key": API_KEY}, timeout=aiohttp.ClientTimeout(total=30),
-        connector=aiohttp.TCPConnector(limit=in_flight),
-    )  # fmt: skip
 
 
 async def create_all(base: str, count: int, concurrency: int) -> list[str]:
@@ -128,13 +105,6 @@ def step_times(prompts: list[dict[str, object]]) -> dict[str, dict[str, float]]:
     return times
 
 
-def answers(base: str) -> bool:
-    try:
-        return httpx.get(base + "/api/app/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def run(workers: int, prompts: int, concurrency: int, unloaded: bool = False) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(Path(tmp) / "redis")
@@ -178,28 +148,48 @@ def run(workers: int, prompts: int, concurrency: int, unloaded: bool = False) ->
     }
 
 
+RUNS = ("capacity", "concurrent", "data", "two-workers", "unloaded")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prompts", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--runs", default=",".join(RUNS), help=f"which runs, comma-separated ({', '.join(RUNS)})"
+    )
     args = parser.parse_args()
-    results = [run(workers, args.prompts, args.concurrency) for workers in (1, 2)]
-    results.append(run(1, 200, 1, unloaded=True))
+    runs = set(args.runs.split(","))
+    alone: list[Capacity] = []
+    if "capacity" in runs:
+        alone.append(capacity(args.prompts, args.concurrency, data_and_callback=False))
+    results = [run(1, args.prompts, args.concurrency)] if "concurrent" in runs else []
+    if "data" in runs:
+        alone.append(capacity(args.prompts, args.concurrency, data_and_callback=True))
+    if "two-workers" in runs:
+        results.append(run(2, args.prompts, args.concurrency))
+    if "unloaded" in runs:
+        results.append(run(1, 200, 1, unloaded=True))
+    for c in alone:
+        print(c.report())
     for r in results:
         if r["unloaded"]:
             print(f"\none prompt at a time, {r['prompts']} prompts, 1 worker process:")
         else:
-            rates = f"{r['created_per_s']:.0f} created/s, {r['completed_per_s']:.0f} completed/s"
-            print(f"\n{r['workers']} worker process(es): {r['prompts']} prompts, {rates}")
+            created, completed = float(r["created_per_s"]), float(r["completed_per_s"])  # type: ignore[arg-type]
+            print(
+                f"\nconcurrent, on the same cores, {r['workers']} worker process(es): "
+                f"{r['prompts']} prompts, {created:.0f} created/s, {completed:.0f} completed/s, "
+                f"ratio {completed / created:.2f}"
+            )
         steps = r["steps"]
         assert isinstance(steps, dict)
         for step, t in steps.items():
             print(f"  {step:26s} p50 {t['p50_ms']:8.1f} ms   p99 {t['p99_ms']:8.1f} ms")
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"pipeline-{stamp}.json").write_text(
-        json.dumps({"cores": os.cpu_count(), "runs": results}, indent=2)
-    )
+    record = {"cores": os.cpu_count(), "capacity": [asdict(c) for c in alone], "runs": results}
+    (RESULTS / f"pipeline-{stamp}.json").write_text(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

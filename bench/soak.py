@@ -40,7 +40,7 @@ import aiohttp
 from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
-from bench.pipeline_throughput import API_KEY, answers, gateway_client, start, stop
+from bench.pipeline_processes import API_KEY, answers, gateway_client, start, stop
 
 RESULTS = Path(__file__).parent / "results"
 
