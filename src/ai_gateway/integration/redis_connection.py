@@ -13,11 +13,20 @@ import math
 from dataclasses import dataclass
 from typing import Any, NewType
 
-from redis.asyncio import BlockingConnectionPool, Redis, SSLConnection
+import hiredis
+from redis.asyncio import (
+    BlockingConnectionPool,
+    Connection,
+    Redis,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError
 
 RetrySeconds = NewType("RetrySeconds", float)
 """How long a command is retried while Redis cannot be reached: the API's requests wait less
@@ -27,7 +36,43 @@ _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 0.5
 
 
-class PrimaryConnection(SentinelManagedConnection):
+class HiredisPacking(AbstractConnection):
+    """Packs each command with hiredis, as redis-py's synchronous client does when hiredis is
+    installed; its asyncio connection packs in Python, which costs a prompt's creation script
+    (28 arguments) 29 µs against 2.5 µs (ADR 0033)."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        first = args[0]
+        if isinstance(first, str):
+            first = first.encode()
+        if isinstance(first, bytes) and b" " in first:
+            args = (*first.split(), *args[1:])  # "CONFIG GET": one argument per word, as redis-py
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError as exc:  # what redis-py's own encoder calls a DataError
+            raise DataError(str(exc)) from exc
+
+
+class PackedConnection(HiredisPacking, Connection):
+    pass
+
+
+class PackedSSLConnection(HiredisPacking, SSLConnection):
+    pass
+
+
+class PackedUnixConnection(HiredisPacking, UnixDomainSocketConnection):
+    pass
+
+
+_PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
+    Connection: PackedConnection,
+    SSLConnection: PackedSSLConnection,
+    UnixDomainSocketConnection: PackedUnixConnection,
+}
+
+
+class PrimaryConnection(HiredisPacking, SentinelManagedConnection):
     """A connection to the primary that asks the sentinels where it is on every (re)connection.
 
     redis-py's own asks only when the pool hands out a connection; a command retried after a
@@ -129,7 +174,10 @@ class RedisConnection:
         """One server: ``redis://``, ``rediss://`` (TLS, with ``tls``) or ``unix://``; the
         URL's own user and password win over the pool's."""
         options = {**pool.options(), **(tls.options() if tls else {})}
-        return cls(Redis(connection_pool=BlockingConnectionPool.from_url(url, **options)))
+        connections = BlockingConnectionPool.from_url(url, **options)
+        kind = connections.connection_class  # as the URL's scheme has it
+        connections.connection_class = _PACKED.get(kind, kind)
+        return cls(Redis(connection_pool=connections))
 
     @classmethod
     def by_sentinel(
