@@ -106,6 +106,7 @@ def create_api(
         redoc_url=None,
     )
     install_docs(app, init_oauth)
+    app.include_router(prompts.direct)
     app.include_router(prompts.router)
     app.include_router(admin.router)
     app.include_router(admin_operations.router)

@@ -53,6 +53,14 @@ async def _admin_caller(_: FromDishka[AdminCaller]) -> None:
     """As above, for the admin endpoints."""
 
 
+CALLER_CHECKS: dict[object, object] = {
+    _prompt_caller: PromptCaller,
+    _internal_caller: InternalCaller,
+    _events_caller: EventsCaller,
+    _admin_caller: AdminCaller,
+}
+"""Each check's caller type, for routes that resolve it without FastAPI (``DirectRoute``)."""
+
 PROMPT_ROUTES = [Depends(_prompt_caller)]
 ADMIN_ROUTES = [Depends(_admin_caller)]
 INTERNAL_ROUTES = [Depends(_internal_caller)]

@@ -9,6 +9,7 @@ from pydantic import AnyUrl
 
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller
+from ai_gateway.api.direct_route import DirectRoute
 from ai_gateway.api.errors import problem_responses
 from ai_gateway.api.rate_limit_headers import rate_limit_headers
 from ai_gateway.api.schemas.prompts import (
@@ -37,6 +38,13 @@ router = APIRouter(
     route_class=DishkaRoute,
     dependencies=[*SECURITY_SCHEMES, *PROMPT_ROUTES],
 )
+direct = APIRouter(
+    prefix="/api/prompts",
+    tags=["Prompts"],
+    route_class=DirectRoute,
+    dependencies=[*SECURITY_SCHEMES, *PROMPT_ROUTES],
+)
+"""The routes clients call most: creating a prompt and reading one (ADR 0033)."""
 
 IdempotencyKey = Annotated[
     str | None,
@@ -108,7 +116,7 @@ async def create_item_prompt(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=_PROBLEMS)
+@direct.post("", status_code=status.HTTP_201_CREATED, responses=_PROBLEMS)
 async def create_prompt(
     body: CreatePromptBody,
     principal: FromDishka[PromptCaller],
@@ -164,7 +172,7 @@ async def list_prompts(
     return prompt_page_body(page)
 
 
-@router.get("/{prompt_id}", responses=_PROBLEMS)
+@direct.get("/{prompt_id}", responses=_PROBLEMS)
 async def get_prompt(
     prompt_id: str, principal: FromDishka[PromptCaller], mediator: FromDishka[Mediator]
 ) -> PromptBody:

@@ -1,0 +1,165 @@
+"""A route documented by FastAPI from its endpoint's signature, whose arguments it binds itself.
+
+FastAPI resolves a route's parameters per request with a general solver, and dishka's ``inject``
+then resolves the endpoint's services on top of it: together, and with the response's
+re-validation, about a third of a prompt's creation (ADR 0033). The routes clients call most
+take only a few kinds of argument, and ``DirectRoute`` binds exactly those, planned once when the
+route is declared:
+
+- path parameters (``str``);
+- one JSON body, a pydantic model, read and validated as FastAPI reads it (a JSON media type, an
+  empty body as a missing one, the same errors under ``body``);
+- headers (``str | None``, a ``Header`` without constraints);
+- the sub-response, for headers and the status;
+- services from the request's container (``FromDishka``).
+
+Its route-level dependencies may only declare security schemes (documentation) or check the caller
+(``policy.CALLER_CHECKS``), which is resolved before the body is read, as FastAPI would. Anything
+else in the signature is refused when the route is declared, so the document FastAPI generates
+from the signature and what is served cannot drift apart. The endpoint returns a pydantic model,
+sent as JSON with the route's status.
+"""
+
+from __future__ import annotations
+
+import email.message
+import functools
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
+
+from dishka import AsyncContainer, FromComponent
+from dishka.integrations.fastapi import inject
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.params import Depends, Header
+from fastapi.routing import APIRoute
+from fastapi.security.base import SecurityBase
+from pydantic import BaseModel, ValidationError
+
+from ai_gateway.api.auth.policy import CALLER_CHECKS
+
+_JSON = "application/json"
+_SERVICE = type(FromComponent())  # the mark ``FromDishka`` puts on a parameter
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What each argument of the endpoint is bound to."""
+
+    checks: tuple[Any, ...]  # caller types resolved before the body is read
+    services: tuple[tuple[str, Any], ...]
+    paths: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]
+    body: tuple[str, type[BaseModel]] | None
+    response: str | None
+
+
+class DirectRoute(APIRoute):
+    """See the module's docstring."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self._direct = endpoint
+        super().__init__(path, inject(endpoint), **kwargs)  # documented as dishka's routes are
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        plan = _plan(self._direct, self.dependencies, set(self.param_convertors))
+        return functools.partial(_handle, self._direct, plan, self.status_code or 200)
+
+
+async def _handle(
+    endpoint: Callable[..., Awaitable[BaseModel]], plan: _Plan, status: int, request: Request
+) -> Response:
+    container: AsyncContainer = request.state.dishka_container
+    for caller in plan.checks:
+        await container.get(caller)
+    arguments: dict[str, Any] = {name: await container.get(kind) for name, kind in plan.services}
+    for name in plan.paths:
+        arguments[name] = request.path_params[name]
+    for name, header in plan.headers:
+        arguments[name] = request.headers.get(header)
+    if plan.body is not None:
+        name, model = plan.body
+        arguments[name] = _body(model, await request.body(), request.headers.get("content-type"))
+    sub = Response(status_code=0)  # 0: the endpoint left the route's status
+    if plan.response is not None:
+        arguments[plan.response] = sub
+    result = await endpoint(**arguments)
+    response = Response(
+        result.model_dump_json(by_alias=True),
+        status_code=sub.status_code or status,
+        media_type=_JSON,
+    )
+    response.raw_headers.extend(
+        pair for pair in sub.raw_headers if pair[0] not in (b"content-length", b"content-type")
+    )
+    return response
+
+
+def _body(model: type[BaseModel], raw: bytes, media: str | None) -> BaseModel:
+    """The body as FastAPI reads a model: parsed when its media type is JSON, then validated
+    (errors located under ``body``); a missing or empty body is a missing field."""
+    value: Any = None
+    try:
+        if raw:
+            value = json.loads(raw) if media and _is_json(media) else raw
+        if value is None:
+            raise RequestValidationError(
+                [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+            )
+        return model.model_validate(value, from_attributes=True)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
+                 "input": {}, "ctx": {"error": exc.msg}}  # fmt: skip
+        raise RequestValidationError([error]) from exc
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _is_json(media: str) -> bool:
+    """As FastAPI judges a body's media type: ``application/json`` or ``application/*+json``."""
+    message = email.message.Message()
+    message["content-type"] = media
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def _plan(endpoint: Callable[..., Any], dependencies: list[Depends], paths: set[str]) -> _Plan:
+    checks = []
+    for dependency in dependencies:
+        if isinstance(dependency.dependency, SecurityBase) and not getattr(
+            dependency.dependency, "auto_error", True
+        ):
+            continue  # declares a scheme for the document; the caller check authenticates
+        caller = CALLER_CHECKS.get(dependency.dependency)
+        if caller is None:
+            raise TypeError(f"{endpoint.__name__}: a direct route cannot run {dependency!r}")
+        checks.append(caller)
+    services, path_names, headers = [], [], []
+    body: tuple[str, type[BaseModel]] | None = None
+    response = None
+    hints = get_type_hints(endpoint, include_extras=True)
+    for name, parameter in inspect.signature(endpoint).parameters.items():
+        hint = hints[name]
+        origin, extras = (get_origin(hint), get_args(hint)[1:])
+        marker = extras[0] if origin is Annotated and extras else parameter.default
+        if isinstance(marker, _SERVICE):
+            services.append((name, get_args(hint)[0]))
+        elif isinstance(marker, Header) and not marker.metadata and parameter.default is None:
+            headers.append((name, marker.alias or name.replace("_", "-")))
+        elif name in paths and hint is str:
+            path_names.append(name)
+        elif hint is Response:
+            response = name
+        elif isinstance(hint, type) and issubclass(hint, BaseModel) and body is None:
+            body = (name, hint)
+        else:
+            raise TypeError(f"{endpoint.__name__}: a direct route cannot bind {name}: {hint}")
+    return _Plan(tuple(checks), tuple(services), tuple(path_names), tuple(headers), body, response)

@@ -1,0 +1,164 @@
+"""DirectRoute: the same endpoint served by FastAPI's solver (DishkaRoute) and by DirectRoute gives
+the same OpenAPI document and the same answers; a signature it cannot bind is refused early."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, NewType
+
+import httpx
+import pytest
+from dishka import FromDishka, Provider, Scope, make_async_container, provide
+from dishka.integrations.fastapi import DishkaRoute, FastapiProvider, setup_dishka
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from ai_gateway.api.direct_route import DirectRoute
+from ai_gateway.api.errors import install_error_handlers
+from ai_gateway.application.errors import Unauthenticated
+
+Caller = NewType("Caller", str)
+
+
+class Greeter:
+    def greet(self, name: str) -> str:
+        return f"hello {name}"
+
+
+class Services(Provider):
+    greeter = provide(Greeter, scope=Scope.APP)
+
+    @provide(scope=Scope.REQUEST)
+    def caller(self, request: Request) -> Caller:
+        name = request.headers.get("X-Caller")
+        if not name:
+            raise Unauthenticated("who are you?", scheme="Test")
+        return Caller(name)
+
+
+class Body(BaseModel):
+    text: str = Field(min_length=1, max_length=10)
+    count: int = 1
+    tags: list[str] = []
+
+
+class Answer(BaseModel):
+    text: str
+    caller: str
+    key: str | None
+    item: str | None = None
+
+
+Key = Annotated[str | None, Header(alias="Idempotency-Key", description="A retry's key")]
+
+
+async def post(
+    body: Body,
+    caller: FromDishka[Caller],
+    response: Response,
+    greeter: FromDishka[Greeter],
+    key: Key = None,
+) -> Answer:
+    """Posts a body."""
+    response.headers["Location"] = "/things/1"
+    if body.count == 7:
+        response.status_code = 202
+    return Answer(text=greeter.greet(body.text) * body.count, caller=caller, key=key)
+
+
+async def get(item: str, caller: FromDishka[Caller]) -> Answer:
+    """Reads an item."""
+    return Answer(text="", caller=caller, key=None, item=item)
+
+
+def app_with(route_class: type) -> FastAPI:
+    router = APIRouter(prefix="/things", tags=["Things"], route_class=route_class)
+    router.post("", status_code=201)(post)
+    router.get("/{item}")(get)
+    app = FastAPI()
+    app.include_router(router)
+    install_error_handlers(app)
+    setup_dishka(make_async_container(Services(), FastapiProvider()), app)
+    return app
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    solved, direct = app_with(DishkaRoute), app_with(DirectRoute)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(solved), base_url="http://t") as a,
+        httpx.AsyncClient(transport=httpx.ASGITransport(direct), base_url="http://t") as b,
+    ):
+        yield a, b
+
+
+def test_the_document_is_the_one_fastapi_generates_for_the_signature() -> None:
+    assert app_with(DirectRoute).openapi() == app_with(DishkaRoute).openapi()
+
+
+JSON = {"Content-Type": "application/json", "X-Caller": "ada"}
+REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
+    ("POST", "/things", JSON, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "Idempotency-Key": "k1"}, b'{"text": "you", "count": 2}'),
+    ("POST", "/things", JSON, b'{"text": "you", "count": 7}'),
+    ("POST", "/things", {**JSON, "Content-Type": "application/cloudevents+json"}, b'{"text":"a"}'),
+    ("POST", "/things", JSON, b'{"text": ""}'),
+    ("POST", "/things", JSON, b'{"text": "x", "count": "many", "tags": [1]}'),
+    ("POST", "/things", JSON, b'{"text": "x",'),
+    ("POST", "/things", JSON, b"[1, 2]"),
+    ("POST", "/things", JSON, b""),
+    ("POST", "/things", {"X-Caller": "ada"}, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "Content-Type": "text/plain"}, b'{"text": "you"}'),
+    ("POST", "/things", {"Content-Type": "application/json"}, b'{"text": "you"}'),
+    ("GET", "/things/42", {"X-Caller": "ada"}, b""),
+    ("GET", "/things/42", {}, b""),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body"), REQUESTS)
+async def test_each_request_is_answered_as_fastapi_answers_it(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+) -> None:
+    solved, direct = clients
+    expected = await solved.request(method, path, headers=headers, content=body)
+    answered = await direct.request(method, path, headers=headers, content=body)
+
+    assert answered.status_code == expected.status_code
+    assert answered.json() == expected.json()
+    for name in ("content-type", "location", "www-authenticate"):
+        assert answered.headers.get(name) == expected.headers.get(name)
+
+
+async def checked(_: Annotated[str, Query()]) -> None:
+    """A dependency DirectRoute does not know how to run."""
+
+
+async def with_query(q: Annotated[str, Query()]) -> Answer:
+    return Answer(text=q, caller="", key=None)
+
+
+async def with_required_header(key: Annotated[str, Header()]) -> Answer:
+    return Answer(text=key, caller="", key=key)
+
+
+async def with_two_bodies(a: Body, b: Body) -> Answer:
+    return Answer(text=a.text + b.text, caller="", key=None)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "dependencies"),
+    [
+        (with_query, []),
+        (with_required_header, []),
+        (with_two_bodies, []),
+        (get, [Depends(checked)]),
+    ],
+)
+def test_a_signature_it_cannot_bind_is_refused_when_the_route_is_declared(
+    endpoint: Any, dependencies: list[Any]
+) -> None:
+    router = APIRouter(route_class=DirectRoute, dependencies=dependencies)
+    with pytest.raises(TypeError, match="a direct route cannot"):
+        router.get("/{item}")(endpoint)
