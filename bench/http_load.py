@@ -11,7 +11,10 @@ gateway has it; FastAPI's defaults too), and the minimal FastAPI + Redis endpoin
 ``bench.baseline_app`` that validate the same body and write the same data with one script, or
 read the same hash. At one connection, the p50 over FastAPI hello is the single-request overhead.
 
-    python -m bench.http_load [--duration 10] [--connections 32]
+    python -m bench.http_load [--duration 10] [--connections 32] [--rounds 3]
+
+Every server runs for the whole run, and each round runs every scenario in turn: a ratio is
+taken within one round, and the medians over the rounds are reported.
 
 Needs wrk (Debian: apt-get install wrk). Results are printed and written to bench/results/.
 """
@@ -25,6 +28,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -125,64 +129,68 @@ def headers_lua(method: str, body: str | None = None, token: str | None = None) 
     return "\n".join(lines) + "\n"
 
 
-def run(duration: int, connections: int) -> dict[str, dict[str, float]]:
+Scenario = tuple[str, str, int, str | None]  # name, URL, connections, wrk script
+
+
+def run(duration: int, connections: int, rounds: int) -> dict[str, list[dict[str, float]]]:
+    """Every server runs at once; each round runs every scenario in turn, so that the load
+    others put on the machine drifts across all of them alike, and each figure is kept per
+    round."""
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
-    results: dict[str, dict[str, float]] = {}
-    with uvicorn_server("bench.hello_app:app", {}) as hello:
-        warm_up(hello + "/hello", duration, connections)
-        results["fastapi hello, defaults"] = wrk(hello + "/hello", duration, connections)
-    with uvicorn_server("bench.hello_app:lean_app", {}) as hello:
-        warm_up(hello + "/hello", duration, connections)
-        results["fastapi hello (baseline)"] = wrk(hello + "/hello", duration, connections)
-        results["fastapi hello, c=1"] = wrk(hello + "/hello", duration, 1)
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(Path(tmp) / "redis")
         redis.start()
+        stack.callback(redis.stop)
         idp = IdpServer(Path(tmp), token_ttl=3600)
         idp.start()
-        try:
-            with uvicorn_server("bench.baseline_app:app", {"REDIS_URL": redis.url}) as minimal:
-                create = headers_lua("POST", BODY)
-                warm_up(minimal + "/prompts", duration, connections, create)
-                results["minimal create"] = wrk(minimal + "/prompts", duration, connections, create)
-                results["minimal create, c=1"] = wrk(minimal + "/prompts", duration, 1, create)
-                path = httpx.post(minimal + "/prompts", content=BODY, headers=JSON).headers[
-                    "location"
-                ]
-                results["minimal read"] = wrk(minimal + path, duration, connections)
-            env = {
-                "JWT_AUTHORITY": idp.issuer,
-                "REDIS_URL": redis.url,
-                "MOSAIC_API_KEYS": f"bench:{API_KEY}",
-                "LOG_LEVEL": "WARNING",
-                "REDIS_KEY_PREFIX": f"bench{int(time.time())}",
-            }
-            with gateway_server(env) as gateway:
-                results.update(_gateway(gateway, duration, connections, idp))
-        finally:
-            idp.stop()
-            redis.stop()
-    return results
+        stack.callback(idp.stop)
+        hello = stack.enter_context(uvicorn_server("bench.hello_app:app", {}))
+        lean = stack.enter_context(uvicorn_server("bench.hello_app:lean_app", {}))
+        minimal = stack.enter_context(
+            uvicorn_server("bench.baseline_app:app", {"REDIS_URL": redis.url})
+        )
+        env = {
+            "JWT_AUTHORITY": idp.issuer,
+            "REDIS_URL": redis.url,
+            "MOSAIC_API_KEYS": f"bench:{API_KEY}",
+            "LOG_LEVEL": "WARNING",
+            "REDIS_KEY_PREFIX": f"bench{int(time.time())}",
+            "BACKLOG_MAX_PROMPTS": "0",  # no worker runs: every creation stays in the backlog
+        }
+        gateway = stack.enter_context(gateway_server(env))
+        scenarios = _scenarios(hello, lean, minimal, gateway, connections, idp)
+        for _, url, count, script in scenarios:
+            warm_up(url, duration, count, script)
+        results: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in scenarios}
+        for _ in range(rounds):
+            for name, url, count, script in scenarios:
+                results[name].append(wrk(url, duration, count, script))
+        return results
 
 
-def _gateway(
-    gateway: str, duration: int, connections: int, idp: IdpServer
-) -> dict[str, dict[str, float]]:
-    results: dict[str, dict[str, float]] = {}
+def _scenarios(
+    hello: str, lean: str, minimal: str, gateway: str, connections: int, idp: IdpServer
+) -> list[Scenario]:
     create = headers_lua("POST", BODY)
-    url = gateway + "/api/prompts"
-    warm_up(url, duration, connections, create)
-    results["POST /api/prompts"] = wrk(url, duration, connections, create)
-    results["POST /api/prompts, c=1"] = wrk(url, duration, 1, create)
-    created = httpx.post(url, content=BODY, headers={"X-API-Key": API_KEY, **JSON})
-    path = created.headers["location"]
-    results["GET /api/prompts/{id}"] = wrk(
-        gateway + path, duration, connections, headers_lua("GET")
+    minimal_read = httpx.post(minimal + "/prompts", content=BODY, headers=JSON).headers["location"]
+    created = httpx.post(
+        gateway + "/api/prompts", content=BODY, headers={"X-API-Key": API_KEY, **JSON}
     )
     with_jwt = headers_lua("POST", BODY, token=idp.token("ai-gateway", "api"))
-    results["POST /api/prompts (JWT)"] = wrk(url, duration, connections, with_jwt)
-    return results
+    return [
+        ("fastapi hello, defaults", hello + "/hello", connections, None),
+        ("fastapi hello (baseline)", lean + "/hello", connections, None),
+        ("fastapi hello, c=1", lean + "/hello", 1, None),
+        ("minimal create", minimal + "/prompts", connections, create),
+        ("minimal create, c=1", minimal + "/prompts", 1, create),
+        ("minimal read", minimal + minimal_read, connections, None),
+        ("POST /api/prompts", gateway + "/api/prompts", connections, create),
+        ("POST /api/prompts, c=1", gateway + "/api/prompts", 1, create),
+        ("GET /api/prompts/{id}", gateway + created.headers["location"], connections,
+         headers_lua("GET")),
+        ("POST /api/prompts (JWT)", gateway + "/api/prompts", connections, with_jwt),
+    ]  # fmt: skip
 
 
 RATIOS = (
@@ -196,22 +204,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="every scenario, this many times")
     args = parser.parse_args()
-    results = run(args.duration, args.connections)
-    base = results["fastapi hello (baseline)"]["rps"]
-    print(f"\n{'scenario':28s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'vs hello':>9s}")
-    for name, r in results.items():
-        ratio = r["rps"] / base
-        print(f"{name:28s} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {ratio:9.2f}")
+    results = run(args.duration, args.connections, args.rounds)
+    median = statistics.median
+    print(f"\n{'scenario':28s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}  (medians of rounds)")
+    for name, runs in results.items():
+        rps, p50, p99 = (median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms"))
+        print(f"{name:28s} {rps:9.0f} {p50:8.2f} {p99:8.2f}")
+    summary: dict[str, list[float]] = {}
     for name, baseline in RATIOS:
-        print(f"{name} / {baseline}: {results[name]['rps'] / results[baseline]['rps']:.2f}")
-    hello = results["fastapi hello, c=1"]["p50_ms"]
+        ratios = [
+            g["rps"] / b["rps"] for g, b in zip(results[name], results[baseline], strict=True)
+        ]
+        summary[f"{name} / {baseline}"] = ratios
     for name in ("minimal create, c=1", "POST /api/prompts, c=1"):
-        print(f"{name}: p50 {1000 * (results[name]['p50_ms'] - hello):+.0f} µs over hello")
+        hello = results["fastapi hello, c=1"]
+        overs = [
+            1000 * (r["p50_ms"] - h["p50_ms"]) for r, h in zip(results[name], hello, strict=True)
+        ]
+        summary[f"{name}: p50 µs over hello"] = overs
+    for name, values in summary.items():
+        shown = ", ".join(f"{v:.2f}" if abs(v) < 10 else f"{v:+.0f}" for v in values)
+        print(f"{name}: median {median(values):.2f} (rounds: {shown})")
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     record = {"when": stamp, "duration_s": args.duration, "connections": args.connections,
-              "cores": os.cpu_count(), "results": results}  # fmt: skip
+              "rounds": args.rounds, "cores": os.cpu_count(), "load": os.getloadavg(),
+              "results": results, "summary": summary}  # fmt: skip
     (RESULTS / f"http_load-{stamp}.json").write_text(json.dumps(record, indent=2))
 
 
