@@ -1,8 +1,10 @@
 """DirectRoute: the same endpoint served by FastAPI's solver (DishkaRoute) and by DirectRoute gives
 the same OpenAPI document and the same answers; a signature it cannot bind is refused early."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, NewType
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -11,11 +13,15 @@ from dishka.integrations.fastapi import DishkaRoute, FastapiProvider, setup_dish
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
+from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES, Doorkeeper, NoBearerAuthenticator
+from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller, ScopePolicy
 from ai_gateway.api.direct_route import DirectRoute
 from ai_gateway.api.errors import install_error_handlers
-from ai_gateway.application.errors import Unauthenticated
+from ai_gateway.application.ports.callers import CallerSeen
+from ai_gateway.application.principal import Principal
 
-Caller = NewType("Caller", str)
+KEYS = {"ada-key": ("ada", {"prompts"}), "bob-key": ("bob", {"events"})}
 
 
 class Greeter:
@@ -23,15 +29,41 @@ class Greeter:
         return f"hello {name}"
 
 
+class Callers:
+    """A caller log that keeps nothing."""
+
+    async def seen(self, principal: Principal, at: datetime) -> None:
+        return None
+
+    async def callers(self, limit: int) -> Sequence[CallerSeen]:
+        return ()
+
+
 class Services(Provider):
+    """The callers wired as the gateway's HTTP side wires them (``bootstrap.http``)."""
+
     greeter = provide(Greeter, scope=Scope.APP)
 
+    @provide(scope=Scope.APP)
+    def doorkeeper(self) -> Doorkeeper:
+        keys = ApiKeyAuthenticator(
+            [(name, hashlib.sha256(key.encode()).hexdigest(), frozenset(scopes))
+             for key, (name, scopes) in KEYS.items()],
+            admin_scope="admin",
+        )  # fmt: skip
+        return Doorkeeper(keys, NoBearerAuthenticator(), Callers())
+
+    @provide(scope=Scope.APP)
+    def policy(self) -> ScopePolicy:
+        return ScopePolicy(prompts="prompts", internal="internal", events="events", admin="admin")
+
     @provide(scope=Scope.REQUEST)
-    def caller(self, request: Request) -> Caller:
-        name = request.headers.get("X-Caller")
-        if not name:
-            raise Unauthenticated("who are you?", scheme="Test")
-        return Caller(name)
+    async def principal(self, request: Request, doorkeeper: Doorkeeper) -> Principal:
+        return await doorkeeper.principal(request.headers)
+
+    @provide(scope=Scope.REQUEST)
+    def prompt_caller(self, principal: Principal, policy: ScopePolicy) -> PromptCaller:
+        return PromptCaller(policy.admit(principal, PromptCaller))
 
 
 class Body(BaseModel):
@@ -43,6 +75,7 @@ class Body(BaseModel):
 class Answer(BaseModel):
     text: str
     caller: str
+    scopes: list[str] = []
     key: str | None
     item: str | None = None
 
@@ -52,7 +85,7 @@ Key = Annotated[str | None, Header(alias="Idempotency-Key", description="A retry
 
 async def post(
     body: Body,
-    caller: FromDishka[Caller],
+    caller: FromDishka[PromptCaller],
     response: Response,
     greeter: FromDishka[Greeter],
     key: Key = None,
@@ -61,16 +94,22 @@ async def post(
     response.headers["Location"] = "/things/1"
     if body.count == 7:
         response.status_code = 202
-    return Answer(text=greeter.greet(body.text) * body.count, caller=caller, key=key)
+    text = greeter.greet(body.text) * body.count
+    return Answer(text=text, caller=caller.subject, scopes=sorted(caller.scopes), key=key)
 
 
-async def get(item: str, caller: FromDishka[Caller]) -> Answer:
+async def get(item: str, caller: FromDishka[PromptCaller]) -> Answer:
     """Reads an item."""
-    return Answer(text="", caller=caller, key=None, item=item)
+    return Answer(text="", caller=caller.subject, key=None, item=item)
 
 
 def app_with(route_class: type) -> FastAPI:
-    router = APIRouter(prefix="/things", tags=["Things"], route_class=route_class)
+    router = APIRouter(
+        prefix="/things",
+        tags=["Things"],
+        route_class=route_class,
+        dependencies=[*SECURITY_SCHEMES, *PROMPT_ROUTES],
+    )
     router.post("", status_code=201)(post)
     router.get("/{item}")(get)
     app = FastAPI()
@@ -94,7 +133,7 @@ def test_the_document_is_the_one_fastapi_generates_for_the_signature() -> None:
     assert app_with(DirectRoute).openapi() == app_with(DishkaRoute).openapi()
 
 
-JSON = {"Content-Type": "application/json", "X-Caller": "ada"}
+JSON = {"Content-Type": "application/json", "X-API-Key": "ada-key"}
 REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("POST", "/things", JSON, b'{"text": "you"}'),
     ("POST", "/things", {**JSON, "Idempotency-Key": "k1"}, b'{"text": "you", "count": 2}'),
@@ -105,10 +144,15 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("POST", "/things", JSON, b'{"text": "x",'),
     ("POST", "/things", JSON, b"[1, 2]"),
     ("POST", "/things", JSON, b""),
-    ("POST", "/things", {"X-Caller": "ada"}, b'{"text": "you"}'),
+    ("POST", "/things", {"X-API-Key": "ada-key"}, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "X-API-Key": "bob-key"}, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "X-API-Key": "eve-key"}, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "Authorization": "Bearer a.b.c"}, b'{"text": "you"}'),
     ("POST", "/things", {**JSON, "Content-Type": "text/plain"}, b'{"text": "you"}'),
     ("POST", "/things", {"Content-Type": "application/json"}, b'{"text": "you"}'),
-    ("GET", "/things/42", {"X-Caller": "ada"}, b""),
+    ("GET", "/things/42", {"X-API-Key": "ada-key"}, b""),
+    ("GET", "/things/42", {"Authorization": "ada-key"}, b""),
+    ("GET", "/things/42", {"X-API-Key": "bob-key"}, b""),
     ("GET", "/things/42", {}, b""),
 ]
 
@@ -162,3 +206,17 @@ def test_a_signature_it_cannot_bind_is_refused_when_the_route_is_declared(
     router = APIRouter(route_class=DirectRoute, dependencies=dependencies)
     with pytest.raises(TypeError, match="a direct route cannot"):
         router.get("/{item}")(endpoint)
+
+
+async def test_a_caller_refused_at_the_door_is_refused_before_its_body_is_read(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    """Where FastAPI parses the body before its dependencies authenticate, and answers 422."""
+    solved, direct = clients
+    headers = {**JSON, "X-API-Key": "eve-key"}
+
+    assert (await solved.post("/things", headers=headers, content=b"{")).status_code == 422
+    answered = await direct.post("/things", headers=headers, content=b"{")
+
+    assert answered.status_code == 401
+    assert answered.json()["type"] == "urn:ai-gateway:problem:unauthenticated"

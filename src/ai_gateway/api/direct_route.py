@@ -1,20 +1,22 @@
 """A route documented by FastAPI from its endpoint's signature, whose arguments it binds itself.
 
 FastAPI resolves a route's parameters per request with a general solver, and dishka's ``inject``
-then resolves the endpoint's services on top of it: together, and with the response's
-re-validation, about a third of a prompt's creation (ADR 0033). The routes clients call most
-take only a few kinds of argument, and ``DirectRoute`` binds exactly those, planned once when the
-route is declared:
+then opens a request-scoped container and resolves the endpoint's services from it: together, and
+with the response's re-validation, about a third of a prompt's creation (ADR 0033). The routes
+clients call most take only a few kinds of argument, and ``DirectRoute`` binds exactly those,
+planned once when the route is declared:
 
 - path parameters (``str``);
 - one JSON body, a pydantic model, read and validated as FastAPI reads it (a JSON media type, an
   empty body as a missing one, the same errors under ``body``);
 - headers (``str | None``, a ``Header`` without constraints);
 - the sub-response, for headers and the status;
-- services from the request's container (``FromDishka``).
+- the caller (``FromDishka[PromptCaller]`` and its kin), from the ``Doorkeeper`` and the
+  ``ScopePolicy`` that the request-scoped callers come from;
+- the application's services (``FromDishka``), resolved once.
 
 Its route-level dependencies may only declare security schemes (documentation) or check the caller
-(``policy.CALLER_CHECKS``), which is resolved before the body is read, as FastAPI would. Anything
+(``policy.CALLER_CHECKS``), which is done before the body is read, as FastAPI would. Anything
 else in the signature is refused when the route is declared, so the document FastAPI generates
 from the signature and what is served cannot drift apart. The endpoint returns a pydantic model,
 sent as JSON with the route's status.
@@ -26,11 +28,12 @@ import email.message
 import functools
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from dishka import AsyncContainer, FromComponent
+from dishka.exceptions import NoFactoryError
 from dishka.integrations.fastapi import inject
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -39,9 +42,11 @@ from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from pydantic import BaseModel, ValidationError
 
-from ai_gateway.api.auth.policy import CALLER_CHECKS
+from ai_gateway.api.auth.dependencies import Doorkeeper
+from ai_gateway.api.auth.policy import CALLER_CHECKS, ScopePolicy
 
 _JSON = "application/json"
+_CALLERS = frozenset(CALLER_CHECKS.values())
 _SERVICE = type(FromComponent())  # the mark ``FromDishka`` puts on a parameter
 
 
@@ -49,7 +54,8 @@ _SERVICE = type(FromComponent())  # the mark ``FromDishka`` puts on a parameter
 class _Plan:
     """What each argument of the endpoint is bound to."""
 
-    checks: tuple[Any, ...]  # caller types resolved before the body is read
+    checks: tuple[object, ...]  # callers checked before the body is read
+    callers: tuple[tuple[str, object], ...]
     services: tuple[tuple[str, Any], ...]
     paths: tuple[str, ...]
     headers: tuple[tuple[str, str], ...]
@@ -66,36 +72,72 @@ class DirectRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         plan = _plan(self._direct, self.dependencies, set(self.param_convertors))
-        return functools.partial(_handle, self._direct, plan, self.status_code or 200)
+        return _Handler(self._direct, plan, self.status_code or 200)
 
 
-async def _handle(
-    endpoint: Callable[..., Awaitable[BaseModel]], plan: _Plan, status: int, request: Request
-) -> Response:
-    container: AsyncContainer = request.state.dishka_container
-    for caller in plan.checks:
-        await container.get(caller)
-    arguments: dict[str, Any] = {name: await container.get(kind) for name, kind in plan.services}
-    for name in plan.paths:
-        arguments[name] = request.path_params[name]
-    for name, header in plan.headers:
-        arguments[name] = request.headers.get(header)
-    if plan.body is not None:
-        name, model = plan.body
-        arguments[name] = _body(model, await request.body(), request.headers.get("content-type"))
-    sub = Response(status_code=0)  # 0: the endpoint left the route's status
-    if plan.response is not None:
-        arguments[plan.response] = sub
-    result = await endpoint(**arguments)
-    response = Response(
-        result.model_dump_json(by_alias=True),
-        status_code=sub.status_code or status,
-        media_type=_JSON,
-    )
-    response.raw_headers.extend(
-        pair for pair in sub.raw_headers if pair[0] not in (b"content-length", b"content-type")
-    )
-    return response
+class _Handler:
+    """Serves one route of one application. Its services are the application's, resolved from
+    its container at the first request and kept; the caller is checked by the ``Doorkeeper``
+    and the ``ScopePolicy`` that the request-scoped callers come from, so no request-scoped
+    container is opened."""
+
+    def __init__(self, endpoint: Callable[..., Any], plan: _Plan, status: int) -> None:
+        self._endpoint = endpoint
+        self._plan = plan
+        self._status = status
+        self._resolved: tuple[AsyncContainer, _Services] | None = None
+
+    async def _services(self, container: AsyncContainer) -> _Services:
+        if self._resolved is None or self._resolved[0] is not container:
+            try:
+                services = _Services(
+                    await container.get(Doorkeeper),
+                    await container.get(ScopePolicy),
+                    {name: await container.get(kind) for name, kind in self._plan.services},
+                )
+            except NoFactoryError as exc:
+                raise TypeError("a direct route binds only the application's services") from exc
+            self._resolved = (container, services)
+        return self._resolved[1]
+
+    async def __call__(self, request: Request) -> Response:
+        plan = self._plan
+        services = await self._services(request.app.state.dishka_container)
+        arguments: dict[str, Any] = dict(services.arguments)
+        if plan.checks or plan.callers:
+            principal = await services.doorkeeper.principal(request.headers)
+            for caller in plan.checks:
+                services.policy.admit(principal, caller)
+            for name, caller in plan.callers:
+                arguments[name] = services.policy.admit(principal, caller)
+        for name in plan.paths:
+            arguments[name] = request.path_params[name]
+        for name, header in plan.headers:
+            arguments[name] = request.headers.get(header)
+        if plan.body is not None:
+            name, model = plan.body
+            raw = await request.body()
+            arguments[name] = _body(model, raw, request.headers.get("content-type"))
+        sub = Response(status_code=0)  # 0: the endpoint left the route's status
+        if plan.response is not None:
+            arguments[plan.response] = sub
+        result = await self._endpoint(**arguments)
+        response = Response(
+            result.model_dump_json(by_alias=True),
+            status_code=sub.status_code or self._status,
+            media_type=_JSON,
+        )
+        response.raw_headers.extend(
+            pair for pair in sub.raw_headers if pair[0] not in (b"content-length", b"content-type")
+        )
+        return response
+
+
+@dataclass(frozen=True, slots=True)
+class _Services:
+    doorkeeper: Doorkeeper
+    policy: ScopePolicy
+    arguments: dict[str, Any]
 
 
 def _body(model: type[BaseModel], raw: bytes, media: str | None) -> BaseModel:
@@ -131,8 +173,9 @@ def _is_json(media: str) -> bool:
     )
 
 
-def _plan(endpoint: Callable[..., Any], dependencies: list[Depends], paths: set[str]) -> _Plan:
-    checks = []
+def _checks(endpoint: Callable[..., Any], dependencies: list[Depends]) -> tuple[object, ...]:
+    """The callers that the route's dependencies check."""
+    checks: list[object] = []
     for dependency in dependencies:
         if isinstance(dependency.dependency, SecurityBase) and not getattr(
             dependency.dependency, "auto_error", True
@@ -142,7 +185,11 @@ def _plan(endpoint: Callable[..., Any], dependencies: list[Depends], paths: set[
         if caller is None:
             raise TypeError(f"{endpoint.__name__}: a direct route cannot run {dependency!r}")
         checks.append(caller)
-    services, path_names, headers = [], [], []
+    return tuple(checks)
+
+
+def _plan(endpoint: Callable[..., Any], dependencies: list[Depends], paths: set[str]) -> _Plan:
+    services, callers, path_names, headers = [], [], [], []
     body: tuple[str, type[BaseModel]] | None = None
     response = None
     hints = get_type_hints(endpoint, include_extras=True)
@@ -150,7 +197,9 @@ def _plan(endpoint: Callable[..., Any], dependencies: list[Depends], paths: set[
         hint = hints[name]
         origin, extras = (get_origin(hint), get_args(hint)[1:])
         marker = extras[0] if origin is Annotated and extras else parameter.default
-        if isinstance(marker, _SERVICE):
+        if isinstance(marker, _SERVICE) and get_args(hint)[0] in _CALLERS:
+            callers.append((name, get_args(hint)[0]))
+        elif isinstance(marker, _SERVICE):
             services.append((name, get_args(hint)[0]))
         elif isinstance(marker, Header) and not marker.metadata and parameter.default is None:
             headers.append((name, marker.alias or name.replace("_", "-")))
@@ -162,4 +211,7 @@ def _plan(endpoint: Callable[..., Any], dependencies: list[Depends], paths: set[
             body = (name, hint)
         else:
             raise TypeError(f"{endpoint.__name__}: a direct route cannot bind {name}: {hint}")
-    return _Plan(tuple(checks), tuple(services), tuple(path_names), tuple(headers), body, response)
+    return _Plan(
+        _checks(endpoint, dependencies), tuple(callers), tuple(services), tuple(path_names),
+        tuple(headers), body, response,
+    )  # fmt: skip

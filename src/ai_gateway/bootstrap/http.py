@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from ai_gateway import __version__
 from ai_gateway.api.app import BearerDocs, SwaggerLogin, create_api
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
-from ai_gateway.api.auth.dependencies import NoBearerAuthenticator, authenticate
+from ai_gateway.api.auth.dependencies import Doorkeeper, NoBearerAuthenticator
 from ai_gateway.api.auth.policy import (
     AdminCaller,
     EventsCaller,
@@ -104,33 +104,31 @@ class HttpProvider(Provider):
                 cache_seconds=settings.jwt_cache_seconds,
             )
 
+    @provide
+    def doorkeeper(
+        self, keys: ApiKeyAuthenticator, bearer: BearerAuthenticator, callers: CallerLog
+    ) -> Doorkeeper:
+        return Doorkeeper(keys, bearer, callers)
+
     @provide(scope=Scope.REQUEST)
-    async def principal(
-        self,
-        request: Request,
-        keys: ApiKeyAuthenticator,
-        bearer: BearerAuthenticator,
-        callers: CallerLog,
-    ) -> Principal:
-        principal = await authenticate(request.headers, keys, bearer)
-        await callers.seen(principal, datetime.now(UTC))
-        return principal
+    async def principal(self, request: Request, doorkeeper: Doorkeeper) -> Principal:
+        return await doorkeeper.principal(request.headers)
 
     @provide(scope=Scope.REQUEST)
     def prompt_caller(self, principal: Principal, policy: ScopePolicy) -> PromptCaller:
-        return PromptCaller(policy.require(principal, policy.prompts))
+        return PromptCaller(policy.admit(principal, PromptCaller))
 
     @provide(scope=Scope.REQUEST)
     def internal_caller(self, principal: Principal, policy: ScopePolicy) -> InternalCaller:
-        return InternalCaller(policy.require(principal, policy.internal))
+        return InternalCaller(policy.admit(principal, InternalCaller))
 
     @provide(scope=Scope.REQUEST)
     def events_caller(self, principal: Principal, policy: ScopePolicy) -> EventsCaller:
-        return EventsCaller(policy.require(principal, policy.events))
+        return EventsCaller(policy.admit(principal, EventsCaller))
 
     @provide(scope=Scope.REQUEST)
     def admin_caller(self, principal: Principal, policy: ScopePolicy) -> AdminCaller:
-        return AdminCaller(policy.require(principal, policy.admin))
+        return AdminCaller(policy.admit(principal, AdminCaller))
 
 
 def build_http_container(

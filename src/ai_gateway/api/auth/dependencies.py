@@ -7,6 +7,7 @@ The Principal is a request-scoped service: the composition root provides it thro
 """
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from fastapi import Security
 from fastapi.params import Depends
@@ -14,6 +15,7 @@ from fastapi.security import APIKeyHeader
 
 from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
 from ai_gateway.application.errors import Unauthenticated
+from ai_gateway.application.ports.callers import CallerLog
 from ai_gateway.application.ports.identity import BearerAuthenticator
 from ai_gateway.application.principal import Principal
 
@@ -65,6 +67,23 @@ async def authenticate(
     raise Unauthenticated(
         "credentials are required: send X-API-Key or Authorization", scheme=CHALLENGES
     )
+
+
+class Doorkeeper:
+    """Who a request's caller is, noted in the caller log: the request-scoped ``Principal`` is
+    provided through it, and ``DirectRoute`` asks it directly."""
+
+    def __init__(
+        self, keys: ApiKeyAuthenticator, bearer: BearerAuthenticator, callers: CallerLog
+    ) -> None:
+        self._keys = keys
+        self._bearer = bearer
+        self._callers = callers
+
+    async def principal(self, headers: Mapping[str, str]) -> Principal:
+        principal = await authenticate(headers, self._keys, self._bearer)
+        await self._callers.seen(principal, datetime.now(UTC))
+        return principal
 
 
 def _by_key(keys: ApiKeyAuthenticator, presented: str) -> Principal:

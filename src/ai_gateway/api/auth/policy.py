@@ -20,6 +20,14 @@ AdminCaller = NewType("AdminCaller", Principal)
 """An operator, allowed on the admin endpoints (it holds the admin scope)."""
 
 
+_GROUP_OF: dict[object, str] = {
+    PromptCaller: "prompts",
+    InternalCaller: "internal",
+    EventsCaller: "events",
+    AdminCaller: "admin",
+}  # the ScopePolicy field that names each caller's scope
+
+
 @dataclass(frozen=True, slots=True)
 class ScopePolicy:
     prompts: str
@@ -31,6 +39,10 @@ class ScopePolicy:
         if scope not in principal.scopes:
             raise Forbidden(f"this operation needs the '{scope}' scope", required_scope=scope)
         return principal
+
+    def admit(self, principal: Principal, caller: object) -> Principal:
+        """``principal`` as ``caller`` (``PromptCaller``...), when it holds that group's scope."""
+        return self.require(principal, getattr(self, _GROUP_OF[caller]))
 
 
 @inject
@@ -59,7 +71,7 @@ CALLER_CHECKS: dict[object, object] = {
     _events_caller: EventsCaller,
     _admin_caller: AdminCaller,
 }
-"""Each check's caller type, for routes that resolve it without FastAPI (``DirectRoute``)."""
+"""Each check's caller type, for routes that check it without FastAPI (``DirectRoute``)."""
 
 PROMPT_ROUTES = [Depends(_prompt_caller)]
 ADMIN_ROUTES = [Depends(_admin_caller)]
