@@ -105,8 +105,8 @@ def create_api(
         docs_url=None,
         redoc_url=None,
     )
+    app.include_router(prompts.direct)  # first: the routes clients call most are matched first
     install_docs(app, init_oauth)
-    app.include_router(prompts.direct)
     app.include_router(prompts.router)
     app.include_router(admin.router)
     app.include_router(admin_operations.router)

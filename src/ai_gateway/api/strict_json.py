@@ -40,6 +40,7 @@ _EXPONENT = re.compile(rb"[0-9][eE]")
 _LONG_DIGITS = re.compile(rb"[0-9]{300,}")  # two searches are twice as fast as one alternation
 _UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 CONSOLE_FORMS: Final = "/console/"
+_BODILESS: Final = frozenset({"GET", "HEAD"})  # no route of these methods reads a body
 _NO_BODY: Final[Message] = {"type": "http.request", "body": b"", "more_body": False}
 
 
@@ -103,16 +104,19 @@ def screen(body: bytes, *, max_depth: int = MAX_DEPTH) -> None:
         _parse(body, skeleton)
 
 
-def _request_head(scope: Scope) -> tuple[bool, str | None]:
-    """Whether the request carries credentials, and its first content type."""
+def _request_head(scope: Scope) -> tuple[bool, str | None, bool]:
+    """Whether the request carries credentials, its first content type, and whether it has a
+    body (HTTP/1.1 frames one only with Content-Length or Transfer-Encoding)."""
     media: str | None = None
-    credentials = False
+    credentials = framed = False
     for name, value in scope["headers"]:
         if name == b"content-type" and media is None:
             media = value.decode("latin-1")
         elif name in (b"authorization", b"x-api-key"):
             credentials = True
-    return credentials, media
+        elif name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            framed = True
+    return credentials, media, framed
 
 
 def _console_form(scope: Scope) -> bool:
@@ -120,7 +124,7 @@ def _console_form(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     if scope.get("method") != "POST" or not path.startswith(CONSOLE_FORMS):
         return False
-    _, media = _request_head(scope)
+    _, media, _ = _request_head(scope)
     return (media or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
 
 
@@ -149,14 +153,18 @@ class StrictJsonBodies:
         if scope["type"] != "http" or _console_form(scope):
             await self.app(scope, receive, send)
             return
-        credentials, media = _request_head(scope)
-        if not credentials:
+        credentials, media, framed = _request_head(scope)
+        if not framed and scope["method"] in _BODILESS:  # a read, and nothing to screen
+            await self.app(scope, receive, send)
+        elif not credentials:
             # FastAPI parses a body before a route's dependencies authenticate the caller
             await self.app(scope, _replay([dict(_NO_BODY)], receive), send)
-            return
-        if media is not None and not declares_json(media):
+        elif media is not None and not declares_json(media):
             await self.app(scope, receive, send)
-            return
+        else:
+            await self._screened(scope, receive, send)
+
+    async def _screened(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []
         while True:
             message = await receive()
