@@ -112,7 +112,8 @@ class Gateway:
         return prompt
 
     async def run(self, step: JobStep, prompt: Prompt, attempt: int = 1) -> Prompt:
-        """Runs one job of ``prompt`` as a worker would; a job that raised fails the test."""
+        """Runs one step of ``prompt`` as a worker would, not the step a worker would run next
+        at once (tests run that themselves); a step that raised fails the test."""
         await self.dispatch(Job(step, prompt.id, attempt))
         stored = await self.prompts.get(prompt.id)
         assert stored is not None

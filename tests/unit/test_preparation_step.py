@@ -2,27 +2,80 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ai_gateway.application.commands.prepare_prompt import PreparePrompt
 from ai_gateway.application.commands.submit_prompt import SubmitPrompt
 from ai_gateway.application.errors import DependencyUnavailable, TransientFailure
 from ai_gateway.application.ports.data import FetchedData
 from ai_gateway.application.ports.jobs import Job, JobStep
+from ai_gateway.domain.prompt import Prompt
 from tests.factories import zip_of
-from tests.fakes import ScriptedSource
+from tests.fakes import RoomPacer, ScriptedSource
 from tests.unit.pipeline import Pipeline, S
 
 
-async def test_a_prompt_without_data_is_prepared_and_queued_for_submission() -> None:
+async def test_a_prompt_without_data_is_prepared_in_one_write_and_its_submission_follows() -> None:
     p = Pipeline()
     prompt = await p.add()
 
-    await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+    following = await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
 
     stored = p.stored(prompt)
     assert stored.status is S.PREPARED
-    assert {S.PREPARING, S.PREPARED} <= set(stored.timestamps)
-    assert p.queue.steps() == [("submit", prompt.id, 1)]
+    assert stored.version == 2  # CREATED → PREPARING → PREPARED in one write
+    assert stored.timestamps[S.PREPARING] < stored.timestamps[S.PREPARED]
+    assert [step.status for step in stored.steps][-2:] == ["preparing", "prepared"]
+    assert p.queue.jobs == []  # nothing queued: the submission follows in the same worker
+    assert following == Job(JobStep.SUBMIT, prompt.id, 1)
+    assert following.prompt is not None
+    assert following.prompt.version == stored.version
     assert p.source.urls == []
+
+
+async def test_the_submission_that_follows_completes_the_prompt_without_reading_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = Pipeline()
+    prompt = await p.add()
+    following = await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+    assert following is not None
+    reads: list[str] = []
+    read = p.repo.get
+
+    async def counted(prompt_id: str) -> Prompt | None:
+        reads.append(prompt_id)
+        return await read(prompt_id)
+
+    monkeypatch.setattr(p.repo, "get", counted)
+
+    await p.mediator.send(SubmitPrompt(following))
+
+    assert p.stored(prompt).status is S.COMPLETED
+    assert [r.prompt_id for r in p.provider.requests] == [prompt.id]
+    assert reads == []
+
+
+async def test_a_paced_providers_submission_is_queued_not_run_at_once() -> None:
+    p = Pipeline(pacer=RoomPacer("scripted"))
+    prompt = await p.add()
+
+    following = await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+
+    assert following is None
+    assert p.stored(prompt).status is S.PREPARED
+    assert p.queue.steps() == [("submit", prompt.id, 1)]
+
+
+async def test_a_prompt_with_data_is_preparing_while_its_data_is_fetched() -> None:
+    data = zip_of({"item.json": b"{}"})
+    p = Pipeline(source=ScriptedSource(FetchedData(data, "application/zip")))
+    prompt = await p.add(data_url="https://mosaic.example/item.zip")
+
+    following = await p.mediator.send(PreparePrompt(Job(JobStep.PREPARE, prompt.id)))
+
+    assert p.stored(prompt).version == 3  # PREPARING written before the download, then PREPARED
+    assert following == Job(JobStep.SUBMIT, prompt.id, 1)
 
 
 async def test_a_zip_is_kept_whole_and_file_by_file() -> None:

@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ai_gateway.application.callbacks import queue_delivery
 from ai_gateway.application.errors import (
@@ -35,6 +36,8 @@ from ai_gateway.domain.prompt import Prompt
 from ai_gateway.domain.values import Fault
 
 logger = logging.getLogger("ai_gateway.jobs")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +93,16 @@ class FailureSettler:
         self._policy = policy
         self._clock = clock
 
-    async def run(self, job: Job, work: Awaitable[None]) -> None:
+    async def run(self, job: Job, work: Awaitable[T]) -> T | None:
         """The job boundary: ``work`` finishes within the step deadline, or its failure settles
-        ``job``. Only an unreachable store (the failure cannot be recorded) escapes, so that the
-        job is delivered again."""
+        ``job`` (None then). Only an unreachable store (the failure cannot be recorded) escapes,
+        so that the job is delivered again."""
         try:
             async with asyncio.timeout(self._policy.step_deadline):
-                await work
+                return await work
         except Exception as exc:  # the boundary: every failure settles the job
             await self.settle(job, as_step_failure(exc, job))
+            return None
 
     def is_last_attempt(self, job: Job) -> bool:
         """Whether a transient failure of ``job`` would fault its prompt instead of retrying."""
@@ -157,13 +161,16 @@ class FailureSettler:
 
 
 class JobDispatcher:
-    """Runs a job by sending its step's command through the mediator."""
+    """Runs a job by sending its step's command through the mediator; returns the step that
+    follows at once in the same worker (``Job.following``), if any."""
 
     def __init__(
-        self, mediator: Mediator, commands: Mapping[JobStep, Callable[[Job], Command[None]]]
+        self,
+        mediator: Mediator,
+        commands: Mapping[JobStep, Callable[[Job], Command[Job | None]]],
     ) -> None:
         self._mediator = mediator
         self._commands = commands
 
-    async def __call__(self, job: Job) -> None:
-        await self._mediator.send(self._commands[job.step](job))
+    async def __call__(self, job: Job) -> Job | None:
+        return await self._mediator.send(self._commands[job.step](job))

@@ -158,18 +158,18 @@ def build_mediator(
         mediator.register(GetMyLimits, GetMyLimitsHandler(p.limits))
         mediator.register(GetCallerLimits, GetCallerLimitsHandler(p.limits))
         mediator.register(SetCallerLimits, SetCallerLimitsHandler(p.limits))
-    mediator.register(
-        PreparePrompt,
-        PreparePromptHandler(p.prompts, p.queue, p.source, p.archives, files, settler, clock),
-    )
     pacing = None if p.pacer is None else Pacing(p.pacer, p.shares)
     providers = (p.provider, *p.fallbacks)
+    submit = SubmitPromptHandler(
+        p.prompts, p.queue, providers, files, settler, clock, rules.link_lifetime, pacing
+    )
     mediator.register(
-        SubmitPrompt,
-        SubmitPromptHandler(
-            p.prompts, p.queue, providers, files, settler, clock, rules.link_lifetime, pacing
+        PreparePrompt,
+        PreparePromptHandler(
+            p.prompts, p.queue, p.source, p.archives, files, settler, clock, submit.submits_at_once
         ),
     )
+    mediator.register(SubmitPrompt, submit)
     record = RecordPromptResponseHandler(
         p.prompts, p.queue, files, clock, rules.genai_service_identities, p.pacer
     )

@@ -11,6 +11,7 @@ tokens ever outlive their jobs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from ai_gateway.integration.redis_keys import LUA_INDEX_KEYS
@@ -120,25 +121,32 @@ return #due
 
 class AckKeys(NamedTuple):
     stream: str  # the job stream
-    waiting: str  # the job's prompt's waiting-job tokens
 
 
 class AckArgs(NamedTuple):
     group: str  # the consumer group
-    entry: str  # the job's stream entry id
+    prefix: str  # the key prefix, for the waiting-job keys the script builds itself
+    entries: Sequence[str]  # for each job: its stream entry id, then its prompt's id
 
 
 ACK: NamedScript[AckKeys, AckArgs] = NamedScript(
     AckKeys,
     AckArgs,
-    """
-redis.call('XACK', KEY.stream, ARG.group, ARG.entry)
-redis.call('XDEL', KEY.stream, ARG.entry)
-redis.call('SREM', KEY.waiting, ARG.entry)
-return 1
+    LUA_INDEX_KEYS
+    + """
+local ids = {}
+for i = 1, #ARG.entries, 2 do
+  ids[#ids + 1] = ARG.entries[i]
+  redis.call('SREM', jobs_waiting_key(ARG.prefix, ARG.entries[i + 1]), ARG.entries[i])
+end
+if #ids == 0 then return 0 end
+redis.call('XACK', KEY.stream, ARG.group, unpack(ids))
+redis.call('XDEL', KEY.stream, unpack(ids))
+return #ids
 """,
+    variadic="entries",
 )
-"""Acknowledges and deletes a job; its prompt has one job less waiting."""
+"""Acknowledges and deletes jobs, each prompt with one job less waiting; returns how many."""
 
 
 class ReleaseKeys(NamedTuple):

@@ -1,8 +1,11 @@
 """The workers of the job queue (``redis_jobs``), each one a consumer of its group.
 
 - A worker reads with XREADGROUP and acknowledges (and deletes) a job only after its handler
-  returned. While a handler runs, a heartbeat re-claims the job for its own consumer, so no other
-  worker takes over a job that is merely slow.
+  returned. A handler may return the step that follows at once (``Job.following``): the worker
+  runs it next, in a span of its own, before it acknowledges the job (ADR 0032). While jobs run,
+  one heartbeat re-claims them all for the worker's consumer every third of ``claim_idle``, so no
+  other worker takes over a job that is merely slow.
+- Delayed jobs that came due are moved to the stream at most every ``PROMOTE_SECONDS``.
 - Every ``claim_interval`` a worker claims jobs idle for longer than ``claim_idle`` (their worker
   died): recovery does not wait for new traffic.
 - Told to stop, a worker reads no more jobs, lets its running jobs finish for up to
@@ -31,6 +34,7 @@ from redis.exceptions import ResponseError
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.application.tracing import TraceContext, note, span, work_fields
 from ai_gateway.integration.redis_errors import REDIS_DOWN
+from ai_gateway.integration.redis_job_acks import BatchedAcks
 from ai_gateway.integration.redis_job_scripts import PROMOTE, PromoteArgs, PromoteKeys
 from ai_gateway.integration.redis_jobs import GROUP, RedisJobQueue
 from ai_gateway.metrics.definitions import JOB_DURATION, JOB_QUEUE_WAIT, JOBS_DEAD_LETTERED
@@ -38,6 +42,7 @@ from ai_gateway.metrics.definitions import JOB_DURATION, JOB_QUEUE_WAIT, JOBS_DE
 logger = logging.getLogger("ai_gateway.worker")
 
 STEPS = frozenset(step.value for step in JobStep)
+PROMOTE_SECONDS = 0.1
 
 
 def _job(fields: dict[str, str]) -> Job | None:
@@ -70,7 +75,7 @@ class JobWorker:
         self,
         redis: Redis,
         queue: RedisJobQueue,
-        handler: Callable[[Job], Awaitable[None]],
+        handler: Callable[[Job], Awaitable[Job | None]],
         on_dead: Callable[[Job], Awaitable[None]],
         *,
         concurrency: int = 8,
@@ -91,6 +96,7 @@ class JobWorker:
         self._tasks: dict[asyncio.Task[None], tuple[str, Job | None]] = {}
         self._freed = asyncio.Event()
         self._group_ready = False
+        self._acks = BatchedAcks(queue)
 
     @property
     def claim_interval(self) -> float:
@@ -99,14 +105,24 @@ class JobWorker:
     async def run(self, stop: asyncio.Event, drain_seconds: float = 30.0) -> None:
         """Works until ``stop`` is set, then waits up to ``drain_seconds`` for running jobs."""
         logger.info("worker %s started (concurrency %d)", self.consumer, self._concurrency)
-        next_claim = 0.0
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self._work(stop, drain_seconds)
+        finally:
+            heartbeat.cancel()
+        logger.info("worker %s stopped", self.consumer)
+
+    async def _work(self, stop: asyncio.Event, drain_seconds: float) -> None:
+        next_claim = next_promotion = 0.0
         while not stop.is_set():
             try:
                 await self._ensure_group()
-                await self._promote(
-                    PromoteKeys(due=self._queue.due, stream=self._queue.stream),
-                    PromoteArgs(prefix=self._queue.keys.prefix, now=time.time()),
-                )
+                if time.monotonic() >= next_promotion:
+                    await self._promote(
+                        PromoteKeys(due=self._queue.due, stream=self._queue.stream),
+                        PromoteArgs(prefix=self._queue.keys.prefix, now=time.time()),
+                    )
+                    next_promotion = time.monotonic() + PROMOTE_SECONDS
                 free = self._concurrency - len(self._tasks)
                 if free <= 0:
                     await self._slot_freed()
@@ -123,7 +139,6 @@ class JobWorker:
                 logger.warning("worker %s: redis unavailable (%s); retrying", self.consumer, exc)
                 await asyncio.sleep(1)
         await self._drain(drain_seconds)
-        logger.info("worker %s stopped", self.consumer)
 
     async def _slot_freed(self) -> None:
         """Until a running job ends, or a second passes (to look at ``stop`` again). Not
@@ -221,39 +236,48 @@ class JobWorker:
             logger.error("job %s is malformed (%s); dropped", msg_id, fields)
             await self._ack(msg_id, fields)
             return
-        parent = TraceContext.of(job.traceparent, job.tracestate)
-        step = job.step.value
-        with span(step, parent, kind=SpanKind.CONSUMER, prompt_id=job.prompt_id, step=step,
-                  attempt=job.attempt):  # fmt: skip
-            heartbeat = asyncio.create_task(self._heartbeat(msg_id))
-            started = time.perf_counter()
-            try:
-                await self._handler(job)
-            except Exception:
-                JOB_DURATION.labels(step, "failed").observe(time.perf_counter() - started)
-                note(outcome="crashed")
-                logger.exception("job %s (%s of %s) failed; it will be delivered again",
-                                 msg_id, job.step, job.prompt_id)  # fmt: skip
+        step: Job | None = job
+        while step is not None:
+            done, step = await self._step(msg_id, step)
+            if not done:
                 return
-            finally:
-                heartbeat.cancel()
-            JOB_DURATION.labels(step, "done").observe(time.perf_counter() - started)
-            if "outcome" not in work_fields.get():
-                note(outcome="done")
         try:
             await self._ack(msg_id, fields)
         except REDIS_DOWN:
             logger.warning("job %s done but not acknowledged; it may run again", msg_id)
 
-    async def _heartbeat(self, msg_id: str) -> None:
+    async def _step(self, msg_id: str, job: Job) -> tuple[bool, Job | None]:
+        """Runs one step in its span: whether it returned, and the step that follows at once.
+        A step that follows another runs under the same entry: should it crash, the entry is
+        delivered again and the step before, finding its work done, hands this one on again."""
+        parent = TraceContext.of(job.traceparent, job.tracestate)
+        step = job.step.value
+        with span(step, parent, kind=SpanKind.CONSUMER, prompt_id=job.prompt_id, step=step,
+                  attempt=job.attempt):  # fmt: skip
+            started = time.perf_counter()
+            try:
+                following = await self._handler(job)
+            except Exception:
+                JOB_DURATION.labels(step, "failed").observe(time.perf_counter() - started)
+                note(outcome="crashed")
+                logger.exception("job %s (%s of %s) failed; it will be delivered again",
+                                 msg_id, job.step, job.prompt_id)  # fmt: skip
+                return False, None
+            JOB_DURATION.labels(step, "done").observe(time.perf_counter() - started)
+            if "outcome" not in work_fields.get():
+                note(outcome="done")
+        return True, following
+
+    async def _heartbeat(self) -> None:
+        """Re-claims every job still running, all in one XCLAIM, every third of ``claim_idle``."""
         while True:
             await asyncio.sleep(self._claim_idle_ms / 3000)
-            try:
-                await self._redis.xclaim(
-                    self._queue.stream, GROUP, self.consumer, 0, [msg_id], justid=True
-                )
-            except REDIS_DOWN:
-                continue
+            held: list[Any] = [msg_id for msg_id, _ in self._tasks.values()]
+            if held:
+                with contextlib.suppress(*REDIS_DOWN):
+                    await self._redis.xclaim(
+                        self._queue.stream, GROUP, self.consumer, 0, held, justid=True
+                    )
 
     async def _ack(self, msg_id: str, fields: dict[str, str]) -> None:
-        await self._queue.acknowledge(msg_id, fields.get("prompt_id", ""))
+        await self._acks.acknowledge(msg_id, fields.get("prompt_id", ""))

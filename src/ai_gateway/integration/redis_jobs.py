@@ -6,14 +6,16 @@
   job is moved twice).
 - The queue knows each prompt's waiting jobs (queued, delayed or running; ``redis_job_scripts``),
   so ``enqueue_unless_waiting`` adds a job only for a prompt that has none.
-- ``acknowledge`` deletes a job's entry once its handler returned; ``release`` gives a job a
-  stopping worker still holds back to the queue as a new entry, which another worker reads at once.
+- ``acknowledge`` deletes jobs' entries once their handlers returned, many in one script;
+  ``release`` gives a job a stopping worker still holds back to the queue as a new entry, which
+  another worker reads at once.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
@@ -53,10 +55,12 @@ class RedisJobQueue:
     async def enqueue_unless_waiting(self, job: Job) -> bool:
         return await self._add(job, 0.0, unless_waiting=True)
 
-    async def acknowledge(self, msg_id: str, prompt_id: str) -> None:
-        """Acknowledges and deletes a job's entry; its prompt has one job less waiting."""
-        keys = AckKeys(stream=self.stream, waiting=self.keys.jobs_waiting(prompt_id))
-        await self._acknowledge(keys, AckArgs(group=GROUP, entry=msg_id))
+    async def acknowledge(self, jobs: Sequence[tuple[str, str]]) -> None:
+        """Acknowledges and deletes jobs' entries, each given with its prompt's id, in one
+        script; each prompt has one job less waiting."""
+        entries = [part for job in jobs for part in job]
+        args = AckArgs(group=GROUP, prefix=self.keys.prefix, entries=entries)
+        await self._acknowledge(AckKeys(stream=self.stream), args)
 
     async def release(self, msg_id: str, job: Job, consumer: str) -> bool:
         """Gives back a job ``consumer`` holds, for any worker to read next; False when another

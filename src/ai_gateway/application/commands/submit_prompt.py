@@ -74,8 +74,16 @@ class SubmitPromptHandler:
     async def handle(self, command: SubmitPrompt) -> None:
         await self._settler.run(command.job, self._submit(command.job, command.permit))
 
+    def submits_at_once(self, prompt: Prompt) -> bool:
+        """Whether the prompt's provider takes it without waiting for a permit (not paced)."""
+        pacing = self._pacing
+        return pacing is None or not pacing.pacer.paces(self._provider_of(prompt).name)
+
+    def _provider_of(self, prompt: Prompt) -> GenAiProvider:
+        return self._providers.get(prompt.provider or "") or self._providers[self._order[0]]
+
     async def _submit(self, job: Job, permit: Permit | None) -> None:
-        prompt = await self._ready(job.prompt_id)
+        prompt = await self._ready(job)
         if prompt is None:
             if permit is not None:
                 await self._release(permit)
@@ -89,7 +97,7 @@ class SubmitPromptHandler:
 
     async def _submit_ready(self, job: Job, prompt: Prompt, permit: Permit | None) -> None:
         note_prompt(prompt)
-        provider = self._providers.get(prompt.provider or "") or self._providers[self._order[0]]
+        provider = self._provider_of(prompt)
         if permit is None and self._pacing and self._pacing.pacer.paces(provider.name):
             permit = await self._admit(job, prompt, provider.name)
             if permit is None:
@@ -109,9 +117,10 @@ class SubmitPromptHandler:
         usage = None if answer is None else answer.usage
         await self._record(prompt, provider.name, submitted_at, response, usage)
 
-    async def _ready(self, prompt_id: str) -> Prompt | None:
-        """The prompt, when it is PREPARED and owes no callback job."""
-        prompt = await self._prompts.get(prompt_id)
+    async def _ready(self, job: Job) -> Prompt | None:
+        """The prompt, when it is PREPARED and owes no callback job; the one in hand when the
+        step follows its preparation at once (a later writer still fails the save's check)."""
+        prompt = job.prompt or await self._prompts.get(job.prompt_id)
         if prompt is None:
             return None
         if prompt.delivery is None and await queue_delivery(self._queue, prompt):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -19,6 +19,9 @@ class JobStep(StrEnum):
 class Job:
     """One step of one prompt; ``attempt`` counts tries after transient failures. The job
     carries its prompt's trace context, so that every try of every step joins the prompt's trace.
+
+    ``prompt``: the prompt as the step before left it, when this step follows that one in the
+    same worker at once (a follow-up, never queued); the step need not read it again.
     """
 
     step: JobStep
@@ -26,13 +29,19 @@ class Job:
     attempt: int = 1
     traceparent: str | None = None
     tracestate: str | None = None
+    prompt: Prompt | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, step: JobStep, prompt: Prompt, attempt: int = 1) -> Job:
         return cls(step, prompt.id, attempt, prompt.traceparent, prompt.tracestate)
 
+    @classmethod
+    def following(cls, step: JobStep, prompt: Prompt) -> Job:
+        """The step that follows at once, with the prompt in hand."""
+        return cls(step, prompt.id, 1, prompt.traceparent, prompt.tracestate, prompt)
+
     def retry(self) -> Job:
-        return replace(self, attempt=self.attempt + 1)
+        return replace(self, attempt=self.attempt + 1, prompt=None)
 
 
 class JobQueue(Protocol):
