@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from redis import Redis
 from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
-from bench.pipeline_capacity import Capacity, capacity
+from bench.pipeline_capacity import Capacity, capacity, span_seconds, wait_drained
 from bench.pipeline_processes import API_KEY, answers, gateway_client, start, stop
 
 RESULTS = Path(__file__).parent / "results"
@@ -52,20 +53,6 @@ async def create_all(base: str, count: int, concurrency: int) -> list[str]:
 
         await asyncio.gather(*(one(i) for i in range(count)))
     return ids
-
-
-async def wait_completed(base: str, ids: list[str]) -> list[dict[str, object]]:
-    async with httpx.AsyncClient(
-        base_url=base, headers={"X-API-Key": API_KEY}, timeout=30
-    ) as client:
-        while True:
-            page = await client.get("/api/prompts", params={"status": "completed", "limit": 1})
-            done = await client.get("/api/prompts", params={"status": "created", "limit": 1})
-            if not done.json()["items"] and page.json()["items"]:
-                prompts = [(await client.get(f"/api/prompts/{i}")).json() for i in ids]
-                if all(p["status"] == "completed" for p in prompts):
-                    return prompts
-            await asyncio.sleep(0.2)
 
 
 async def one_at_a_time(base: str, count: int) -> list[dict[str, object]]:
@@ -105,6 +92,12 @@ def step_times(prompts: list[dict[str, object]]) -> dict[str, dict[str, float]]:
     return times
 
 
+def reading_workers(redis_url: str) -> int:
+    """The workers waiting on the job stream (each, once started, blocks in XREADGROUP)."""
+    clients = Redis.from_url(redis_url).client_list()
+    return sum(1 for client in clients if client["cmd"] == "xreadgroup")
+
+
 def run(workers: int, prompts: int, concurrency: int, unloaded: bool = False) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         redis = RedisServer(Path(tmp) / "redis")
@@ -125,6 +118,7 @@ def run(workers: int, prompts: int, concurrency: int, unloaded: bool = False) ->
         try:
             wait_until(lambda: answers(base), 30, "api")
             processes += [start(["worker", "--processes", "1"], env) for _ in range(workers)]
+            wait_until(lambda: reading_workers(redis.url) >= workers, 60, "the workers")
             began = time.monotonic()
             if unloaded:
                 done = asyncio.run(one_at_a_time(base, prompts))
@@ -132,8 +126,9 @@ def run(workers: int, prompts: int, concurrency: int, unloaded: bool = False) ->
             else:
                 ids = asyncio.run(create_all(base, prompts, concurrency))
                 created = time.monotonic()
-                done = asyncio.run(wait_completed(base, ids))
-                finished = time.monotonic()
+                done = wait_drained(base, ids, "completed")
+                # From the prompts' own timestamps: not the time the run took to notice.
+                finished = began + span_seconds(done, "created", "completed")
         finally:
             for process in processes:
                 stop(process)
