@@ -32,7 +32,14 @@ from tests.http_servers import RecordingServer, Reply
 from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
-from bench.pipeline_processes import API_KEY, answers, gateway_client, start, stop
+from bench.pipeline_processes import (
+    API_KEY,
+    answers,
+    gateway_client,
+    pipeline_env,
+    start,
+    stop,
+)
 
 UNFINISHED = ("created", "preparing", "prepared", "submitted")
 CALLBACK_SECRET = "whsec_" + base64.b64encode(b"bench-callback-secret-0123456789").decode()
@@ -150,18 +157,12 @@ def capacity(prompts: int, concurrency: int, *, data_and_callback: bool) -> Capa
         redis = RedisServer(Path(tmp) / "redis")
         redis.start()
         port = free_port()
-        env = {
-            **os.environ,
-            "REDIS_URL": redis.url,
-            "MOSAIC_API_KEYS": f"bench:{API_KEY}",
-            "SERVE_WORKER": "false",
-            "LOG_LEVEL": "WARNING",
-            "ACCESS_LOG": "false",
-            "DATA_DIR": str(Path(tmp) / "data"),
-            "WORKER_CONCURRENCY": "32",
-            "EGRESS_ALLOW_CIDRS": "127.0.0.1/32",
-            "CALLBACK_SIGNING_SECRET": CALLBACK_SECRET,
-        }
+        env = pipeline_env(
+            redis.url,
+            str(Path(tmp) / "data"),
+            EGRESS_ALLOW_CIDRS="127.0.0.1/32",
+            CALLBACK_SIGNING_SECRET=CALLBACK_SECRET,
+        )
         extra = {}
         if data_and_callback:
             extra = {"data_url": world.url("/data/item.zip"), "callback_url": world.url("/cb")}

@@ -14,6 +14,22 @@ import httpx
 API_KEY = "bench-key-0123456789abcdef"
 
 
+def pipeline_env(redis_url: str, data_dir: str, **extra: str) -> dict[str, str]:
+    """The environment of the API and worker processes: the echo provider and the local object
+    store in ``data_dir``, no worker inside the API, 32 jobs at once per worker process."""
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "MOSAIC_API_KEYS": f"bench:{API_KEY}",
+        "SERVE_WORKER": "false",
+        "LOG_LEVEL": "WARNING",
+        "ACCESS_LOG": "false",
+        "DATA_DIR": data_dir,
+        "WORKER_CONCURRENCY": "32",
+        **extra,
+    }
+
+
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "ai_gateway", *args],

@@ -28,7 +28,14 @@ from tests.servers import RedisServer, free_port
 from tests.waiting import wait_until
 
 from bench.pipeline_capacity import Capacity, capacity, span_seconds, wait_drained
-from bench.pipeline_processes import API_KEY, answers, gateway_client, start, stop
+from bench.pipeline_processes import (
+    API_KEY,
+    answers,
+    gateway_client,
+    pipeline_env,
+    start,
+    stop,
+)
 
 RESULTS = Path(__file__).parent / "results"
 STEPS = (
@@ -103,16 +110,7 @@ def run(workers: int, prompts: int, concurrency: int, unloaded: bool = False) ->
         redis = RedisServer(Path(tmp) / "redis")
         redis.start()
         port = free_port()
-        env = {
-            **os.environ,
-            "REDIS_URL": redis.url,
-            "MOSAIC_API_KEYS": f"bench:{API_KEY}",
-            "SERVE_WORKER": "false",
-            "LOG_LEVEL": "WARNING",
-            "ACCESS_LOG": "false",
-            "DATA_DIR": str(Path(tmp) / "data"),
-            "WORKER_CONCURRENCY": "32",
-        }
+        env = pipeline_env(redis.url, str(Path(tmp) / "data"))
         base = f"http://127.0.0.1:{port}"
         processes = [start(["serve", "--port", str(port)], env)]
         try:
