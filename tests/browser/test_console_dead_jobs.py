@@ -36,7 +36,8 @@ def test_a_dead_lettered_job_is_requeued_from_the_page_and_its_prompt_completes(
 
     page.get_by_role("link", name="Dead letters").click()
     job_row = page.get_by_role("region", name="Jobs").get_by_role("row").filter(has_text=prompt_id)
-    expect(job_row).to_contain_text("submit")
+    # the submission ran under its preparation's entry (ADR 0032), which is what dead-lettered
+    expect(job_row).to_contain_text("prepare")
     browser_page.screenshot("dead-job")
     browser_page.assert_usable_at(1024, "dead-job-1024")
     job_row.get_by_role("button", name="Requeue", exact=True).click()
