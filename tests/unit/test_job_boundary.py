@@ -86,3 +86,28 @@ def test_a_requested_wait_is_bounded_before_it_is_scheduled(
     asked: float | None, wait: float
 ) -> None:
     assert bounded_wait(asked, 40.0) == wait
+
+
+@pytest.mark.parametrize(
+    ("prepared", "step"), [(False, "the prepare step"), (True, "the submit step")]
+)
+async def test_a_dead_lettered_preparation_names_the_step_its_prompt_was_in(
+    prepared: bool, step: str
+) -> None:
+    """The submission runs under its preparation's stream entry (ADR 0032): an entry that crashed
+    every worker once its prompt was prepared failed in the submission."""
+    repo, clock = InMemoryPromptRepository(), StepClock()
+    prompt = Prompt.create(owner="apikey:mosaic", content="x", at=clock())
+    if prepared:
+        prompt.start_preparing(clock())
+        prompt.mark_prepared(clock(), ())
+    await repo.add(prompt)
+
+    await FailureSettler(repo, RecordingQueue(), POLICY, clock).dead_letter(
+        Job(JobStep.PREPARE, prompt.id, 1)
+    )
+
+    fault = repo.prompts[prompt.id].fault
+    assert fault is not None
+    assert fault.code == "internal_error"
+    assert fault.detail == f"{step} failed repeatedly inside the gateway"

@@ -32,7 +32,7 @@ from ai_gateway.application.ports.jobs import Job, JobQueue, JobStep
 from ai_gateway.application.ports.prompts import PromptRepository
 from ai_gateway.application.prompt_changes import change_stored_prompt
 from ai_gateway.application.tracing import note_fault
-from ai_gateway.domain.prompt import Prompt
+from ai_gateway.domain.prompt import Prompt, PromptStatus
 from ai_gateway.domain.values import Fault
 
 logger = logging.getLogger("ai_gateway.jobs")
@@ -143,7 +143,11 @@ class FailureSettler:
         """A job that crashed every worker: its prompt is faulted, or, for a delivery, the
         delivery is dead-lettered (its prompt settled already), visible on the prompt."""
         if job.step is not JobStep.DELIVER:
-            detail = f"the {job.step.value} step failed repeatedly inside the gateway"
+            step = job.step
+            prompt = await self._prompts.get(job.prompt_id)
+            if step is JobStep.PREPARE and prompt and prompt.status is PromptStatus.PREPARED:
+                step = JobStep.SUBMIT  # it ran under its preparation's entry (ADR 0032)
+            detail = f"the {step.value} step failed repeatedly inside the gateway"
             await self.fault(job.prompt_id, Fault("internal_error", detail))
             return
 
