@@ -1,27 +1,32 @@
 """DirectRoute: the same endpoint served by FastAPI's solver (DishkaRoute) and by DirectRoute gives
 the same OpenAPI document and the same answers; a signature it cannot bind is refused early."""
 
-import hashlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
 import pytest
-from dishka import FromDishka, Provider, Scope, make_async_container, provide
+from dishka import AsyncContainer, FromDishka, Provider, Scope, make_async_container, provide
 from dishka.integrations.fastapi import DishkaRoute, FastapiProvider, setup_dishka
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
 from pydantic import BaseModel, Field
 
-from ai_gateway.api.auth.api_keys import ApiKeyAuthenticator
-from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES, Doorkeeper, NoBearerAuthenticator
-from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller, ScopePolicy
+from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
+from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller
+from ai_gateway.api.controllers.app import AppInfo
 from ai_gateway.api.direct_route import DirectRoute
 from ai_gateway.api.errors import install_error_handlers
-from ai_gateway.application.ports.callers import CallerSeen
+from ai_gateway.application.ports.callers import CallerLog, CallerSeen
 from ai_gateway.application.principal import Principal
+from ai_gateway.bootstrap.http import HttpProvider
+from ai_gateway.settings import Settings
+from ai_gateway.settings.values import parse_api_key
 
-KEYS = {"ada-key": ("ada", {"prompts"}), "bob-key": ("bob", {"events"})}
+KEYS = (
+    parse_api_key("ada:ada-key-0123456789"),
+    parse_api_key({"name": "bob", "key": "bob-key-0123456789", "scopes": ["events"]}),
+)
 
 
 class Greeter:
@@ -40,30 +45,19 @@ class Callers:
 
 
 class Services(Provider):
-    """The callers wired as the gateway's HTTP side wires them (``bootstrap.http``)."""
+    scope = Scope.APP
+    greeter = provide(Greeter)
+    callers = provide(Callers, provides=CallerLog)
 
-    greeter = provide(Greeter, scope=Scope.APP)
 
-    @provide(scope=Scope.APP)
-    def doorkeeper(self) -> Doorkeeper:
-        keys = ApiKeyAuthenticator(
-            [(name, hashlib.sha256(key.encode()).hexdigest(), frozenset(scopes))
-             for key, (name, scopes) in KEYS.items()],
-            admin_scope="admin",
-        )  # fmt: skip
-        return Doorkeeper(keys, NoBearerAuthenticator(), Callers())
-
-    @provide(scope=Scope.APP)
-    def policy(self) -> ScopePolicy:
-        return ScopePolicy(prompts="prompts", internal="internal", events="events", admin="admin")
-
-    @provide(scope=Scope.REQUEST)
-    async def principal(self, request: Request, doorkeeper: Doorkeeper) -> Principal:
-        return await doorkeeper.principal(request.headers)
-
-    @provide(scope=Scope.REQUEST)
-    def prompt_caller(self, principal: Principal, policy: ScopePolicy) -> PromptCaller:
-        return PromptCaller(policy.admit(principal, PromptCaller))
+def container() -> AsyncContainer:
+    """The callers wired by the gateway's own HTTP provider, whose request-scoped callers
+    FastAPI's solver resolves and whose ``Doorkeeper`` and ``ScopePolicy`` DirectRoute asks."""
+    settings = Settings(_env_file=None, mosaic_api_keys=KEYS, required_scope="prompts")
+    info = AppInfo("t", "0", None, datetime.now(UTC), "external")
+    return make_async_container(
+        HttpProvider(), Services(), FastapiProvider(), context={Settings: settings, AppInfo: info}
+    )
 
 
 class Body(BaseModel):
@@ -115,7 +109,7 @@ def app_with(route_class: type) -> FastAPI:
     app = FastAPI()
     app.include_router(router)
     install_error_handlers(app)
-    setup_dishka(make_async_container(Services(), FastapiProvider()), app)
+    setup_dishka(container(), app)
     return app
 
 
@@ -133,7 +127,7 @@ def test_the_document_is_the_one_fastapi_generates_for_the_signature() -> None:
     assert app_with(DirectRoute).openapi() == app_with(DishkaRoute).openapi()
 
 
-JSON = {"Content-Type": "application/json", "X-API-Key": "ada-key"}
+JSON = {"Content-Type": "application/json", "X-API-Key": "ada-key-0123456789"}
 REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("POST", "/things", JSON, b'{"text": "you"}'),
     ("POST", "/things", {**JSON, "Idempotency-Key": "k1"}, b'{"text": "you", "count": 2}'),
@@ -144,15 +138,15 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("POST", "/things", JSON, b'{"text": "x",'),
     ("POST", "/things", JSON, b"[1, 2]"),
     ("POST", "/things", JSON, b""),
-    ("POST", "/things", {"X-API-Key": "ada-key"}, b'{"text": "you"}'),
-    ("POST", "/things", {**JSON, "X-API-Key": "bob-key"}, b'{"text": "you"}'),
-    ("POST", "/things", {**JSON, "X-API-Key": "eve-key"}, b'{"text": "you"}'),
+    ("POST", "/things", {"X-API-Key": "ada-key-0123456789"}, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "X-API-Key": "bob-key-0123456789"}, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "X-API-Key": "eve-key-0123456789"}, b'{"text": "you"}'),
     ("POST", "/things", {**JSON, "Authorization": "Bearer a.b.c"}, b'{"text": "you"}'),
     ("POST", "/things", {**JSON, "Content-Type": "text/plain"}, b'{"text": "you"}'),
     ("POST", "/things", {"Content-Type": "application/json"}, b'{"text": "you"}'),
-    ("GET", "/things/42", {"X-API-Key": "ada-key"}, b""),
-    ("GET", "/things/42", {"Authorization": "ada-key"}, b""),
-    ("GET", "/things/42", {"X-API-Key": "bob-key"}, b""),
+    ("GET", "/things/42", {"X-API-Key": "ada-key-0123456789"}, b""),
+    ("GET", "/things/42", {"Authorization": "ada-key-0123456789"}, b""),
+    ("GET", "/things/42", {"X-API-Key": "bob-key-0123456789"}, b""),
     ("GET", "/things/42", {}, b""),
 ]
 
@@ -213,7 +207,7 @@ async def test_a_caller_refused_at_the_door_is_refused_before_its_body_is_read(
 ) -> None:
     """Where FastAPI parses the body before its dependencies authenticate, and answers 422."""
     solved, direct = clients
-    headers = {**JSON, "X-API-Key": "eve-key"}
+    headers = {**JSON, "X-API-Key": "eve-key-0123456789"}
 
     assert (await solved.post("/things", headers=headers, content=b"{")).status_code == 422
     answered = await direct.post("/things", headers=headers, content=b"{")
