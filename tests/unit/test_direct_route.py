@@ -54,7 +54,7 @@ def container() -> AsyncContainer:
     """The callers wired by the gateway's own HTTP provider, whose request-scoped callers
     FastAPI's solver resolves and whose ``Doorkeeper`` and ``ScopePolicy`` DirectRoute asks."""
     settings = Settings(_env_file=None, mosaic_api_keys=KEYS, required_scope="prompts")
-    info = AppInfo("t", "0", None, datetime.now(UTC), "external")
+    info = AppInfo("t", "0", "test", datetime.now(UTC), "external")
     return make_async_container(
         HttpProvider(), Services(), FastapiProvider(), context={Settings: settings, AppInfo: info}
     )
