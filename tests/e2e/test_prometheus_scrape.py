@@ -84,7 +84,8 @@ def test_prometheus_scrapes_the_api_and_the_worker(
         'ai_gateway_provider_tokens_total{provider="echo",caller="mosaic",direction="out"}'
     )
     assert sum(float(r["value"][1]) for r in tokens) > 0
-    waits = prometheus.query('ai_gateway_job_queue_wait_seconds_count{step="submit"}')
+    # a submission follows its preparation in the same job (ADR 0032): the preparations queued
+    waits = prometheus.query('ai_gateway_job_queue_wait_seconds_count{step="prepare"}')
     assert sum(float(r["value"][1]) for r in waits) >= 3
     routes = {
         r["metric"]["route"]
