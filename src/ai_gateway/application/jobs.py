@@ -123,16 +123,16 @@ class FailureSettler:
         logger.warning("%s of %s failed for good: %s", job.step, job.prompt_id, failure.code)
         await self.fault(job.prompt_id, Fault(failure.code, detail))
 
-    async def fault(self, prompt_id: str, fault: Fault) -> None:
+    async def fault(self, prompt_id: str, fault: Fault | Callable[[Prompt], Fault]) -> None:
         """Moves the prompt to FAULTED unless it has settled meanwhile; a client waiting on a
-        callback is told."""
+        callback is told. ``fault`` may be made from the prompt as it is read."""
         faulted = False
 
         async def fail(prompt: Prompt) -> bool:
             nonlocal faulted
             faulted = not prompt.is_terminal
             if faulted:
-                prompt.fail(fault, self._clock())
+                prompt.fail(fault if isinstance(fault, Fault) else fault(prompt), self._clock())
             return faulted
 
         prompt = await change_stored_prompt(self._prompts, prompt_id, fail)
@@ -143,12 +143,15 @@ class FailureSettler:
         """A job that crashed every worker: its prompt is faulted, or, for a delivery, the
         delivery is dead-lettered (its prompt settled already), visible on the prompt."""
         if job.step is not JobStep.DELIVER:
-            step = job.step
-            prompt = await self._prompts.get(job.prompt_id)
-            if step is JobStep.PREPARE and prompt and prompt.status is PromptStatus.PREPARED:
-                step = JobStep.SUBMIT  # it ran under its preparation's entry (ADR 0032)
-            detail = f"the {step.value} step failed repeatedly inside the gateway"
-            await self.fault(job.prompt_id, Fault("internal_error", detail))
+
+            def failed_step(prompt: Prompt) -> Fault:
+                step = job.step
+                if step is JobStep.PREPARE and prompt.status is PromptStatus.PREPARED:
+                    step = JobStep.SUBMIT  # it ran under its preparation's entry (ADR 0032)
+                detail = f"the {step} step failed repeatedly inside the gateway"
+                return Fault("internal_error", detail)
+
+            await self.fault(job.prompt_id, failed_step)
             return
 
         given_up = False
