@@ -24,8 +24,6 @@ sent as JSON with the route's status.
 
 from __future__ import annotations
 
-import email.message
-import functools
 import inspect
 import json
 from collections.abc import Callable, Coroutine
@@ -44,6 +42,7 @@ from pydantic import BaseModel, ValidationError
 
 from ai_gateway.api.auth.dependencies import Doorkeeper
 from ai_gateway.api.auth.policy import CALLER_CHECKS, ScopePolicy
+from ai_gateway.api.strict_json import json_subtype, media_type
 
 _JSON = "application/json"
 _CALLERS = frozenset(CALLER_CHECKS.values())
@@ -162,15 +161,10 @@ def _body(model: type[BaseModel], raw: bytes, media: str | None) -> BaseModel:
         ) from exc
 
 
-@functools.lru_cache(maxsize=64)
 def _is_json(media: str) -> bool:
     """As FastAPI judges a body's media type: ``application/json`` or ``application/*+json``."""
-    message = email.message.Message()
-    message["content-type"] = media
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
+    main, subtype = media_type(media)
+    return main == "application" and json_subtype(subtype)
 
 
 def _checks(endpoint: Callable[..., Any], dependencies: list[Depends]) -> tuple[object, ...]:
