@@ -39,6 +39,7 @@ bench: $(STAMP)  ## benchmarks: mediator, HTTP load, pipeline, event relay, serv
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.pipeline_throughput
 	$(BIN)/python -m bench.event_relay
+	$(BIN)/python -m bench.event_relay --mode batched
 	$(BIN)/python -m bench.serve_fair_share
 	$(BIN)/python -m bench.tracing_overhead
 	$(BIN)/python -m bench.limits_overhead
