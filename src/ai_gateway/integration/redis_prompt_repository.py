@@ -36,6 +36,7 @@ from ai_gateway.domain.prompt import Prompt, PromptStatus, is_prompt_id
 from ai_gateway.integration.event_outbox import outbox_entries
 from ai_gateway.integration.prompt_codec import dump_prompt, load_prompt
 from ai_gateway.integration.redis_admission import raise_if_refused
+from ai_gateway.integration.redis_batches import CommandBatches
 from ai_gateway.integration.redis_errors import redis_errors
 from ai_gateway.integration.redis_keys import RedisKeys, key_part
 from ai_gateway.integration.redis_listing import Residual, decode_cursor, encode_cursor
@@ -100,6 +101,7 @@ class RedisPromptRepository:
         self._idempotency_ttl = idempotency_ttl_seconds
         self._create = CREATE.bind(redis)
         self._save = SAVE.bind(redis)
+        self._batches = CommandBatches(redis)
 
     def _entries(self, prompt: Prompt, events: list[PromptEvent]) -> list[str]:
         """The prompt's new events as outbox entries (none without publishing: the events are
@@ -179,15 +181,15 @@ class RedisPromptRepository:
         )
 
     async def _write(self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT) -> Any:
-        if self._replicated is None:
-            return await script(keys, args)
-        return await self._replicated.run(script, keys, args)
+        if self._replicated is not None and await self._replicated.replicas_to_wait_for():
+            return await self._replicated.run(script, keys, args)
+        return await self._batches.script(script, keys, args)
 
     async def get(self, prompt_id: str) -> Prompt | None:
         if not is_prompt_id(prompt_id):
             return None
         async with redis_errors():
-            row = await self._redis.hmget(self._keys.prompt(prompt_id), ["d", "v", "x"])
+            row = await self._batches.hmget(self._keys.prompt(prompt_id), ["d", "v", "x"])
         return _live_prompt(row, self._now_ms())
 
     async def save(self, prompt: Prompt) -> None:

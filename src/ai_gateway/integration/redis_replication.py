@@ -47,7 +47,7 @@ class ReplicatedWrites:
 
     async def run(self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT) -> Any:
         """The script's reply, once ``replicas`` replicas (or every one online) have its write."""
-        wanted = await self._replicas_to_wait_for()
+        wanted = await self.replicas_to_wait_for()
         if wanted == 0:
             return await script(keys, args)
         try:
@@ -70,7 +70,8 @@ class ReplicatedWrites:
             replies: list[Any] = await pipe.execute()
             return replies
 
-    async def _replicas_to_wait_for(self) -> int:
+    async def replicas_to_wait_for(self) -> int:
+        """The replicas a write waits for now: 0 when none is wanted or none is online."""
         if self._wanted == 0:
             return 0
         now = self._clock()

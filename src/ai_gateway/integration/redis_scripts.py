@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 KeysT = TypeVar("KeysT", bound=NamedTuple)
 ArgsT = TypeVar("ArgsT", bound=NamedTuple)
@@ -48,6 +49,13 @@ class BoundScript(Generic[KeysT, ArgsT]):
     async def __call__(self, keys: KeysT, args: ArgsT, *, client: Redis | None = None) -> Any:
         """Runs the script; with a pipeline as ``client``, queues it there instead."""
         return await self._run(keys=_key_list(keys), args=self._arg_list(args), client=client)
+
+    def queue(self, pipe: Pipeline, keys: KeysT, args: ArgsT) -> None:
+        """Queues the script on ``pipe`` as a bare EVALSHA: unlike a call with the pipeline as
+        ``client``, it costs no SCRIPT EXISTS first, and a NoScriptError in its reply says that
+        Redis lost the script."""
+        key_list = _key_list(keys)
+        pipe.evalsha(self._run.sha, len(key_list), *key_list, *self._arg_list(args))
 
     def _arg_list(self, args: ArgsT) -> list[Any]:
         values = list(args)

@@ -1,0 +1,174 @@
+"""Commands called together travel together, each keeping its own reply and error (real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, NamedTuple
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from ai_gateway.integration.redis_batches import BATCH_LIMIT, CommandBatches
+from ai_gateway.integration.redis_scripts import NamedScript
+
+pytestmark = pytest.mark.integration
+
+
+class OneKey(NamedTuple):
+    key: str
+
+
+class Amount(NamedTuple):
+    amount: int
+
+
+ADD = NamedScript(OneKey, Amount, "return redis.call('INCRBY', KEY.key, ARG.amount)")
+
+
+class CountedPipelines:
+    """How many pipelines the client sent, and how many commands each held."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.sizes: list[int] = []
+        make = redis.pipeline
+
+        def pipeline(*args: Any, **kwargs: Any) -> Any:
+            pipe = make(*args, **kwargs)
+            execute = pipe.execute
+
+            async def counted(*a: Any, **kw: Any) -> Any:
+                self.sizes.append(len(pipe.command_stack))
+                return await execute(*a, **kw)
+
+            pipe.execute = counted  # type: ignore[method-assign]
+            return pipe
+
+        redis.pipeline = pipeline  # type: ignore[method-assign]
+
+
+async def test_commands_called_at_once_share_one_round_trip(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    pipelines = CountedPipelines(redis_client)
+    batches = CommandBatches(redis_client)
+    add = ADD.bind(redis_client)
+    for i in range(40):
+        await redis_client.hset(f"{key_prefix}:h{i}", mapping={"d": f"v{i}"})
+
+    reads = [batches.hmget(f"{key_prefix}:h{i}", ["d", "x"]) for i in range(40)]
+    adds = [batches.script(add, OneKey(f"{key_prefix}:n"), Amount(i)) for i in range(1, 41)]
+    replies = await asyncio.gather(*reads, *adds)
+
+    assert replies[:40] == [[f"v{i}", None] for i in range(40)]
+    assert len(set(replies[40:])) == 40  # each saw the count as its own INCRBY left it
+    assert max(int(r) for r in replies[40:]) == sum(range(1, 41))
+    assert await redis_client.get(f"{key_prefix}:n") == str(sum(range(1, 41)))
+    assert pipelines.sizes == [80]
+
+
+async def test_a_lone_command_is_sent_as_itself(redis_client: Redis, key_prefix: str) -> None:
+    pipelines = CountedPipelines(redis_client)
+    batches = CommandBatches(redis_client)
+    await redis_client.hset(f"{key_prefix}:h", mapping={"d": "v"})
+
+    assert await batches.hmget(f"{key_prefix}:h", ["d"]) == ["v"]
+    assert pipelines.sizes == []
+
+
+async def test_a_burst_larger_than_a_batch_goes_in_several(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    pipelines = CountedPipelines(redis_client)
+    batches = CommandBatches(redis_client)
+    count = BATCH_LIMIT * 2 + 5
+
+    replies = await asyncio.gather(
+        *(batches.hmget(f"{key_prefix}:none{i}", ["d"]) for i in range(count))
+    )
+
+    assert replies == [[None]] * count
+    assert pipelines.sizes == [BATCH_LIMIT, BATCH_LIMIT, 5]
+
+
+async def test_commands_called_while_a_batch_is_away_leave_together_after_it(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    pipelines = CountedPipelines(redis_client)
+    batches = CommandBatches(redis_client)
+    first = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:a{i}", ["d"])) for i in range(3)]
+    await asyncio.sleep(0)  # the first batch leaves
+    later = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:b{i}", ["d"])) for i in range(5)]
+
+    await asyncio.gather(*first, *later)
+
+    assert pipelines.sizes == [3, 5]
+
+
+async def test_an_error_reaches_only_the_command_that_had_it(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    batches = CommandBatches(redis_client)
+    add = ADD.bind(redis_client)
+    await redis_client.set(f"{key_prefix}:text", "not a hash")
+    await redis_client.set(f"{key_prefix}:word", "not a number")
+
+    replies = await asyncio.gather(
+        batches.hmget(f"{key_prefix}:text", ["d"]),
+        batches.script(add, OneKey(f"{key_prefix}:word"), Amount(1)),
+        batches.script(add, OneKey(f"{key_prefix}:n"), Amount(2)),
+        batches.hmget(f"{key_prefix}:missing", ["d"]),
+        return_exceptions=True,
+    )
+
+    assert isinstance(replies[0], ResponseError)
+    assert "WRONGTYPE" in str(replies[0])
+    assert isinstance(replies[1], ResponseError)
+    assert replies[2:] == [2, [None]]
+
+
+async def test_scripts_that_redis_lost_are_loaded_again_and_run_once(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    batches = CommandBatches(redis_client)
+    add = ADD.bind(redis_client)
+    await add(OneKey(f"{key_prefix}:warm"), Amount(1))
+    await redis_client.script_flush()
+
+    replies = await asyncio.gather(
+        *(batches.script(add, OneKey(f"{key_prefix}:n"), Amount(1)) for _ in range(10))
+    )
+
+    assert sorted(int(r) for r in replies) == list(range(1, 11))
+    assert await redis_client.get(f"{key_prefix}:n") == "10"
+
+
+async def test_a_cancelled_caller_leaves_the_others_their_replies(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    batches = CommandBatches(redis_client)
+    await redis_client.hset(f"{key_prefix}:h", mapping={"d": "v"})
+    calls = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:h", ["d"])) for _ in range(4)]
+    await asyncio.sleep(0)
+    calls[1].cancel()
+
+    replies = await asyncio.gather(*calls, return_exceptions=True)
+
+    assert isinstance(replies[1], asyncio.CancelledError)
+    assert [replies[0], *replies[2:]] == [["v"]] * 3
+    assert await batches.hmget(f"{key_prefix}:h", ["d"]) == ["v"]
+
+
+async def test_an_unreachable_redis_fails_every_command_of_the_batch(key_prefix: str) -> None:
+    unreachable = Redis(host="127.0.0.1", port=1, socket_connect_timeout=1, retry_on_error=[])
+    batches = CommandBatches(unreachable)
+    try:
+        replies = await asyncio.gather(
+            *(batches.hmget(f"{key_prefix}:h{i}", ["d"]) for i in range(3)),
+            return_exceptions=True,
+        )
+    finally:
+        await unreachable.aclose()
+
+    assert [type(r) for r in replies] == [RedisConnectionError] * 3
