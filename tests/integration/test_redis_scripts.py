@@ -56,6 +56,13 @@ def test_only_the_last_argument_can_be_variadic() -> None:
         NamedScript(EchoKeys, EchoArgs, "return 1", variadic="word")
 
 
+def test_a_name_that_is_no_field_is_refused_when_the_script_is_built() -> None:
+    with pytest.raises(ValueError, match=r"ARG\.wrod"):
+        NamedScript(EchoKeys, EchoArgs, "return ARG.wrod")
+    with pytest.raises(ValueError, match="KEY"):
+        NamedScript(EchoKeys, EchoArgs, "return #KEY")
+
+
 async def test_a_missing_key_before_a_present_one_is_refused(redis_client: Redis) -> None:
     class TwoKeys(NamedTuple):
         first: str | None

@@ -92,7 +92,8 @@ local function drain_wait(P, now, excess)
 end
 -- Returns {{verdict, retry_after_ms, requests_remaining, requests_reset_ms, in_flight,
 -- tokens_used, tokens_reset_ms}}, -1 for what does not apply; verdict 'admitted' or a refusal.
-local function admission(P, owner, A)
+-- Reads the creation script's arguments (CreateArgs).
+local function admission(P, owner)
   local now = nil
   local function clock()
     if not now then now = redis_ms() end
@@ -104,37 +105,37 @@ local function admission(P, owner, A)
     reply[1], reply[2] = reason, math.ceil(wait)
     return reply
   end
-  local bound = tonumber(A.backlog_max)
+  local bound = tonumber(ARG.backlog_max)
   if bound > 0 then
     local waiting = count_in(P, function(s) return P..':ix:s:'..s end, BACKLOG)
     if waiting >= bound then
       return refuse('{Refusal.BACKLOG}', drain_wait(P, clock(), waiting - bound + 1))
     end
   end
-  local cap = tonumber(A.in_flight)
+  local cap = tonumber(ARG.in_flight)
   if cap > 0 then
     reply[5] = count_in(P, function(s) return status_index_keys(P, owner, s)[2] end, IN_FLIGHT)
     if reply[5] >= cap then return refuse('{Refusal.IN_FLIGHT}', {IN_FLIGHT_WAIT_MS}) end
   end
-  local budget = tonumber(A.tokens_per_day)
+  local budget = tonumber(ARG.tokens_per_day)
   if budget > 0 then
     local day = math.floor(clock() / 86400000)
-    reply[6] = tonumber(redis.call('GET', tokens_key(P, A.caller, day)) or '0')
+    reply[6] = tonumber(redis.call('GET', tokens_key(P, ARG.caller, day)) or '0')
     reply[7] = (day + 1) * 86400000 - now
     if reply[6] >= budget then return refuse('{Refusal.BUDGET}', reply[7]) end
   end
-  local count = tonumber(A.rate_count)
+  local count = tonumber(ARG.rate_count)
   if count > 0 then
-    local used = tonumber(redis.call('GET', A.rate_key) or '0')
-    local left = redis.call('PTTL', A.rate_key)
-    if left < 0 then left = tonumber(A.rate_period_ms) end
+    local used = tonumber(redis.call('GET', ARG.rate_key) or '0')
+    local left = redis.call('PTTL', ARG.rate_key)
+    if left < 0 then left = tonumber(ARG.rate_period_ms) end
     reply[4] = left
     if used >= count then
       reply[3] = 0
       return refuse('{Refusal.RATE}', left)
     end
-    if redis.call('INCR', A.rate_key) == 1 then
-      redis.call('PEXPIRE', A.rate_key, A.rate_period_ms)
+    if redis.call('INCR', ARG.rate_key) == 1 then
+      redis.call('PEXPIRE', ARG.rate_key, ARG.rate_period_ms)
     end
     reply[3] = count - used - 1
   end

@@ -104,7 +104,7 @@ local bound = tonumber(ARG.outbox_bound)
 if bound > 0 and redis.call('XLEN', outbox_key(P)) >= bound then return '"""
     + OUTBOX_FULL
     + """' end
-local verdict = admission(P, ARG.owner, ARG)
+local verdict = admission(P, ARG.owner)
 if verdict[1] ~= 'admitted' then return verdict end
 if KEY.idempotency then
   redis.call('SET', KEY.idempotency, ARG.idempotency_record, 'EX', ARG.idempotency_ttl)

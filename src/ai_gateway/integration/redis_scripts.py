@@ -1,21 +1,24 @@
 """Lua scripts whose KEYS and ARGV are named, not numbered.
 
 A script declares its keys and its arguments as two ``NamedTuple`` classes (one documented field
-each). The Lua source starts with a prologue generated from those fields::
+each). The body reads ``KEY.record`` and ``ARG.owner``, and a call site builds both tuples by
+keyword. The order lives in one place, the tuple, and the source and the call follow it: nothing
+is positional by hand, and the call is still one EVALSHA.
 
-    local KEY = {record = KEYS[1], idempotency = KEYS[2]}
-    local ARG = {prefix = ARGV[1], owner = ARGV[2], events = {unpack(ARGV, 3)}}
+Each name is replaced by its position when the source is built (``KEY.record`` is sent as
+``KEYS[1]``), so a call builds no table of names: Redis runs the whole script on every call, and
+a table of twenty named arguments cost the creation script more than several of its commands
+(docs/performance.md). A name that is not a field is refused when the script is built, instead
+of reading as nil when it runs.
 
-so the body reads ``KEY.record`` and ``ARG.owner``, and a call site builds both tuples by keyword.
-The order lives in one place, the tuple, and the prologue and the call follow it: nothing is
-positional by hand, and the call is still one EVALSHA.
-
-- The last argument may be ``variadic``: it takes a list, and Lua gets every remaining ARGV entry.
+- The last argument may be ``variadic``: it takes a list, and Lua reads every remaining ARGV
+  entry as the table ``ARG.<name>``.
 - Trailing keys may be None: they are left out and read as nil in Lua.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -25,6 +28,8 @@ from redis.asyncio.client import Pipeline
 KeysT = TypeVar("KeysT", bound=NamedTuple)
 ArgsT = TypeVar("ArgsT", bound=NamedTuple)
 
+_NAMED = re.compile(r"\b(ARG|KEY)\b(?:\.([A-Za-z_]\w*))?")
+
 
 class NamedScript(Generic[KeysT, ArgsT]):
     def __init__(
@@ -33,7 +38,7 @@ class NamedScript(Generic[KeysT, ArgsT]):
         if variadic is not None and args._fields[-1] != variadic:
             raise ValueError(f"the variadic argument {variadic!r} must be the last one")
         self.variadic = variadic is not None
-        self.source = _prologue(keys._fields, args._fields, variadic) + body
+        self.source = _positional(body, keys._fields, args._fields, variadic)
 
     def bind(self, redis: Redis) -> BoundScript[KeysT, ArgsT]:
         return BoundScript(self, redis)
@@ -74,10 +79,22 @@ def _key_list(keys: NamedTuple) -> list[str]:
     return names
 
 
-def _prologue(keys: Sequence[str], args: Sequence[str], variadic: str | None) -> str:
-    key_fields = ", ".join(f"{name} = KEYS[{i}]" for i, name in enumerate(keys, 1))
-    arg_fields = [
-        f"{name} = {{unpack(ARGV, {i})}}" if name == variadic else f"{name} = ARGV[{i}]"
-        for i, name in enumerate(args, 1)
-    ]
-    return f"local KEY = {{{key_fields}}}\nlocal ARG = {{{', '.join(arg_fields)}}}\n"
+def _positional(body: str, keys: Sequence[str], args: Sequence[str], variadic: str | None) -> str:
+    """``body`` with each ``KEY.name`` and ``ARG.name`` replaced by its position; the variadic
+    argument, read as a table, is built once by a prologue."""
+    positions = {
+        "KEY": {name: f"KEYS[{i}]" for i, name in enumerate(keys, 1)},
+        "ARG": {name: f"ARGV[{i}]" for i, name in enumerate(args, 1)},
+    }
+    prologue = ""
+    if variadic is not None:
+        positions["ARG"][variadic] = f"ARG_{variadic}"
+        prologue = f"local ARG_{variadic} = {{unpack(ARGV, {len(args)})}}\n"
+
+    def position(match: re.Match[str]) -> str:
+        table, name = match.groups()
+        if name not in positions[table]:
+            raise ValueError(f"{match.group(0)!r}: a script reads {table}.name, for a field name")
+        return positions[table][name]
+
+    return prologue + _NAMED.sub(position, body)
