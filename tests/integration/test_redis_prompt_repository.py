@@ -19,6 +19,11 @@ from ai_gateway.integration import redis_prompt_repository
 from ai_gateway.integration.redis_job_scripts import WAITING_MARGIN_MS
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
+from ai_gateway.integration.redis_prompt_scripts import (
+    ANSWER_TIMES_KEPT,
+    HOUR_COUNTS_TTL,
+    MINUTE_COUNTS_TTL,
+)
 from tests.factories import T0, ManualClock, walk
 from tests.servers import free_port
 
@@ -131,6 +136,41 @@ async def test_a_write_sweeps_the_records_and_index_entries_past_retention(
     assert not any(settled.id in m for m in members)
     assert not await redis_client.exists(keys.prompt(settled.id))
     assert await redis_client.zcard(keys.retention) == 0
+
+
+async def test_the_counts_of_a_minute_and_of_an_hour_expire(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    clock = ManualClock()
+    repo = RedisPromptRepository(redis_client, prefix=key_prefix, clock=clock)
+    prompt = new_prompt()
+    await repo.add(prompt)
+    clock.now += 1
+    walk(prompt, PromptStatus.PREPARING, T0)
+    await repo.save(prompt)
+    await repo.add(new_prompt(1))
+
+    keys, minute = RedisKeys(key_prefix), int(clock.now // 60)
+    for key, life in (
+        (keys.stats_minute(minute), MINUTE_COUNTS_TTL),
+        (keys.stats_hour(minute // 60), HOUR_COUNTS_TTL),
+    ):
+        assert await redis_client.hgetall(key) == {"created": "2", "preparing": "1"}
+        assert life - 5 <= await redis_client.ttl(key) <= life
+
+
+async def test_the_latest_answer_times_are_kept_and_no_more(
+    repo: RedisPromptRepository, redis_client: Redis, key_prefix: str
+) -> None:
+    keys = RedisKeys(key_prefix)
+    await redis_client.rpush(keys.answer_times, *["1"] * ANSWER_TIMES_KEPT)
+    prompt = new_prompt()
+    await repo.add(prompt)
+    walk(prompt, PromptStatus.COMPLETED, T0 + timedelta(seconds=2))
+    await repo.save(prompt)
+
+    assert await redis_client.llen(keys.answer_times) == ANSWER_TIMES_KEPT
+    assert await redis_client.lindex(keys.answer_times, 0) == "2000"
 
 
 async def test_a_callers_token_budget_is_spent_by_every_subject_it_creates_for(

@@ -60,14 +60,15 @@ local function tokens_key(P, caller, day) return P..':limits:tokens:'..caller..'
 
 LUA_SAVE_ACCOUNTING = (
     _LUA_STATUSES
-    + """
+    + f"""
 -- A recorded answer's tokens count toward its caller's budget of the day; the key outlives the
 -- day it counts, and is given that life when the day's first answer creates it.
 local function account(P, caller, tokens)
-  tokens = tonumber(tokens)
-  if tokens <= 0 then return end
+  if tokens == '0' then return end
   local key = tokens_key(P, caller, math.floor(redis_ms() / 86400000))
-  if redis.call('INCRBY', key, tokens) == tokens then redis.call('EXPIRE', key, 2 * 86400) end
+  if redis.call('INCRBY', key, tokens) == tonumber(tokens) then
+    redis.call('EXPIRE', key, '{2 * 86400}')
+  end
 end
 """
 )
@@ -92,7 +93,8 @@ local function drain_wait(P, now, excess)
 end
 -- Returns {{verdict, retry_after_ms, requests_remaining, requests_reset_ms, in_flight,
 -- tokens_used, tokens_reset_ms}}, -1 for what does not apply; verdict 'admitted' or a refusal.
--- Reads the creation script's arguments (CreateArgs).
+-- Reads the creation script's arguments (CreateArgs); a limit of '0' does not apply, and is
+-- told from the string as it arrives, without converting it to a number.
 local function admission(P, owner)
   local now = nil
   local function clock()
@@ -101,31 +103,31 @@ local function admission(P, owner)
   end
   local reply = {{'admitted', -1, -1, -1, -1, -1, -1}}
   local function refuse(reason, wait)
-    redis.call('HINCRBY', P..':limits:refused', reason, 1)
+    redis.call('HINCRBY', P..':limits:refused', reason, '1')
     reply[1], reply[2] = reason, math.ceil(wait)
     return reply
   end
-  local bound = tonumber(ARG.backlog_max)
-  if bound > 0 then
+  if ARG.backlog_max ~= '0' then
+    local bound = tonumber(ARG.backlog_max)
     local waiting = count_in(P, function(s) return P..':ix:s:'..s end, BACKLOG)
     if waiting >= bound then
       return refuse('{Refusal.BACKLOG}', drain_wait(P, clock(), waiting - bound + 1))
     end
   end
-  local cap = tonumber(ARG.in_flight)
-  if cap > 0 then
+  if ARG.in_flight ~= '0' then
+    local cap = tonumber(ARG.in_flight)
     reply[5] = count_in(P, function(s) return status_index_keys(P, owner, s)[2] end, IN_FLIGHT)
     if reply[5] >= cap then return refuse('{Refusal.IN_FLIGHT}', {IN_FLIGHT_WAIT_MS}) end
   end
-  local budget = tonumber(ARG.tokens_per_day)
-  if budget > 0 then
+  if ARG.tokens_per_day ~= '0' then
+    local budget = tonumber(ARG.tokens_per_day)
     local day = math.floor(clock() / 86400000)
     reply[6] = tonumber(redis.call('GET', tokens_key(P, ARG.caller, day)) or '0')
     reply[7] = (day + 1) * 86400000 - now
     if reply[6] >= budget then return refuse('{Refusal.BUDGET}', reply[7]) end
   end
-  local count = tonumber(ARG.rate_count)
-  if count > 0 then
+  if ARG.rate_count ~= '0' then
+    local count = tonumber(ARG.rate_count)
     local used = tonumber(redis.call('GET', ARG.rate_key) or '0')
     local left = redis.call('PTTL', ARG.rate_key)
     if left < 0 then left = tonumber(ARG.rate_period_ms) end

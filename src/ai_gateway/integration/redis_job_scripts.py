@@ -25,6 +25,11 @@ local function queue_job(stream, step, prompt_id, attempt, traceparent, tracesta
   return redis.call('XADD', stream, '*', 'step', step, 'prompt_id', prompt_id,
                     'attempt', attempt, 'traceparent', traceparent, 'tracestate', tracestate)
 end
+"""
+"""Appends a job to the stream. The creation script queues a prompt's first job with it, as
+``ENQUEUE`` queues every other."""
+
+_LUA_NOTE_WAITING = """
 local function note_waiting(waiting, token, lifetime_ms)
   redis.call('SADD', waiting, token)
   if redis.call('PTTL', waiting) < tonumber(lifetime_ms) then
@@ -32,8 +37,7 @@ local function note_waiting(waiting, token, lifetime_ms)
   end
 end
 """
-"""Appends a job to the stream; notes a prompt's waiting job (``note_waiting``). The creation
-script queues a prompt's first job with these, as ``ENQUEUE`` queues every other."""
+"""Notes a prompt's waiting job; its tokens are kept at least ``lifetime_ms`` from now."""
 
 
 class EnqueueKeys(NamedTuple):
@@ -58,6 +62,7 @@ ENQUEUE: NamedScript[EnqueueKeys, EnqueueArgs] = NamedScript(
     EnqueueKeys,
     EnqueueArgs,
     LUA_QUEUE_JOB
+    + _LUA_NOTE_WAITING
     + f"""
 if ARG.unless_waiting == '1' then
   for _, token in ipairs(redis.call('SMEMBERS', KEY.waiting)) do

@@ -22,26 +22,29 @@ MINUTE_COUNTS_TTL = 2 * 3600  # the overview reads the last hour by minute
 HOUR_COUNTS_TTL = 26 * 3600  # and the last day by hour
 ANSWER_TIMES_KEPT = 1000  # the latest creation-to-answer times, for the percentiles
 
+# Numbers sent to Redis are written as strings ('0', not 0): a Lua number is formatted with
+# printf inside Redis on every call, the dearest part of many commands here (docs/performance.md).
 _HELPERS = (
     LUA_INDEX_KEYS
-    + """
+    + f"""
 local function publish(P, events)
   for _, e in ipairs(events) do redis.call('XADD', outbox_key(P), '*', 'e', e) end
 end
+-- A minute's or an hour's counts get their life from the first count in it, not from every
+-- count: the life outlasts what the overview reads by well over the minute or hour it may start
+-- early, and the write saves two commands.
 local function count(P, status, now)
   local minute = math.floor(tonumber(now) / 60000)
   local mk, hk = stats_minute_key(P, minute), stats_hour_key(P, math.floor(minute / 60))
-  redis.call('HINCRBY', mk, status, 1)
-  redis.call('EXPIRE', mk, """
-    + str(MINUTE_COUNTS_TTL)
-    + """)
-  redis.call('HINCRBY', hk, status, 1)
-  redis.call('EXPIRE', hk, """
-    + str(HOUR_COUNTS_TTL)
-    + """)
+  if redis.call('HINCRBY', mk, status, '1') == 1 then
+    redis.call('EXPIRE', mk, '{MINUTE_COUNTS_TTL}')
+  end
+  if redis.call('HINCRBY', hk, status, '1') == 1 then
+    redis.call('EXPIRE', hk, '{HOUR_COUNTS_TTL}')
+  end
 end
 local function sweep(P, now)
-  local due = redis.call('ZRANGEBYSCORE', retention_key(P), '-inf', now, 'LIMIT', 0, 20)
+  local due = redis.call('ZRANGEBYSCORE', retention_key(P), '-inf', now, 'LIMIT', '0', '20')
   for _, id in ipairs(due) do
     local key = prompt_key(P, id)
     local f = redis.call('HMGET', key, 'o', 's', 'r', 'm')
@@ -100,10 +103,11 @@ if KEY.idempotency then
   local earlier = redis.call('GET', KEY.idempotency)
   if earlier then return earlier end
 end
-local bound = tonumber(ARG.outbox_bound)
-if bound > 0 and redis.call('XLEN', outbox_key(P)) >= bound then return '"""
+if ARG.outbox_bound ~= '0' and redis.call('XLEN', outbox_key(P)) >= tonumber(ARG.outbox_bound) then
+  return '"""
     + OUTBOX_FULL
-    + """' end
+    + """'
+end
 local verdict = admission(P, ARG.owner)
 if verdict[1] ~= 'admitted' then return verdict end
 if KEY.idempotency then
@@ -111,17 +115,20 @@ if KEY.idempotency then
 end
 publish(P, ARG.events)
 local member = string.format('%016d:%s', redis.call('INCR', sequence_key(P)), ARG.prompt_id)
-redis.call('HSET', KEY.record, 'd', ARG.data, 'v', 1, 'o', ARG.owner, 's', ARG.status,
+redis.call('HSET', KEY.record, 'd', ARG.data, 'v', '1', 'o', ARG.owner, 's', ARG.status,
            'r', ARG.request_id, 'm', member)
 for _, k in ipairs(index_keys(P, ARG.owner, ARG.status, ARG.request_id)) do
-  redis.call('ZADD', k, 0, member)
+  redis.call('ZADD', k, '0', member)
 end
 if ARG.job_step ~= '' then
   local job = queue_job(jobs_key(P), ARG.job_step, ARG.prompt_id, ARG.job_attempt,
                         ARG.traceparent, ARG.tracestate)
-  note_waiting(jobs_waiting_key(P, ARG.prompt_id), job, """
+  -- The prompt is new, and so is its set of waiting jobs: it has no longer life to keep.
+  local waiting = jobs_waiting_key(P, ARG.prompt_id)
+  redis.call('SADD', waiting, job)
+  redis.call('PEXPIRE', waiting, '"""
     + str(WAITING_MARGIN_MS)
-    + """)
+    + """')
 end
 count(P, ARG.status, ARG.now_ms)
 sweep(P, ARG.now_ms)
@@ -166,26 +173,29 @@ if not cur[1] then return -1 end
 if cur[1] ~= ARG.expected_version then return 0 end
 account(P, ARG.caller, ARG.tokens)
 local version = tonumber(cur[1]) + 1
-redis.call('HSET', KEY.record, 'd', ARG.data, 'v', version, 's', ARG.status)
+if ARG.deadline_ms ~= '' then
+  redis.call('HSET', KEY.record, 'd', ARG.data, 'v', version, 's', ARG.status, 'x', ARG.deadline_ms)
+  redis.call('ZADD', retention_key(P), ARG.deadline_ms, ARG.prompt_id)
+else
+  redis.call('HSET', KEY.record, 'd', ARG.data, 'v', version, 's', ARG.status)
+  if cur[5] then  -- settled no more (an operator's retry): kept until it settles again
+    redis.call('HDEL', KEY.record, 'x')
+    redis.call('ZREM', retention_key(P), ARG.prompt_id)
+  end
+end
 publish(P, ARG.events)
 if cur[3] ~= ARG.status then
   local o, member = cur[2], cur[4]
   for _, k in ipairs(status_index_keys(P, o, cur[3])) do redis.call('ZREM', k, member) end
-  for _, k in ipairs(status_index_keys(P, o, ARG.status)) do redis.call('ZADD', k, 0, member) end
+  for _, k in ipairs(status_index_keys(P, o, ARG.status)) do redis.call('ZADD', k, '0', member) end
   count(P, ARG.status, ARG.now_ms)
-  if ARG.answer_ms ~= '' then
-    redis.call('LPUSH', answer_times_key(P), ARG.answer_ms)
-    redis.call('LTRIM', answer_times_key(P), 0, """
+  if ARG.answer_ms ~= '' and redis.call('LPUSH', answer_times_key(P), ARG.answer_ms) > """
+    + str(ANSWER_TIMES_KEPT)
+    + """ then
+    redis.call('LTRIM', answer_times_key(P), '0', '"""
     + str(ANSWER_TIMES_KEPT - 1)
-    + """)
+    + """')
   end
-end
-if ARG.deadline_ms ~= '' then
-  redis.call('HSET', KEY.record, 'x', ARG.deadline_ms)
-  redis.call('ZADD', retention_key(P), ARG.deadline_ms, ARG.prompt_id)
-elseif cur[5] then  -- settled no more (an operator's retry): kept until it settles again
-  redis.call('HDEL', KEY.record, 'x')
-  redis.call('ZREM', retention_key(P), ARG.prompt_id)
 end
 if ARG.delivery_due_ms == '' then
   redis.call('ZREM', deliveries_due_key(P), ARG.prompt_id)
