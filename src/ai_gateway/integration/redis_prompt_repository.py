@@ -211,6 +211,7 @@ class RedisPromptRepository:
             answer_ms=answer_ms(prompt),
             tokens=prompt.usage.total_tokens if answered and prompt.usage else 0,
             caller=key_part(prompt.caller or prompt.owner),
+            callback=1 if prompt.callback_url else 0,
             events=self._entries(prompt, events),
         )
         async with redis_errors():

@@ -158,6 +158,7 @@ class SaveArgs(NamedTuple):
     answer_ms: str = ""  # creation to answer, when this save records the answer; '' otherwise
     tokens: int = 0  # provider tokens of the answer this save records, for the caller's budget
     caller: str = ""  # whose budget they count in, encoded with key_part
+    callback: int = 1  # 0: the prompt has no callback, so no delivery set ever holds it
     events: Sequence[str] = ()  # outbox entries, appended in order
 
 
@@ -197,15 +198,17 @@ if cur[3] ~= ARG.status then
     + """')
   end
 end
-if ARG.delivery_due_ms == '' then
-  redis.call('ZREM', deliveries_due_key(P), ARG.prompt_id)
-else
-  redis.call('ZADD', deliveries_due_key(P), ARG.delivery_due_ms, ARG.prompt_id)
-end
-if ARG.dead_letter_ms == '' then
-  redis.call('ZREM', deliveries_dead_key(P), ARG.prompt_id)
-else
-  redis.call('ZADD', deliveries_dead_key(P), ARG.dead_letter_ms, ARG.prompt_id)
+if ARG.callback ~= '0' then
+  if ARG.delivery_due_ms == '' then
+    redis.call('ZREM', deliveries_due_key(P), ARG.prompt_id)
+  else
+    redis.call('ZADD', deliveries_due_key(P), ARG.delivery_due_ms, ARG.prompt_id)
+  end
+  if ARG.dead_letter_ms == '' then
+    redis.call('ZREM', deliveries_dead_key(P), ARG.prompt_id)
+  else
+    redis.call('ZADD', deliveries_dead_key(P), ARG.dead_letter_ms, ARG.prompt_id)
+  end
 end
 sweep(P, ARG.now_ms)
 return version
