@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from ai_gateway.api.schemas.prompts import CreatePromptBody
 
-_WRITE = """
+WRITE = """
 redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', 1, 's', 'CREATED')
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
@@ -31,7 +31,7 @@ redis.call('XADD', KEYS[4], '*', 'prompt_id', ARGV[3], 'step', 'prepare')
 @asynccontextmanager
 async def _redis(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis = Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
-    app.state.write = app.state.redis.register_script(_WRITE)
+    app.state.write = app.state.redis.register_script(WRITE)
     yield
     await app.state.redis.aclose()
 
