@@ -48,7 +48,7 @@ class CountedPipelines:
         redis.pipeline = pipeline  # type: ignore[method-assign]
 
 
-async def test_commands_called_at_once_share_one_round_trip(
+async def test_commands_called_while_one_is_away_share_one_round_trip(
     redis_client: Redis, key_prefix: str
 ) -> None:
     pipelines = CountedPipelines(redis_client)
@@ -65,16 +65,22 @@ async def test_commands_called_at_once_share_one_round_trip(
     assert len(set(replies[40:])) == 40  # each saw the count as its own INCRBY left it
     assert max(int(r) for r in replies[40:]) == sum(range(1, 41))
     assert await redis_client.get(f"{key_prefix}:n") == str(sum(range(1, 41)))
-    assert pipelines.sizes == [80]
+    assert pipelines.sizes == [79]  # the first went at once, alone; the others after it
 
 
-async def test_a_lone_command_is_sent_as_itself(redis_client: Redis, key_prefix: str) -> None:
+async def test_a_lone_command_is_sent_at_once_as_itself(
+    redis_client: Redis, key_prefix: str
+) -> None:
     pipelines = CountedPipelines(redis_client)
     batches = CommandBatches(redis_client)
     await redis_client.hset(f"{key_prefix}:h", mapping={"d": "v"})
 
-    assert await batches.hmget(f"{key_prefix}:h", ["d"]) == ["v"]
-    assert pipelines.sizes == []
+    for _ in range(3):
+        assert await batches.hmget(f"{key_prefix}:h", ["d"]) == ["v"]
+    two = await asyncio.gather(*(batches.hmget(f"{key_prefix}:h", ["d"]) for _ in range(2)))
+
+    assert two == [["v"], ["v"]]
+    assert pipelines.sizes == []  # the second of the two left alone too, after the first
 
 
 async def test_a_burst_larger_than_a_batch_goes_in_several(
@@ -89,7 +95,7 @@ async def test_a_burst_larger_than_a_batch_goes_in_several(
     )
 
     assert replies == [[None]] * count
-    assert pipelines.sizes == [BATCH_LIMIT, BATCH_LIMIT, 5]
+    assert pipelines.sizes == [BATCH_LIMIT, BATCH_LIMIT, 4]
 
 
 async def test_commands_called_while_a_batch_is_away_leave_together_after_it(
@@ -97,8 +103,9 @@ async def test_commands_called_while_a_batch_is_away_leave_together_after_it(
 ) -> None:
     pipelines = CountedPipelines(redis_client)
     batches = CommandBatches(redis_client)
-    first = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:a{i}", ["d"])) for i in range(3)]
-    await asyncio.sleep(0)  # the first batch leaves
+    first = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:a{i}", ["d"])) for i in range(4)]
+    while not pipelines.sizes:  # the first command is away, then the three behind it
+        await asyncio.sleep(0)
     later = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:b{i}", ["d"])) for i in range(5)]
 
     await asyncio.gather(*first, *later)

@@ -1,12 +1,12 @@
 """Commands that travel together: the prompt store's reads and scripts, called by many requests
 or jobs at once, share one pipeline instead of taking one round trip each (ADR 0035).
 
-A command called while no batch is on its way leaves at the next turn of the event loop, with
-whatever other commands were called in that turn; commands called while a batch is on its way
-wait for it to come back and then leave together. A lone command is sent as itself, so a single
-request pays no pipeline. Each command keeps its own reply and its own error: the pipeline is not
-a transaction, and a command fails or succeeds exactly as it would have alone. An error of the
-connection reaches every command of the batch, as it would have reached each of them alone.
+A command called while nothing is on its way is sent at once, as itself: a lone request pays
+neither a pipeline nor a turn of the event loop. Commands called while a command or a batch is on
+its way wait for it to come back, then leave together, in one pipeline. Each command keeps its own
+reply and its own error: the pipeline is not a transaction, and a command fails or succeeds
+exactly as it would have alone. An error of the connection reaches every command of the batch, as
+it would have reached each of them alone.
 
 Measured on this machine (32 callers at once, one real Redis on loopback): an HMGET costs the
 client 75 µs of CPU sent alone and 16 µs in a pipeline of 32.
@@ -38,7 +38,8 @@ class CommandBatches:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._waiting: list[tuple[_Queue, _Alone, asyncio.Future[Any]]] = []
-        self._sending: asyncio.Task[None] | None = None
+        self._busy = False  # a command or a batch is on its way
+        self._sending: asyncio.Task[None] | None = None  # held: the loop keeps only weak ones
 
     async def hmget(self, key: str, fields: list[str]) -> list[Any]:
         reply: list[Any] = await self._call(
@@ -57,11 +58,23 @@ class CommandBatches:
             return await script(keys, args)
 
     async def _call(self, queue: _Queue, alone: _Alone) -> Any:
+        if not self._busy:
+            self._busy = True
+            try:
+                return await alone()
+            finally:
+                self._hand_on()
         reply = asyncio.get_running_loop().create_future()
         self._waiting.append((queue, alone, reply))
-        if self._sending is None:
-            self._sending = asyncio.create_task(self._send())
         return await reply
+
+    def _hand_on(self) -> None:
+        """Once a trip ended: the commands that queued behind it leave now, in a task of their
+        own, so that the caller whose command came back goes on at once."""
+        if self._waiting:
+            self._sending = asyncio.create_task(self._send())
+        else:
+            self._busy = False
 
     async def _send(self) -> None:
         batch: list[tuple[_Queue, _Alone, asyncio.Future[Any]]] = []
@@ -76,7 +89,7 @@ class CommandBatches:
             self._waiting.clear()
             raise
         finally:
-            self._sending = None
+            self._busy = False
 
     async def _send_batch(self, batch: list[tuple[_Queue, _Alone, asyncio.Future[Any]]]) -> None:
         if len(batch) == 1:
