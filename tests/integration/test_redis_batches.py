@@ -25,6 +25,22 @@ class Amount(NamedTuple):
 
 
 ADD = NamedScript(OneKey, Amount, "return redis.call('INCRBY', KEY.key, ARG.amount)")
+SLOW = NamedScript(
+    OneKey,
+    Amount,
+    """
+local function ms() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end
+local until_ms = ms() + ARG.amount
+while ms() < until_ms do end
+return 1
+""",
+)  # a command that stays on its way for ARG.amount ms
+
+
+async def failed_scripts(redis: Redis) -> int:
+    """EVALSHA calls Redis refused so far (NOSCRIPT among them)."""
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("failed_calls", 0))
 
 
 class CountedPipelines:
@@ -54,8 +70,10 @@ async def test_commands_called_while_one_is_away_share_one_round_trip(
     pipelines = CountedPipelines(redis_client)
     batches = CommandBatches(redis_client)
     add = ADD.bind(redis_client)
+    await add(OneKey(f"{key_prefix}:warm"), Amount(0))  # loaded: the pipeline runs it as is
     for i in range(40):
         await redis_client.hset(f"{key_prefix}:h{i}", mapping={"d": f"v{i}"})
+    refused = await failed_scripts(redis_client)
 
     reads = [batches.hmget(f"{key_prefix}:h{i}", ["d", "x"]) for i in range(40)]
     adds = [batches.script(add, OneKey(f"{key_prefix}:n"), Amount(i)) for i in range(1, 41)]
@@ -66,6 +84,7 @@ async def test_commands_called_while_one_is_away_share_one_round_trip(
     assert max(int(r) for r in replies[40:]) == sum(range(1, 41))
     assert await redis_client.get(f"{key_prefix}:n") == str(sum(range(1, 41)))
     assert pipelines.sizes == [79]  # the first went at once, alone; the others after it
+    assert await failed_scripts(redis_client) == refused
 
 
 async def test_a_lone_command_is_sent_at_once_as_itself(
@@ -118,10 +137,13 @@ async def test_an_error_reaches_only_the_command_that_had_it(
 ) -> None:
     batches = CommandBatches(redis_client)
     add = ADD.bind(redis_client)
+    await add(OneKey(f"{key_prefix}:warm"), Amount(0))
     await redis_client.set(f"{key_prefix}:text", "not a hash")
     await redis_client.set(f"{key_prefix}:word", "not a number")
+    pipelines = CountedPipelines(redis_client)
 
-    replies = await asyncio.gather(
+    first, *replies = await asyncio.gather(
+        batches.hmget(f"{key_prefix}:missing", ["d"]),  # goes alone; the others in a pipeline
         batches.hmget(f"{key_prefix}:text", ["d"]),
         batches.script(add, OneKey(f"{key_prefix}:word"), Amount(1)),
         batches.script(add, OneKey(f"{key_prefix}:n"), Amount(2)),
@@ -129,9 +151,12 @@ async def test_an_error_reaches_only_the_command_that_had_it(
         return_exceptions=True,
     )
 
+    assert first == [None]
+    assert pipelines.sizes == [4]
     assert isinstance(replies[0], ResponseError)
     assert "WRONGTYPE" in str(replies[0])
     assert isinstance(replies[1], ResponseError)
+    assert "not an integer" in str(replies[1])
     assert replies[2:] == [2, [None]]
 
 
@@ -142,29 +167,66 @@ async def test_scripts_that_redis_lost_are_loaded_again_and_run_once(
     add = ADD.bind(redis_client)
     await add(OneKey(f"{key_prefix}:warm"), Amount(1))
     await redis_client.script_flush()
+    refused = await failed_scripts(redis_client)
 
-    replies = await asyncio.gather(
-        *(batches.script(add, OneKey(f"{key_prefix}:n"), Amount(1)) for _ in range(10))
+    first, *replies = await asyncio.gather(
+        batches.hmget(f"{key_prefix}:h", ["d"]),  # goes alone: the scripts wait in one pipeline
+        *(batches.script(add, OneKey(f"{key_prefix}:n"), Amount(1)) for _ in range(10)),
     )
 
+    assert first == [None]
+    # Each of the ten was refused in the pipeline; then, alone, a first one may be refused again
+    # before it loads the script.
+    assert 10 <= await failed_scripts(redis_client) - refused <= 20
     assert sorted(int(r) for r in replies) == list(range(1, 11))
     assert await redis_client.get(f"{key_prefix}:n") == "10"
 
 
-async def test_a_cancelled_caller_leaves_the_others_their_replies(
+async def test_a_command_cancelled_before_it_left_is_not_sent(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    batches = CommandBatches(redis_client)
+    add = ADD.bind(redis_client)
+    await add(OneKey(f"{key_prefix}:warm"), Amount(0))
+    await redis_client.hset(f"{key_prefix}:h", mapping={"d": "v"})
+    slow = SLOW.bind(redis_client)
+    await slow(OneKey(f"{key_prefix}:warm"), Amount(0))
+    away = asyncio.ensure_future(batches.script(slow, OneKey(f"{key_prefix}:s"), Amount(200)))
+    await asyncio.sleep(0)  # it leaves alone
+    queued = [
+        asyncio.ensure_future(batches.script(add, OneKey(f"{key_prefix}:n{i}"), Amount(1)))
+        for i in range(3)
+    ]
+    await asyncio.sleep(0)
+    queued[1].cancel()
+
+    replies = await asyncio.gather(away, *queued, return_exceptions=True)
+
+    assert replies[0] == 1
+    assert isinstance(replies[2], asyncio.CancelledError)
+    assert [replies[1], replies[3]] == [1, 1]
+    assert await redis_client.get(f"{key_prefix}:n1") is None
+    assert await redis_client.get(f"{key_prefix}:n0") == "1"
+
+
+async def test_cancelling_the_command_on_its_way_lets_those_behind_it_go(
     redis_client: Redis, key_prefix: str
 ) -> None:
     batches = CommandBatches(redis_client)
     await redis_client.hset(f"{key_prefix}:h", mapping={"d": "v"})
-    calls = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:h", ["d"])) for _ in range(4)]
+    slow = SLOW.bind(redis_client)
+    await slow(OneKey(f"{key_prefix}:warm"), Amount(0))
+    away = asyncio.ensure_future(batches.script(slow, OneKey(f"{key_prefix}:s"), Amount(200)))
     await asyncio.sleep(0)
-    calls[1].cancel()
+    behind = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:h", ["d"])) for _ in range(3)]
+    await asyncio.sleep(0)
+    away.cancel()
 
-    replies = await asyncio.gather(*calls, return_exceptions=True)
+    replies = await asyncio.gather(*behind)
 
-    assert isinstance(replies[1], asyncio.CancelledError)
-    assert [replies[0], *replies[2:]] == [["v"]] * 3
-    assert await batches.hmget(f"{key_prefix}:h", ["d"]) == ["v"]
+    assert replies == [["v"]] * 3
+    assert away.done()  # cancelled, or finished: redis-py may see a command it sent through
+    assert await batches.hmget(f"{key_prefix}:h", ["d"]) == ["v"]  # nothing is left on its way
 
 
 async def test_an_unreachable_redis_fails_every_command_of_the_batch(key_prefix: str) -> None:

@@ -80,9 +80,12 @@ class CommandBatches:
         batch: list[tuple[_Queue, _Alone, asyncio.Future[Any]]] = []
         try:
             while self._waiting:
-                batch = self._waiting[:BATCH_LIMIT]
+                # A caller cancelled while its command waited (a step's deadline) takes it back:
+                # alone, a command cancelled before it left would not have run either.
+                batch = [call for call in self._waiting[:BATCH_LIMIT] if not call[2].done()]
                 del self._waiting[:BATCH_LIMIT]
-                await self._send_batch(batch)
+                if batch:
+                    await self._send_batch(batch)
         except asyncio.CancelledError:  # the loop is closing: no caller is left waiting forever
             for *_, reply in batch + self._waiting:
                 reply.cancel()
@@ -99,16 +102,22 @@ class CommandBatches:
             except Exception as exc:  # the caller's own await raises it
                 _settle(reply, exc)
             return
+        queued = []
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for queue, _, _ in batch:
-                    queue(pipe)
-                replies = await pipe.execute(raise_on_error=False)
+                for queue, _, reply in batch:
+                    try:
+                        queue(pipe)
+                    except Exception as exc:  # its arguments: only its own caller hears of it
+                        _settle(reply, exc)
+                        continue
+                    queued.append(reply)
+                replies = await pipe.execute(raise_on_error=False) if queued else []
         except Exception as exc:  # the connection's error: every command of the batch had it
-            for *_, reply in batch:
+            for reply in queued:
                 _settle(reply, exc)
             return
-        for (*_, reply), value in zip(batch, replies, strict=True):
+        for reply, value in zip(queued, replies, strict=True):
             _settle(reply, value)
 
 
