@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from ai_gateway.integration.redis_batches import BATCH_LIMIT, CommandBatches
-from ai_gateway.integration.redis_scripts import NamedScript
+from ai_gateway.integration.redis_scripts import BoundScript, NamedScript
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +35,15 @@ while ms() < until_ms do end
 return 1
 """,
 )  # a command that stays on its way for ARG.amount ms
+
+
+async def loaded(
+    script: NamedScript[OneKey, Amount], redis: Redis, key_prefix: str
+) -> BoundScript[OneKey, Amount]:
+    """The script bound to ``redis`` and run once: Redis has it, a pipeline runs it as is."""
+    bound = script.bind(redis)
+    await bound(OneKey(f"{key_prefix}:warm"), Amount(0))
+    return bound
 
 
 async def failed_scripts(redis: Redis) -> int:
@@ -69,8 +78,7 @@ async def test_commands_called_while_one_is_away_share_one_round_trip(
 ) -> None:
     pipelines = CountedPipelines(redis_client)
     batches = CommandBatches(redis_client)
-    add = ADD.bind(redis_client)
-    await add(OneKey(f"{key_prefix}:warm"), Amount(0))  # loaded: the pipeline runs it as is
+    add = await loaded(ADD, redis_client, key_prefix)
     for i in range(40):
         await redis_client.hset(f"{key_prefix}:h{i}", mapping={"d": f"v{i}"})
     refused = await failed_scripts(redis_client)
@@ -136,8 +144,7 @@ async def test_an_error_reaches_only_the_command_that_had_it(
     redis_client: Redis, key_prefix: str
 ) -> None:
     batches = CommandBatches(redis_client)
-    add = ADD.bind(redis_client)
-    await add(OneKey(f"{key_prefix}:warm"), Amount(0))
+    add = await loaded(ADD, redis_client, key_prefix)
     await redis_client.set(f"{key_prefix}:text", "not a hash")
     await redis_client.set(f"{key_prefix}:word", "not a number")
     pipelines = CountedPipelines(redis_client)
@@ -164,8 +171,7 @@ async def test_scripts_that_redis_lost_are_loaded_again_and_run_once(
     redis_client: Redis, key_prefix: str
 ) -> None:
     batches = CommandBatches(redis_client)
-    add = ADD.bind(redis_client)
-    await add(OneKey(f"{key_prefix}:warm"), Amount(1))
+    add = await loaded(ADD, redis_client, key_prefix)
     await redis_client.script_flush()
     refused = await failed_scripts(redis_client)
 
@@ -186,11 +192,9 @@ async def test_a_command_cancelled_before_it_left_is_not_sent(
     redis_client: Redis, key_prefix: str
 ) -> None:
     batches = CommandBatches(redis_client)
-    add = ADD.bind(redis_client)
-    await add(OneKey(f"{key_prefix}:warm"), Amount(0))
+    add = await loaded(ADD, redis_client, key_prefix)
     await redis_client.hset(f"{key_prefix}:h", mapping={"d": "v"})
-    slow = SLOW.bind(redis_client)
-    await slow(OneKey(f"{key_prefix}:warm"), Amount(0))
+    slow = await loaded(SLOW, redis_client, key_prefix)
     away = asyncio.ensure_future(batches.script(slow, OneKey(f"{key_prefix}:s"), Amount(200)))
     await asyncio.sleep(0)  # it leaves alone
     queued = [
@@ -214,8 +218,7 @@ async def test_cancelling_the_command_on_its_way_lets_those_behind_it_go(
 ) -> None:
     batches = CommandBatches(redis_client)
     await redis_client.hset(f"{key_prefix}:h", mapping={"d": "v"})
-    slow = SLOW.bind(redis_client)
-    await slow(OneKey(f"{key_prefix}:warm"), Amount(0))
+    slow = await loaded(SLOW, redis_client, key_prefix)
     away = asyncio.ensure_future(batches.script(slow, OneKey(f"{key_prefix}:s"), Amount(200)))
     await asyncio.sleep(0)
     behind = [asyncio.ensure_future(batches.hmget(f"{key_prefix}:h", ["d"])) for _ in range(3)]
