@@ -51,10 +51,18 @@ async def test_a_write_returns_once_the_replica_has_it_and_fails_when_it_cannot_
 ) -> None:
     primary, replica = pair
     async with Redis.from_url(primary.url, decode_responses=True) as redis:
-        waits = ReplicatedWrites(redis, replicas=1, timeout_ms=300)
-        repo = RedisPromptRepository(redis, prefix=key_prefix, replicated=waits)
+        # A loaded machine can keep a healthy replica from acknowledging within a short wait:
+        # the writes meant to succeed wait long, the one meant to fail waits briefly.
+        patient = RedisPromptRepository(
+            redis,
+            prefix=key_prefix,
+            replicated=ReplicatedWrites(redis, replicas=1, timeout_ms=10_000),
+        )
+        hasty = RedisPromptRepository(
+            redis, prefix=key_prefix, replicated=ReplicatedWrites(redis, replicas=1, timeout_ms=300)
+        )
         kept = prompt(0)
-        await repo.add(kept)
+        await patient.add(kept)
         async with Redis.from_url(replica.url, decode_responses=True) as on_replica:
             assert await RedisPromptRepository(on_replica, prefix=key_prefix).get(kept.id)
 
@@ -62,10 +70,10 @@ async def test_a_write_returns_once_the_replica_has_it_and_fails_when_it_cannot_
         os.kill(replica.process.pid, signal.SIGSTOP)  # online for the primary, but silent
         try:
             with pytest.raises(DependencyUnavailable, match="redis replicas"):
-                await repo.add(prompt(1))
+                await hasty.add(prompt(1))
         finally:
             os.kill(replica.process.pid, signal.SIGCONT)
-        await repo.add(prompt(2))
+        await patient.add(prompt(2))
 
 
 async def test_a_primary_without_replicas_online_writes_without_waiting(
