@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,7 +15,7 @@ from miniopy_async.api import Minio
 
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.objects import ObjectNotFound, ObjectStore
-from ai_gateway.integration.local_object_store import LocalObjectStore
+from ai_gateway.integration.local_object_store import WRITTEN_ON_THE_LOOP, LocalObjectStore
 from ai_gateway.integration.object_keys import InvalidObjectKey
 from ai_gateway.integration.s3_object_store import S3ObjectStore
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, SeaweedServer, free_port
@@ -73,6 +75,45 @@ async def test_a_missing_object_is_not_found(store: ObjectStore) -> None:
 async def test_an_unsafe_key_is_refused(store: ObjectStore, key: str) -> None:
     with pytest.raises(InvalidObjectKey):
         await store.put(key, b"x", "text/plain")
+
+
+async def test_objects_on_either_side_of_the_threads_limit_round_trip(store: ObjectStore) -> None:
+    small = os.urandom(WRITTEN_ON_THE_LOOP)
+    large = os.urandom(WRITTEN_ON_THE_LOOP + 1)
+    await store.put("prompts/abc/small", small, "application/octet-stream")
+    await store.put("prompts/abc/large", large, "application/octet-stream")
+    assert await store.get("prompts/abc/small") == small
+    assert await store.get("prompts/abc/large") == large
+
+
+def leftovers(root: Path) -> list[str]:
+    return [p.name for p in root.rglob(".tmp-*")]
+
+
+async def test_writers_racing_for_one_key_leave_one_whole_object_and_no_temporary_file(
+    tmp_path: Path,
+) -> None:
+    store = LocalObjectStore(tmp_path)
+    bodies = [bytes([i]) * (10 if i % 2 else WRITTEN_ON_THE_LOOP * 2) for i in range(20)]
+    await asyncio.gather(*(store.put("prompts/race/answer", b, "x") for b in bodies))
+    assert await store.get("prompts/race/answer") in bodies
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("size", [10, WRITTEN_ON_THE_LOOP + 1])
+async def test_a_write_that_cannot_land_is_unavailable_and_leaves_no_temporary_file(
+    tmp_path: Path, size: int
+) -> None:
+    store = LocalObjectStore(tmp_path)
+    (tmp_path / "prompts" / "abc" / "answer").mkdir(parents=True)  # a folder where the file goes
+    (tmp_path / "blocked").write_bytes(b"a file where a folder goes")
+
+    with pytest.raises(DependencyUnavailable):
+        await store.put("prompts/abc/answer", b"x" * size, "x")
+    with pytest.raises(DependencyUnavailable):
+        await store.put("blocked/answer", b"x" * size, "x")
+
+    assert leftovers(tmp_path) == []
 
 
 async def test_the_local_store_gives_no_links(tmp_path: Path) -> None:
