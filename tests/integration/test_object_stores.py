@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from miniopy_async.api import Minio
 
 from ai_gateway.application.errors import DependencyUnavailable
 from ai_gateway.application.ports.objects import ObjectNotFound, ObjectStore
+from ai_gateway.integration import local_object_store
 from ai_gateway.integration.local_object_store import WRITTEN_ON_THE_LOOP, LocalObjectStore
 from ai_gateway.integration.object_keys import InvalidObjectKey
 from ai_gateway.integration.s3_object_store import S3ObjectStore
@@ -114,6 +116,85 @@ async def test_a_write_that_cannot_land_is_unavailable_and_leaves_no_temporary_f
         await store.put("blocked/answer", b"x" * size, "x")
 
     assert leftovers(tmp_path) == []
+
+
+async def test_only_objects_over_the_limit_are_written_in_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[int] = []
+    to_thread = asyncio.to_thread
+
+    async def counting(call: Callable[..., Any], *args: Any) -> Any:
+        if call is local_object_store._write:
+            handed.append(len(args[1]))
+        return await to_thread(call, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    store = LocalObjectStore(tmp_path)
+    for size in (0, WRITTEN_ON_THE_LOOP, WRITTEN_ON_THE_LOOP + 1):
+        await store.put(f"prompts/p{size}/answer", b"x" * size, "x")
+        assert await store.get(f"prompts/p{size}/answer") == b"x" * size
+    assert handed == [WRITTEN_ON_THE_LOOP + 1]
+
+
+async def test_others_run_between_two_writes_on_the_loop(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    turns = 0
+
+    async def other() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    try:
+        before = turns
+        for i in range(50):
+            await store.put(f"prompts/turns/{i}", b"x", "x")
+        assert turns - before >= 49
+    finally:
+        running.cancel()
+
+
+async def test_a_short_write_is_finished_and_no_descriptor_is_left_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: write(fd, data[:7]))
+    store = LocalObjectStore(tmp_path)
+    (tmp_path / "blocked").write_bytes(b"a file where a folder goes")
+    body = os.urandom(1000)
+    open_before = len(os.listdir("/proc/self/fd"))
+
+    for i in range(20):
+        await store.put(f"prompts/short/{i}", body, "x")
+        with pytest.raises(DependencyUnavailable):
+            await store.put(f"blocked/{i}", body, "x")
+
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    assert await store.get("prompts/short/19") == body
+
+
+class Halt(BaseException):
+    """What no handler of OSError catches: an interrupt, an exit."""
+
+
+@pytest.mark.parametrize("size", [10, WRITTEN_ON_THE_LOOP + 1])
+@pytest.mark.parametrize("failing", ["write", "replace"])
+async def test_a_write_stopped_by_any_exception_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str, size: int
+) -> None:
+    def halt(*_: Any) -> Any:
+        raise Halt
+
+    monkeypatch.setattr(os, failing, halt)
+    store = LocalObjectStore(tmp_path)
+    with pytest.raises(Halt):
+        await store.put("prompts/halted/answer", b"x" * size, "x")
+    assert leftovers(tmp_path) == []
+    assert (tmp_path / "prompts" / "halted").exists()
 
 
 async def test_the_local_store_gives_no_links(tmp_path: Path) -> None:

@@ -27,32 +27,51 @@ WRITTEN_ON_THE_LOOP = 64 * 1024
 """Bytes up to which an object is written without a thread."""
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-# Temporary names unique to this process (its pid may be reused by a later one), without the
-# random draws and retries of tempfile's; O_EXCL still refuses a name that exists.
-_TEMPORARY = f".tmp-{os.getpid()}-{os.urandom(4).hex()}-"
 _COUNTER = itertools.count()
+
+
+def _temporary_prefix() -> str:
+    """Temporary names unique to this process (its pid may be reused by a later one), without
+    tempfile's random draws and retries; O_EXCL still refuses a name that exists."""
+    return f".tmp-{os.getpid()}-{os.urandom(4).hex()}-"
+
+
+_TEMPORARY = _temporary_prefix()
+
+
+def _forked() -> None:
+    global _TEMPORARY  # noqa: PLW0603 - a forked child must not reuse its parent's names
+    _TEMPORARY = _temporary_prefix()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _write(path: str, data: bytes) -> None:
     """Written whole under a temporary name, then renamed: a reader never sees half a file."""
     folder = os.path.dirname(path)
     temporary = f"{folder}/{_TEMPORARY}{next(_COUNTER)}"
-    try:
-        fd = os.open(temporary, _NEW_FILE, 0o600)
-    except FileNotFoundError:  # the folder's first object
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(temporary, _NEW_FILE, 0o600)
+    fd: int | None = None
+    closed = False
     try:
         try:
-            rest = memoryview(data)
-            while rest:
-                rest = rest[os.write(fd, rest) :]
-        finally:
-            os.close(fd)
+            fd = os.open(temporary, _NEW_FILE, 0o600)
+        except FileNotFoundError:  # the folder's first object
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(temporary, _NEW_FILE, 0o600)
+        rest = memoryview(data)
+        while rest:
+            rest = rest[os.write(fd, rest) :]
+        closed = True  # before the call: a close that fails has released the descriptor too
+        os.close(fd)
         os.replace(temporary, path)
     except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
+        if fd is not None:  # never remove a name this write did not create
+            if not closed:
+                with suppress(OSError):
+                    os.close(fd)
+            with suppress(OSError):
+                os.unlink(temporary)
         raise
 
 
