@@ -181,9 +181,9 @@ class RedisPromptRepository:
         )
 
     async def _write(self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT) -> Any:
-        if self._replicated is not None and await self._replicated.replicas_to_wait_for():
-            return await self._replicated.run(script, keys, args)
-        return await self._batches.script(script, keys, args)
+        if self._replicated is None:
+            return await self._batches.script(script, keys, args)
+        return await self._replicated.run(script, keys, args, unwaited=self._batches.script)
 
     async def get(self, prompt_id: str) -> Prompt | None:
         if not is_prompt_id(prompt_id):

@@ -13,7 +13,7 @@ job step is retried, both of which are safe to repeat.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, TypeVar
 
 from redis.asyncio import Redis
@@ -24,6 +24,9 @@ from ai_gateway.integration.redis_scripts import BoundScript
 
 KeysT = TypeVar("KeysT", bound=NamedTuple)
 ArgsT = TypeVar("ArgsT", bound=NamedTuple)
+
+Send = Callable[[BoundScript[Any, Any], Any, Any], Awaitable[Any]]
+"""How a script is sent when no replica is waited for."""
 
 REPLICAS_LOOKED_AT_EVERY = 1.0
 """Seconds between two looks at how many replicas the primary has online."""
@@ -45,11 +48,14 @@ class ReplicatedWrites:
         self._online = 0
         self._looked_at = -float("inf")
 
-    async def run(self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT) -> Any:
-        """The script's reply, once ``replicas`` replicas (or every one online) have its write."""
-        wanted = await self.replicas_to_wait_for()
+    async def run(
+        self, script: BoundScript[KeysT, ArgsT], keys: KeysT, args: ArgsT, *, unwaited: Send
+    ) -> Any:
+        """The script's reply, once ``replicas`` replicas (or every one online) have its write;
+        sent by ``unwaited`` instead when there is no replica to wait for."""
+        wanted = await self._replicas_to_wait_for()
         if wanted == 0:
-            return await script(keys, args)
+            return await unwaited(script, keys, args)
         try:
             reply, acknowledged = await self._with_wait(script, keys, args, wanted)
         except NoScriptError:
@@ -70,7 +76,7 @@ class ReplicatedWrites:
             replies: list[Any] = await pipe.execute()
             return replies
 
-    async def replicas_to_wait_for(self) -> int:
+    async def _replicas_to_wait_for(self) -> int:
         """The replicas a write waits for now: 0 when none is wanted or none is online."""
         if self._wanted == 0:
             return 0
