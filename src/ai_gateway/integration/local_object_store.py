@@ -77,14 +77,13 @@ def _write(path: str, data: bytes) -> None:
 
 class LocalObjectStore:
     def __init__(self, root: Path) -> None:
-        self._root = root
-        self._folder = str(root)
+        self._root = str(root)
 
-    def _path(self, key: str) -> Path:
-        return self._root / checked_key(key)
+    def _path(self, key: str) -> str:
+        return os.path.join(self._root, checked_key(key))
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:  # noqa: ARG002 - a file has no type
-        path = os.path.join(self._folder, checked_key(key))
+        path = self._path(key)
         try:
             if len(data) <= WRITTEN_ON_THE_LOOP:
                 _write(path, data)
@@ -98,7 +97,7 @@ class LocalObjectStore:
     async def get(self, key: str) -> bytes:
         path = self._path(key)
         try:
-            return await asyncio.to_thread(path.read_bytes)
+            return await asyncio.to_thread(Path(path).read_bytes)
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
         except OSError as exc:
