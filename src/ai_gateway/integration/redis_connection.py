@@ -9,7 +9,9 @@ primary, because a Sentinel-managed connection asks the sentinels each time it c
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NewType
 
@@ -27,6 +29,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelMan
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 RetrySeconds = NewType("RetrySeconds", float)
 """How long a command is retried while Redis cannot be reached: the API's requests wait less
@@ -53,15 +56,51 @@ class HiredisPacking(AbstractConnection):
             raise DataError(str(exc)) from exc
 
 
-class PackedConnection(HiredisPacking, Connection):
+class TimedSends(AbstractConnection):
+    """Bounds each write by ``socket_timeout`` with ``asyncio.timeout``, where redis-py uses
+    ``asyncio.wait_for``, which on Python 3.11 runs the write in a task of its own: a task and two
+    turns of the event loop for every command and pipeline sent (ADR 0037). Python 3.12's
+    ``wait_for`` is this ``asyncio.timeout``. Otherwise redis-py's own method: the same errors,
+    and the connection dropped after any failed write."""
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        if not self.socket_timeout:
+            await super().send_packed_command(command, check_health)
+            return
+        if not self.is_connected:
+            await self.connect_check_health(check_health=False)
+        if check_health:
+            await self.check_health()  # type: ignore[no-untyped-call]
+        if isinstance(command, str):
+            command = command.encode()
+        if isinstance(command, bytes):
+            command = [command]
+        try:
+            async with asyncio.timeout(self.socket_timeout):
+                await self._send_packed_command(command)
+        except TimeoutError:
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        except OSError as exc:
+            await self.disconnect(nowait=True)
+            code, message = ("UNKNOWN", exc.args[0]) if len(exc.args) == 1 else exc.args[:2]
+            raise RedisConnectionError(f"Error {code} while writing to socket. {message}.") from exc
+        except BaseException:  # half a command may be written: the connection cannot go on
+            await self.disconnect(nowait=True)
+            raise
+
+
+class PackedConnection(TimedSends, HiredisPacking, Connection):
     pass
 
 
-class PackedSSLConnection(HiredisPacking, SSLConnection):
+class PackedSSLConnection(TimedSends, HiredisPacking, SSLConnection):
     pass
 
 
-class PackedUnixConnection(HiredisPacking, UnixDomainSocketConnection):
+class PackedUnixConnection(TimedSends, HiredisPacking, UnixDomainSocketConnection):
     pass
 
 
@@ -72,7 +111,7 @@ _PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
 }
 
 
-class PrimaryConnection(HiredisPacking, SentinelManagedConnection):
+class PrimaryConnection(TimedSends, HiredisPacking, SentinelManagedConnection):
     """A connection to the primary that asks the sentinels where it is on every (re)connection.
 
     redis-py's own asks only when the pool hands out a connection; a command retried after a
