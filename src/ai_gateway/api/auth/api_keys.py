@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable
 
 from ai_gateway.application.principal import AuthMethod, Principal
 
 
 class ApiKeyAuthenticator:
-    """Maps a presented key to the principal named by its entry, or None."""
+    """Maps a presented key to the principal named by its entry, or None.
+
+    A key that matched is remembered under a keyed BLAKE2b tag of it (the tag's key drawn per
+    process), so that its caller's next request is one lookup: OpenSSL's SHA-256 costs a request
+    on a cold CPU cache about 10 µs, the check and the principal together 30 µs at one request at
+    a time (ADR 0037). Only keys that matched are remembered, at most one tag per configured key,
+    and the raw key is never kept. A key that did not match is checked in full every time."""
 
     def __init__(
         self,
@@ -21,9 +28,21 @@ class ApiKeyAuthenticator:
         """(name, hex SHA-256 of the key, scopes); several keys may share a name (rotation)."""
         self._keys = tuple((name, bytes.fromhex(digest), scopes) for name, digest, scopes in keys)
         self._admin_scope = admin_scope
+        self._tag_key = secrets.token_bytes(32)
+        self._matched: dict[bytes, Principal] = {}
 
     def authenticate(self, presented: str) -> Principal | None:
-        digest = hashlib.sha256(presented.encode()).digest()
+        raw = presented.encode()
+        tag = hashlib.blake2b(raw, key=self._tag_key).digest()
+        principal = self._matched.get(tag)
+        if principal is None:
+            principal = self._check(raw)
+            if principal is not None:
+                self._matched[tag] = principal
+        return principal
+
+    def _check(self, raw: bytes) -> Principal | None:
+        digest = hashlib.sha256(raw).digest()
         match: tuple[str, frozenset[str]] | None = None
         # Every entry is compared, so timing does not tell how many keys or which one matched.
         for name, expected, scopes in self._keys:
