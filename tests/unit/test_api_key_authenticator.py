@@ -84,7 +84,14 @@ def test_a_key_that_did_not_match_is_refused_and_checked_in_full_every_time(
     assert checks == [ADA.encode()] + [wrong.encode()] * 3
 
 
-def test_no_key_is_remembered_by_another_process_s_tags() -> None:
-    """Each authenticator draws its own tag key: one cannot be fed another's remembered tags."""
+def test_what_is_remembered_is_a_tag_that_only_its_own_process_can_make() -> None:
+    """Neither the key nor its digest is kept, and two processes remember one key under tags
+    that have nothing in common."""
     one, other = authenticator(), authenticator()
-    assert one._tag_key != other._tag_key
+    for keys in (one, other):
+        assert keys.authenticate(ADA) is not None
+    remembered = set(one._matched) | set(other._matched)
+    assert len(remembered) == 2
+    assert ADA.encode() not in remembered
+    assert hashlib.sha256(ADA.encode()).digest() not in remembered
+    assert hashlib.blake2b(ADA.encode()).digest() not in remembered  # an unkeyed tag

@@ -1,18 +1,28 @@
-"""Commands packed by hiredis are the bytes redis-py's own packer writes, for every URL scheme."""
+"""Commands packed by hiredis are the bytes redis-py's own packer writes, for every URL scheme;
+every connection class writes without a task of its own (ADR 0037)."""
 
+import hashlib
+import inspect
 from typing import Any
 
 import pytest
 from redis.asyncio import Connection
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import DataError
 
 from ai_gateway.integration.redis_connection import (
     PackedConnection,
     PackedSSLConnection,
     PackedUnixConnection,
+    PrimaryConnection,
+    PrimarySSLConnection,
     RedisConnection,
     RedisPool,
+    TimedSends,
 )
+
+REVIEWED_SEND = "baaeabd916209157db40455f034a0bac6fb3e2db902271313e0702bcbc678321"
+"""The SHA-256 of redis-py 8.1.0's ``AbstractConnection.send_packed_command`` source."""
 
 COMMANDS = [
     ("SET", "key", "value"),
@@ -57,3 +67,26 @@ async def test_every_scheme_gets_a_packing_connection(url: str, kind: type) -> N
         assert connection.client.connection_pool.connection_class is kind
     finally:
         await connection.aclose()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        PackedConnection,
+        PackedSSLConnection,
+        PackedUnixConnection,
+        PrimaryConnection,
+        PrimarySSLConnection,
+    ],
+)
+def test_every_connection_class_writes_without_a_task(kind: type[AbstractConnection]) -> None:
+    """By URL or through Sentinel; the integration test shows the write on one of them."""
+    assert kind.send_packed_command is TimedSends.send_packed_command
+
+
+def test_the_write_follows_the_redis_py_method_it_was_made_from() -> None:
+    """``TimedSends`` is redis-py 8.1.0's ``send_packed_command`` with ``asyncio.wait_for``
+    replaced by ``asyncio.timeout``: a redis-py whose method changed must be read again, and
+    the copy made to follow it, before this fingerprint is updated."""
+    source = inspect.getsource(AbstractConnection.send_packed_command)
+    assert hashlib.sha256(source.encode()).hexdigest() == REVIEWED_SEND

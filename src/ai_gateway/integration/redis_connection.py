@@ -73,11 +73,11 @@ class TimedSends(AbstractConnection):
             await self.connect_check_health(check_health=False)
         if check_health:
             await self.check_health()  # type: ignore[no-untyped-call]
-        if isinstance(command, str):
-            command = command.encode()
-        if isinstance(command, bytes):
-            command = [command]
         try:
+            if isinstance(command, str):
+                command = command.encode()
+            if isinstance(command, bytes):
+                command = [command]
             async with asyncio.timeout(self.socket_timeout):
                 await self._send_packed_command(command)
         except TimeoutError:

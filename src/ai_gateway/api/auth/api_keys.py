@@ -14,10 +14,11 @@ class ApiKeyAuthenticator:
     """Maps a presented key to the principal named by its entry, or None.
 
     A key that matched is remembered under a keyed BLAKE2b tag of it (the tag's key drawn per
-    process), so that its caller's next request is one lookup: OpenSSL's SHA-256 costs a request
-    on a cold CPU cache about 10 µs, the check and the principal together 30 µs at one request at
-    a time (ADR 0037). Only keys that matched are remembered, at most one tag per configured key,
-    and the raw key is never kept. A key that did not match is checked in full every time."""
+    process), so that its caller's next request is one lookup: at one request at a time, on a
+    cold CPU cache, the full check took 15.7 µs, 10.8 of them in OpenSSL's SHA-256, and
+    remembering keys made such a request about 30 µs shorter (ADR 0037). Only keys that matched
+    are remembered, at most one tag per configured key; the raw key is not kept. A key that did
+    not match is checked in full every time."""
 
     def __init__(
         self,
