@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 from starlette.routing import Route
 
-from ai_gateway.api.strict_json import MAX_DEPTH, loads, screen
+from ai_gateway.api.strict_json import MAX_DEPTH, PARSED_AT_THE_DOOR, loads, screen
 from ai_gateway.bootstrap import create_app
-from ai_gateway.json_values import MalformedJson
+from ai_gateway.json_values import MalformedJson, no_constant
 from tests.api.conftest import assert_problem, make_settings
 from tests.servers import RedisServer
 
@@ -24,6 +25,9 @@ def nested(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
+LARGE = b'"' + b"x" * PARSED_AT_THE_DOOR + b'"'
+"""A string that makes a body too large to be parsed at the door: its strings are cut out."""
+
 HOSTILE = {
     "arrays 100,000 deep": b"[" * 100_000 + b"]" * 100_000,
     "objects one level too deep": b'{"content": "x", "context": ' + nested(MAX_DEPTH) + b"}",
@@ -33,6 +37,14 @@ HOSTILE = {
     "-Infinity": b'{"content": "x", "context": {"score": -Infinity}}',
     "a number too large for a float": b'{"content": "x", "context": {"score": 1e400}}',
     "a long mantissa over a short exponent": b'{"content": "x", "context": {"score": 1'
+    + b"0" * 250
+    + b"e99}}",
+    "NaN in a large body": b'{"content": ' + LARGE + b', "context": {"score": NaN}}',
+    "Infinity in a large body": b'{"content": ' + LARGE + b', "context": {"score": Infinity}}',
+    "1e400 in a large body": b'{"content": ' + LARGE + b', "context": {"score": 1e400}}',
+    "a long mantissa in a large body": b'{"content": '
+    + LARGE
+    + b', "context": {"s": 1'
     + b"0" * 250
     + b"e99}}",
     "UTF-16": '{"content": "x", "context": {"score": 1e400}}'.encode("utf-16-le"),
@@ -176,3 +188,47 @@ ORDINARY = {
 @pytest.mark.parametrize("body", [*HOSTILE.values(), *ORDINARY.values()], ids=[*HOSTILE, *ORDINARY])
 def test_screening_refuses_what_parsing_refuses_and_for_the_same_reason(body: bytes) -> None:
     assert verdict(screen, body) == verdict(loads, body)
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, dict[str, object]]]:
+    """Every ``json.loads`` of bytes while the test runs, with its keyword arguments."""
+    seen: list[tuple[bytes, dict[str, object]]] = []
+    real = json.loads
+
+    def counting(text: str | bytes, **kwargs: Any) -> Any:
+        if isinstance(text, bytes):
+            seen.append((text, kwargs))
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting)
+    return seen
+
+
+async def test_a_small_body_is_parsed_once_at_the_door_and_its_route_takes_the_value(
+    client: httpx.AsyncClient, parses: list[tuple[bytes, dict[str, object]]]
+) -> None:
+    body = b'{"content": "NaN, Infinity and [[[ in a string", "context": {"score": 0.1}}'
+
+    created = await client.post(
+        "/api/prompts", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert created.status_code == 201, created.text
+    (only,) = [kwargs for text, kwargs in parses if text == body]
+    assert only["parse_constant"] is no_constant  # the door's strict parse, not the route's
+    read = await client.get(created.headers["location"])
+    assert read.json()["context"] == {"score": 0.1}
+
+
+async def test_a_large_body_is_screened_at_the_door_and_parsed_by_its_route(
+    client: httpx.AsyncClient, parses: list[tuple[bytes, dict[str, object]]]
+) -> None:
+    body = b'{"content": ' + LARGE + b', "context": {"score": 0.1}}'
+
+    created = await client.post(
+        "/api/prompts", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert created.status_code == 201, created.text
+    assert [kwargs for text, kwargs in parses if text == body] == [{}]

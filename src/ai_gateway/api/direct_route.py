@@ -42,7 +42,7 @@ from pydantic import BaseModel, ValidationError
 
 from ai_gateway.api.auth.dependencies import Doorkeeper
 from ai_gateway.api.auth.policy import CALLER_CHECKS, ScopePolicy
-from ai_gateway.api.strict_json import json_subtype, media_type
+from ai_gateway.api.strict_json import SCREENED, json_subtype, media_type
 
 _JSON = "application/json"
 _CALLERS = frozenset(CALLER_CHECKS.values())
@@ -116,7 +116,8 @@ class _Handler:
         if plan.body is not None:
             name, model = plan.body
             raw = await request.body()
-            arguments[name] = _body(model, raw, request.headers.get("content-type"))
+            media = request.headers.get("content-type")
+            arguments[name] = _body(model, raw, media, request.scope.get(SCREENED))
         sub = Response(status_code=0)  # 0: the endpoint left the route's status
         if plan.response is not None:
             arguments[plan.response] = sub
@@ -139,13 +140,18 @@ class _Services:
     arguments: dict[str, Any]
 
 
-def _body(model: type[BaseModel], raw: bytes, media: str | None) -> BaseModel:
-    """The body as FastAPI reads a model: parsed when its media type is JSON, then validated
-    (errors located under ``body``); a missing or empty body is a missing field."""
+def _body(
+    model: type[BaseModel], raw: bytes, media: str | None, screened: tuple[bytes, Any] | None
+) -> BaseModel:
+    """The body as FastAPI reads a model: parsed when its media type is JSON (the value
+    ``StrictJsonBodies`` parsed, when it did), then validated (errors located under ``body``); a
+    missing or empty body is a missing field."""
     value: Any = None
     try:
-        if raw:
-            value = json.loads(raw) if media and _is_json(media) else raw
+        if raw and media and _is_json(media):
+            value = screened[1] if screened is not None and screened[0] == raw else json.loads(raw)
+        elif raw:
+            value = raw
         if value is None:
             raise RequestValidationError(
                 [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]

@@ -6,8 +6,10 @@ It also reads UTF-16 and UTF-32, which RFC 8259 (section 8.1) excludes and which
 byte-level checks below could not see through. ``StrictJsonBodies`` refuses such bodies with 400
 before any route reads them, whatever the route: every body FastAPI reads as JSON (no media type,
 or one whose subtype is ``json`` or ends in ``+json``, judged as FastAPI judges it) and any
-``text/json``. The route parses the body; this parses it first only when its bytes may hold what
-``json`` reads and JSON does not (``screen``). A CloudEvent in binary mode names its data's type
+``text/json``. A small body with few brackets (``PARSED_AT_THE_DOOR``) is parsed here, strictly,
+and a route that reads its body with ``DirectRoute`` takes the value from the scope instead of
+parsing it again; in a larger one, only what may hold what ``json`` reads and JSON does not is
+parsed here (``screen``), and the route parses it. A CloudEvent in binary mode names its data's type
 in ``ce-datacontenttype``, which the events route checks with ``loads`` itself. Bodies that are
 merely not JSON are left to the route, which answers as it documents.
 
@@ -33,6 +35,15 @@ from ai_gateway.json_values import MalformedJson, finite, no_constant
 
 MAX_DEPTH: Final = 32
 """Objects and arrays nested deeper than this are refused; prompts and events need a handful."""
+PARSED_AT_THE_DOOR: Final = 16 * 1024
+"""A body up to this size with no more brackets than the depth allowed (strings included) cannot
+nest too deep: it is parsed at once, with every float checked, instead of having its strings cut
+out first to find its depth and its numbers, and its route takes the value (ADR 0038). The bound
+keeps the check of every float, three times the parse, small."""
+SCREENED: Final = "ai_gateway.screened_json"
+"""The scope's key for a body ``StrictJsonBodies`` parsed: ``(the bytes, their value)``."""
+UNPARSED: Final = object()
+"""What ``screen`` returns for a body it left to its route to parse."""
 
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -59,11 +70,18 @@ def _depth(skeleton: bytes, limit: int) -> int | None:
     return depth
 
 
-def _skeleton(raw: bytes, max_depth: int) -> tuple[bytes, bool]:
-    """``raw`` without its strings, once its encoding and depth are checked, and whether its
-    brackets pair up."""
+def _utf8(raw: bytes) -> None:
     if b"\x00" in raw[:2] or raw.startswith(_UTF16_MARKS):  # what json.loads reads as UTF-16/32
         raise MalformedJson("JSON text is encoded as UTF-8")
+
+
+def _parsed_at_once(raw: bytes, max_depth: int) -> bool:
+    return len(raw) <= PARSED_AT_THE_DOOR and raw.count(b"[") + raw.count(b"{") <= max_depth
+
+
+def _skeleton(raw: bytes, max_depth: int) -> tuple[bytes, bool]:
+    """``raw`` without its strings, once its depth is checked, and whether its brackets pair
+    up."""
     skeleton = _STRINGS.sub(b"", raw)
     depth = _depth(skeleton, max_depth)
     if depth is not None and depth > max_depth:
@@ -76,9 +94,9 @@ def _huge(skeleton: bytes) -> bool:
     return bool(_EXPONENT.search(skeleton) or _LONG_DIGITS.search(skeleton))
 
 
-def _parse(raw: bytes, skeleton: bytes) -> Any:
+def _parse(raw: bytes, *, huge: bool) -> Any:
     # a float hook costs a call per number (3x the parse): only bodies that may overflow pay it
-    parse_float = finite if _huge(skeleton) else float
+    parse_float = finite if huge else float
     try:
         return json.loads(raw, parse_constant=no_constant, parse_float=parse_float)
     except MalformedJson:
@@ -90,18 +108,26 @@ def _parse(raw: bytes, skeleton: bytes) -> Any:
 def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """``body`` parsed as strict JSON, or MalformedJson."""
     raw = body.encode() if isinstance(body, str) else body
+    _utf8(raw)
+    if _parsed_at_once(raw, max_depth):
+        return _parse(raw, huge=True)
     skeleton, _ = _skeleton(raw, max_depth)
-    return _parse(raw, skeleton)
+    return _parse(raw, huge=_huge(skeleton))
 
 
-def screen(body: bytes, *, max_depth: int = MAX_DEPTH) -> None:
-    """Raises MalformedJson for what ``loads`` refuses, parsing only a body that may hold NaN,
-    Infinity or a number out of range (no JSON token outside a string has an ``N`` or an ``I``),
-    or whose brackets do not pair up (the parser may recurse without bound). Any other body is
-    left for its route to parse, once."""
+def screen(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Raises MalformedJson for what ``loads`` refuses; returns the body's value when it parsed
+    it, else ``UNPARSED``. It parses a small body with few brackets (``PARSED_AT_THE_DOOR``), and
+    any other only when it may hold NaN, Infinity or a number out of range (no JSON token
+    outside a string has an ``N`` or an ``I``), or when its brackets do not pair up (the parser
+    may recurse without bound); the rest is left for its route to parse, once."""
+    _utf8(body)
+    if _parsed_at_once(body, max_depth):
+        return _parse(body, huge=True)
     skeleton, paired = _skeleton(body, max_depth)
     if not paired or b"N" in skeleton or b"I" in skeleton or _huge(skeleton):
-        _parse(body, skeleton)
+        return _parse(body, huge=_huge(skeleton))
+    return UNPARSED
 
 
 def _request_head(scope: Scope) -> tuple[bool, str | None, bool]:
@@ -185,11 +211,14 @@ class StrictJsonBodies:
         body = b"".join(chunks)
         if body:
             try:
-                screen(body, max_depth=self.max_depth)
+                value = screen(body, max_depth=self.max_depth)
             except MalformedJson as exc:
                 if not isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
                     await _refuse(send, str(exc))
                     return
+            else:
+                if value is not UNPARSED:
+                    scope[SCREENED] = (body, value)
         replayed: Message = {"type": "http.request", "body": body, "more_body": False}
         await self.app(scope, _replay([replayed], receive), send)
 
