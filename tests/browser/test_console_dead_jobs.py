@@ -36,8 +36,9 @@ def test_a_dead_lettered_job_is_requeued_from_the_page_and_its_prompt_completes(
 
     page.get_by_role("link", name="Dead letters").click()
     job_row = page.get_by_role("region", name="Jobs").get_by_role("row").filter(has_text=prompt_id)
-    # the submission ran under its preparation's entry (ADR 0032), which is what dead-lettered
-    expect(job_row).to_contain_text("prepare")
+    # the step that failed: the submission, though it ran under its preparation's entry (ADR 0032)
+    expect(job_row).to_contain_text("submit")
+    expect(job_row).not_to_contain_text("prepare")
     browser_page.screenshot("dead-job")
     browser_page.assert_usable_at(1024, "dead-job-1024")
     job_row.get_by_role("button", name="Requeue", exact=True).click()

@@ -13,6 +13,7 @@ from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.integration.redis_job_worker import JobWorker
 from ai_gateway.integration.redis_jobs import GROUP, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
+from tests.integration.job_workers import never_dead
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -49,11 +50,8 @@ async def test_a_step_that_follows_runs_next_under_the_same_entry(
         ran.append((job, (await redis_client.xpending(queue.stream, GROUP))["pending"]))
         return Job(JobStep.SUBMIT, job.prompt_id) if job.step is JobStep.PREPARE else None
 
-    async def on_dead(job: Job) -> None:
-        raise AssertionError(f"{job} dead-lettered")
-
     running = asyncio.create_task(
-        JobWorker(redis_client, queue, handle, on_dead, block_seconds=0.1).run(stop)
+        JobWorker(redis_client, queue, handle, never_dead, block_seconds=0.1).run(stop)
     )
     await queue.enqueue(Job(JobStep.PREPARE, PROMPT))
     await until(lambda: len(ran) == 2)
@@ -81,8 +79,9 @@ async def test_a_step_that_follows_and_crashes_has_its_entry_delivered_again(
 
     dead: list[Job] = []
 
-    async def on_dead(job: Job) -> None:
+    async def on_dead(job: Job) -> JobStep:
         dead.append(job)
+        return job.step
 
     worker = JobWorker(redis_client, queue, handle, on_dead, block_seconds=0.1, claim_idle=0.2)
     running = asyncio.create_task(worker.run(stop))
@@ -109,7 +108,7 @@ async def test_jobs_that_end_together_are_acknowledged_together(
         started += 1
         await gate.wait()
 
-    worker = JobWorker(redis_client, queue, held, held, concurrency=20, block_seconds=0.1)
+    worker = JobWorker(redis_client, queue, held, never_dead, concurrency=20, block_seconds=0.1)
     running = asyncio.create_task(worker.run(stop))
     for prompt_id in prompts:
         await queue.enqueue(Job(JobStep.PREPARE, prompt_id))
@@ -138,7 +137,7 @@ async def test_slow_jobs_running_together_all_keep_their_claims(
         return handle
 
     workers = [
-        JobWorker(redis_client, queue, slow(n), slow(n), block_seconds=0.1, claim_idle=0.5)
+        JobWorker(redis_client, queue, slow(n), never_dead, block_seconds=0.1, claim_idle=0.5)
         for n in ("a", "b")
     ]
     tasks = [asyncio.create_task(w.run(stop)) for w in workers[:1]]

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from ai_gateway.application.ports.jobs import Job, JobStep
 from ai_gateway.integration.redis_job_worker import JobWorker
 from ai_gateway.integration.redis_jobs import RedisJobQueue
+from tests.integration.job_workers import never_dead
 from tests.spans import named, trace_id
 from tests.waiting import until
 
@@ -28,7 +29,7 @@ async def run_jobs(redis: Redis, prefix: str, *queued: tuple[Job, float]) -> lis
     async def handle(job: Job) -> None:
         ran.append(job)
 
-    worker = JobWorker(redis, queue, handle, handle, block_seconds=0.1)
+    worker = JobWorker(redis, queue, handle, never_dead, block_seconds=0.1)
     running = asyncio.create_task(worker.run(stop))
     for job, delay in queued:
         await queue.enqueue(job, delay=delay)

@@ -31,6 +31,7 @@ from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.zip_archive import ZipArchiveReader
 from tests.factories import walk
 from tests.fakes import MemoryObjectStore, ScriptedCallbacks, ScriptedSource
+from tests.integration.job_workers import never_dead
 from tests.unit.pipeline import LIMITS, RULES
 from tests.waiting import until
 
@@ -66,10 +67,6 @@ class Gateway:
         return found
 
 
-async def buried(_: Job) -> None:
-    raise AssertionError("no job is dead-lettered")
-
-
 async def test_a_delivery_whose_job_was_lost_is_made_by_the_reconciler(
     redis_client: Redis, key_prefix: str
 ) -> None:
@@ -83,7 +80,7 @@ async def test_a_delivery_whose_job_was_lost_is_made_by_the_reconciler(
     assert await later.mediator.send(ReconcilePrompts()) == Reconciled(0, 0, redelivered=0)
 
     stop = asyncio.Event()
-    worker = JobWorker(redis_client, now.queue, build_dispatcher(now.mediator), buried,
+    worker = JobWorker(redis_client, now.queue, build_dispatcher(now.mediator), never_dead,
                        block_seconds=0.1)  # fmt: skip
     running = asyncio.create_task(worker.run(stop))
 

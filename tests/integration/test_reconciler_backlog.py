@@ -19,6 +19,7 @@ from ai_gateway.integration.redis_jobs import RedisJobQueue
 from ai_gateway.integration.redis_prompt_repository import RedisPromptRepository
 from ai_gateway.integration.zip_archive import ZipArchiveReader
 from tests.fakes import MemoryObjectStore, ScriptedCallbacks, ScriptedSource
+from tests.integration.job_workers import never_dead
 from tests.unit.pipeline import LIMITS, RULES
 from tests.waiting import until
 
@@ -35,10 +36,6 @@ async def reconcile(redis: Redis, prefix: str) -> Reconciled:
         ScriptedCallbacks(), clock=lambda: LATER,
     ), RULES)  # fmt: skip
     return await mediator.send(ReconcilePrompts())
-
-
-async def buried(_: Job) -> None:
-    raise AssertionError("no job is dead-lettered")
 
 
 async def test_a_backlog_older_than_stuck_after_is_not_queued_twice(
@@ -63,7 +60,7 @@ async def test_a_backlog_older_than_stuck_after_is_not_queued_twice(
 
     stop = asyncio.Event()
     running = asyncio.create_task(
-        JobWorker(redis_client, queue, forget, buried, block_seconds=0.1).run(stop)
+        JobWorker(redis_client, queue, forget, never_dead, block_seconds=0.1).run(stop)
     )
 
     async def drained() -> bool:
@@ -105,7 +102,7 @@ async def test_a_delayed_job_waits_until_it_has_run(redis_client: Redis, key_pre
 
     stop = asyncio.Event()
     running = asyncio.create_task(
-        JobWorker(redis_client, queue, hold, buried, block_seconds=0.1).run(stop)
+        JobWorker(redis_client, queue, hold, never_dead, block_seconds=0.1).run(stop)
     )
     await asyncio.wait_for(started.wait(), 10)
     assert not await queue.enqueue_unless_waiting(Job(JobStep.DELIVER, A))  # running: waiting

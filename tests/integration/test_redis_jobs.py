@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
+from ai_gateway.integration.redis_dead_letters import RedisDeadLetters
 from ai_gateway.integration.redis_job_worker import JobWorker
 from ai_gateway.integration.redis_jobs import GROUP, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
@@ -26,6 +27,7 @@ class Recorder:
     def __init__(self) -> None:
         self.runs: list[tuple[str, Job, float]] = []
         self.dead: list[Job] = []
+        self.failed: JobStep | None = None  # the step on_dead names, else the job's own
 
     def handler(self, name: str, work: Handler | None = None) -> Handler:
         async def handle(job: Job) -> None:
@@ -35,8 +37,9 @@ class Recorder:
 
         return handle
 
-    async def on_dead(self, job: Job) -> None:
+    async def on_dead(self, job: Job) -> JobStep:
         self.dead.append(job)
+        return self.failed or job.step
 
 
 def worker(
@@ -197,6 +200,32 @@ async def test_a_job_that_keeps_crashing_is_dead_lettered(
     assert rec.dead == [Job(JobStep.PREPARE, "e" * 32)]
     assert len(rec.runs) == 2
     assert await redis_client.xlen(queue.dead) == 1
+
+
+async def test_a_dead_letter_is_listed_under_the_step_that_failed(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    """A submission runs under its preparation's entry (ADR 0032): when it is what crashed every
+    worker, the dead letter says so, not the entry's first step."""
+    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+    rec.failed = JobStep.SUBMIT
+
+    async def crash(_: Job) -> None:
+        raise RuntimeError("bug")
+
+    running = asyncio.create_task(
+        worker(
+            redis_client, queue, rec.handler("w", crash), rec, claim_idle=0.2, max_deliveries=1
+        ).run(stop)
+    )
+    await queue.enqueue(Job(JobStep.PREPARE, "f" * 32))
+    await until(settled(redis_client, queue))
+    stop.set()
+    await running
+
+    assert rec.dead == [Job(JobStep.PREPARE, "f" * 32)]
+    (listed,) = await RedisDeadLetters(redis_client, prefix=key_prefix).jobs(10)
+    assert (listed.step, listed.prompt_id, listed.deliveries) == ("submit", "f" * 32, 2)
 
 
 async def test_a_periodic_action_runs_on_one_worker_at_a_time(

@@ -103,7 +103,7 @@ async def test_a_dead_lettered_preparation_names_the_step_its_prompt_was_in(
         prompt.mark_prepared(clock(), ())
     await repo.add(prompt)
 
-    await FailureSettler(repo, RecordingQueue(), POLICY, clock).dead_letter(
+    failed = await FailureSettler(repo, RecordingQueue(), POLICY, clock).dead_letter(
         Job(JobStep.PREPARE, prompt.id, 1)
     )
 
@@ -111,3 +111,4 @@ async def test_a_dead_lettered_preparation_names_the_step_its_prompt_was_in(
     assert fault is not None
     assert fault.code == "internal_error"
     assert fault.detail == f"{step} failed repeatedly inside the gateway"
+    assert f"the {failed} step" == step  # what the dead letter is listed under

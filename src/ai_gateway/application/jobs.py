@@ -139,20 +139,23 @@ class FailureSettler:
         if faulted and prompt is not None:
             await queue_delivery(self._queue, prompt)
 
-    async def dead_letter(self, job: Job) -> None:
+    async def dead_letter(self, job: Job) -> JobStep:
         """A job that crashed every worker: its prompt is faulted, or, for a delivery, the
-        delivery is dead-lettered (its prompt settled already), visible on the prompt."""
+        delivery is dead-lettered (its prompt settled already), visible on the prompt. Returns
+        the step that failed, which for a preparation's entry may be the submission that
+        followed it (ADR 0032)."""
         if job.step is not JobStep.DELIVER:
+            failed = job.step
 
             def failed_step(prompt: Prompt) -> Fault:
-                step = job.step
-                if step is JobStep.PREPARE and prompt.status is PromptStatus.PREPARED:
-                    step = JobStep.SUBMIT  # it ran under its preparation's entry (ADR 0032)
-                detail = f"the {step} step failed repeatedly inside the gateway"
+                nonlocal failed
+                if job.step is JobStep.PREPARE and prompt.status is PromptStatus.PREPARED:
+                    failed = JobStep.SUBMIT  # it ran under its preparation's entry (ADR 0032)
+                detail = f"the {failed} step failed repeatedly inside the gateway"
                 return Fault("internal_error", detail)
 
             await self.fault(job.prompt_id, failed_step)
-            return
+            return failed
 
         given_up = False
 
@@ -165,6 +168,7 @@ class FailureSettler:
         await change_stored_prompt(self._prompts, job.prompt_id, give_up)
         if given_up:
             logger.warning("callback of %s dead-lettered: its job failed repeatedly", job.prompt_id)
+        return job.step
 
 
 class JobDispatcher:

@@ -12,7 +12,8 @@
   ``drain_seconds``, then cancels those still running and gives them back to the queue as new
   entries (``release``), which another worker reads at once instead of after ``claim_idle``.
 - A job delivered more than ``max_deliveries`` times (it crashes every worker) is handed to
-  ``on_dead`` and moved to the ``RedisKeys.jobs_dead`` stream instead of being run again.
+  ``on_dead`` and moved to the ``RedisKeys.jobs_dead`` stream instead of being run again, under
+  the step ``on_dead`` names as the one that failed (a step that followed in the same entry).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class JobWorker:
         redis: Redis,
         queue: RedisJobQueue,
         handler: Callable[[Job], Awaitable[Job | None]],
-        on_dead: Callable[[Job], Awaitable[None]],
+        on_dead: Callable[[Job], Awaitable[JobStep]],
         *,
         concurrency: int = 8,
         claim_idle: float = 60.0,
@@ -214,10 +215,11 @@ class JobWorker:
     async def _bury(self, msg_id: str, fields: dict[str, str], deliveries: int) -> None:
         logger.error("job %s %s failed %d deliveries; dead-lettered", msg_id, fields, deliveries)
         job = _job(fields)
-        if job is not None:
-            JOBS_DEAD_LETTERED.labels(job.step.value).inc()
-            await self._on_dead(job)
         dead: dict[Any, Any] = {**fields, "deliveries": str(deliveries)}
+        if job is not None:
+            failed = await self._on_dead(job)
+            JOBS_DEAD_LETTERED.labels(failed.value).inc()
+            dead["step"] = failed.value
         await self._redis.xadd(self._queue.dead, dead)
         await self._ack(msg_id, fields)
 
