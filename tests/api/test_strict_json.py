@@ -32,6 +32,12 @@ HOSTILE = {
     "arrays 100,000 deep": b"[" * 100_000 + b"]" * 100_000,
     "objects one level too deep": b'{"content": "x", "context": ' + nested(MAX_DEPTH) + b"}",
     "unbalanced brackets": b"[" * 100_000 + b"}",
+    "arrays one level too deep": b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),
+    "arrays and objects one level too deep": b'{"content": "x", "context": '
+    + b'[{"a":' * (MAX_DEPTH // 2)
+    + b"1"
+    + b"}]" * (MAX_DEPTH // 2)
+    + b"}",
     "NaN": b'{"content": "x", "context": {"score": NaN}}',
     "Infinity": b'{"content": "x", "context": {"score": Infinity}}',
     "-Infinity": b'{"content": "x", "context": {"score": -Infinity}}',
@@ -161,10 +167,30 @@ def test_brackets_and_escapes_inside_strings_do_not_count(text: str) -> None:
     assert loads(text) == json.loads(text)
 
 
-def test_the_depth_limit_counts_levels() -> None:
-    assert loads(nested(MAX_DEPTH - 1)) is not None
-    with pytest.raises(MalformedJson):
-        loads(nested(MAX_DEPTH + 1))
+SHAPES: dict[str, Callable[[int], bytes]] = {
+    "objects": nested,
+    "arrays": lambda depth: b"[" * depth + b"1" + b"]" * depth,
+    "both": lambda depth: (
+        b'[{"a":' * (depth // 2)
+        + b"[" * (depth % 2)
+        + b"1"
+        + b"]" * (depth % 2)
+        + b"}]" * (depth // 2)
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("check", [loads, screen], ids=["loads", "screen"])
+def test_the_depth_limit_counts_levels(
+    shape: Callable[[int], bytes], check: Callable[[bytes], object]
+) -> None:
+    check(shape(MAX_DEPTH))
+    with pytest.raises(MalformedJson, match=f"deeper than {MAX_DEPTH}"):
+        check(shape(MAX_DEPTH + 1))
+    padded = shape(MAX_DEPTH + 1)[:-1] + b" " * PARSED_AT_THE_DOOR + shape(MAX_DEPTH + 1)[-1:]
+    with pytest.raises(MalformedJson, match=f"deeper than {MAX_DEPTH}"):
+        check(padded)  # too large to be parsed at the door
 
 
 def verdict(check: Callable[[bytes], object], body: bytes) -> tuple[str, type | None] | None:

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from ai_gateway.api.auth.dependencies import SECURITY_SCHEMES
 from ai_gateway.api.auth.policy import PROMPT_ROUTES, PromptCaller
 from ai_gateway.api.controllers.app import AppInfo
-from ai_gateway.api.direct_route import DirectRoute
+from ai_gateway.api.direct_route import DirectRoute, _body
 from ai_gateway.api.errors import install_error_handlers
+from ai_gateway.api.strict_json import StrictJsonBodies
 from ai_gateway.application.ports.callers import CallerLog, CallerSeen
 from ai_gateway.application.principal import Principal
 from ai_gateway.bootstrap.http import HttpProvider
@@ -109,6 +110,7 @@ def app_with(route_class: type) -> FastAPI:
     app = FastAPI()
     app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(StrictJsonBodies)  # whose parsed bodies DirectRoute takes (ADR 0038)
     setup_dishka(container(), app)
     return app
 
@@ -143,6 +145,10 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
     ("POST", "/things", {**JSON, "X-API-Key": "eve-key-0123456789"}, b'{"text": "you"}'),
     ("POST", "/things", {**JSON, "Authorization": "Bearer a.b.c"}, b'{"text": "you"}'),
     ("POST", "/things", {**JSON, "Content-Type": "text/plain"}, b'{"text": "you"}'),
+    ("POST", "/things", {**JSON, "Content-Type": "text/json"}, b'{"text": "you"}'),
+    ("POST", "/things", JSON, b'{"text": "\xff"}'),
+    ("POST", "/things", JSON, b'{"text": "you", "count": NaN}'),
+    ("POST", "/things", JSON, b'{"text": "' + b"x" * 20_000 + b'"}'),
     ("POST", "/things", {"Content-Type": "application/json"}, b'{"text": "you"}'),
     ("GET", "/things/42", {"X-API-Key": "ada-key-0123456789"}, b""),
     ("GET", "/things/42", {"Authorization": "ada-key-0123456789"}, b""),
@@ -214,3 +220,13 @@ async def test_a_caller_refused_at_the_door_is_refused_before_its_body_is_read(
 
     assert answered.status_code == 401
     assert answered.json()["type"] == "urn:ai-gateway:problem:unauthenticated"
+
+
+def test_a_value_parsed_at_the_door_is_taken_only_for_the_bytes_it_came_from() -> None:
+    other = (b'{"text": "door"}', {"text": "door"})
+    same = (b'{"text": "door"}', {"text": "door", "count": 3})  # what the screen would leave
+    media = "application/json"
+
+    assert _body(Body, b'{"text": "route"}', media, other) == Body(text="route")
+    assert _body(Body, b'{"text": "door"}', media, same) == Body(text="door", count=3)
+    assert _body(Body, b'{"text": "door"}', media, None) == Body(text="door")

@@ -33,7 +33,7 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 from dishka import AsyncContainer, FromComponent
 from dishka.exceptions import NoFactoryError
 from dishka.integrations.fastapi import inject
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.params import Depends, Header
 from fastapi.routing import APIRoute
@@ -144,27 +144,34 @@ def _body(
     model: type[BaseModel], raw: bytes, media: str | None, screened: tuple[bytes, Any] | None
 ) -> BaseModel:
     """The body as FastAPI reads a model: parsed when its media type is JSON (the value
-    ``StrictJsonBodies`` parsed, when it did), then validated (errors located under ``body``); a
-    missing or empty body is a missing field."""
+    ``StrictJsonBodies`` parsed, when it parsed these bytes), then validated (errors located under
+    ``body``); a missing or empty body is a missing field."""
     value: Any = None
+    if raw and media and _is_json(media):
+        value = screened[1] if screened is not None and screened[0] == raw else _parsed(raw)
+    elif raw:
+        value = raw
+    if value is None:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
     try:
-        if raw and media and _is_json(media):
-            value = screened[1] if screened is not None and screened[0] == raw else json.loads(raw)
-        elif raw:
-            value = raw
-        if value is None:
-            raise RequestValidationError(
-                [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
-            )
         return model.model_validate(value, from_attributes=True)
-    except json.JSONDecodeError as exc:
-        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
-                 "input": {}, "ctx": {"error": exc.msg}}  # fmt: skip
-        raise RequestValidationError([error]) from exc
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
         ) from exc
+
+
+def _parsed(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
+                 "input": {}, "ctx": {"error": exc.msg}}  # fmt: skip
+        raise RequestValidationError([error]) from exc
+    except ValueError as exc:  # not UTF-8: what FastAPI answers for a body it cannot read
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
 
 
 def _is_json(media: str) -> bool:

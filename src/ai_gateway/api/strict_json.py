@@ -62,7 +62,9 @@ def _depth(skeleton: bytes, limit: int) -> int | None:
     brackets = skeleton.translate(None, _NOT_BRACKETS)
     depth = 0
     while brackets and depth <= limit:
-        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        # One level a turn: a removed pair leaves a mark until both kinds are peeled, or "{[]}"
+        # would lose its "[]" and then the "{}" that closed up, two levels in one turn.
+        peeled = brackets.replace(b"[]", b"-").replace(b"{}", b"-").replace(b"-", b"")
         if peeled == brackets:
             return None
         brackets = peeled
@@ -95,7 +97,8 @@ def _huge(skeleton: bytes) -> bool:
 
 
 def _parse(raw: bytes, *, huge: bool) -> Any:
-    # a float hook costs a call per number (3x the parse): only bodies that may overflow pay it
+    # a float hook costs a call per number (3x the parse): only bodies that may overflow, and
+    # small ones parsed at the door, pay it
     parse_float = finite if huge else float
     try:
         return json.loads(raw, parse_constant=no_constant, parse_float=parse_float)
