@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
+from prometheus_client import generate_latest
 from redis.asyncio import Redis
 
 from ai_gateway.application.ports.jobs import Job, JobStep
@@ -16,6 +17,7 @@ from ai_gateway.integration.redis_job_worker import JobWorker
 from ai_gateway.integration.redis_jobs import GROUP, RedisJobQueue
 from ai_gateway.integration.redis_keys import RedisKeys
 from ai_gateway.integration.redis_lock import run_periodically
+from tests.metric_samples import value
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -46,6 +48,11 @@ def worker(
     redis: Redis, queue: RedisJobQueue, handler: Handler, rec: Recorder, **kw: float
 ) -> JobWorker:
     return JobWorker(redis, queue, handler, rec.on_dead, block_seconds=0.1, **kw)  # type: ignore[arg-type]
+
+
+def counted(step: str) -> float:
+    """Jobs dead-lettered so far in this process, by the step that failed."""
+    return value(generate_latest().decode(), "ai_gateway_jobs_dead_lettered_total", step=step)
 
 
 def settled(redis: Redis, queue: RedisJobQueue) -> Callable[[], Awaitable[bool]]:
@@ -199,7 +206,8 @@ async def test_a_job_that_keeps_crashing_is_dead_lettered(
 
     assert rec.dead == [Job(JobStep.PREPARE, "e" * 32)]
     assert len(rec.runs) == 2
-    assert await redis_client.xlen(queue.dead) == 1
+    (listed,) = await RedisDeadLetters(redis_client, prefix=key_prefix).jobs(10)
+    assert (listed.step, listed.prompt_id) == ("prepare", "e" * 32)
 
 
 async def test_a_dead_letter_is_listed_under_the_step_that_failed(
@@ -209,6 +217,7 @@ async def test_a_dead_letter_is_listed_under_the_step_that_failed(
     worker, the dead letter says so, not the entry's first step."""
     queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
     rec.failed = JobStep.SUBMIT
+    submits, prepares = counted("submit"), counted("prepare")
 
     async def crash(_: Job) -> None:
         raise RuntimeError("bug")
@@ -226,6 +235,8 @@ async def test_a_dead_letter_is_listed_under_the_step_that_failed(
     assert rec.dead == [Job(JobStep.PREPARE, "f" * 32)]
     (listed,) = await RedisDeadLetters(redis_client, prefix=key_prefix).jobs(10)
     assert (listed.step, listed.prompt_id, listed.deliveries) == ("submit", "f" * 32, 2)
+    assert counted("submit") == submits + 1
+    assert counted("prepare") == prepares
 
 
 async def test_a_periodic_action_runs_on_one_worker_at_a_time(

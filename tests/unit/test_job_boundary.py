@@ -112,3 +112,34 @@ async def test_a_dead_lettered_preparation_names_the_step_its_prompt_was_in(
     assert fault.code == "internal_error"
     assert fault.detail == f"{step} failed repeatedly inside the gateway"
     assert f"the {failed} step" == step  # what the dead letter is listed under
+
+
+class CancelledMeanwhile(InMemoryPromptRepository):
+    """The first save loses its race to an operator's cancel."""
+
+    async def save(self, prompt: Prompt) -> None:
+        if prompt.status is PromptStatus.FAULTED and not self.conflicts_to_raise:
+            stored = self.prompts[prompt.id]
+            if not stored.is_terminal:
+                stored.cancel(prompt.updated_at)
+                stored.version += 1
+                raise ConcurrencyConflict(prompt.id)
+        await super().save(prompt)
+
+
+async def test_a_dead_letter_is_named_from_the_prompt_as_last_read() -> None:
+    """A prepared prompt cancelled while its crashed entry was being buried: the entry is listed
+    under its own step, not under the submission the first read pointed to."""
+    repo, clock = CancelledMeanwhile(), StepClock()
+    prompt = Prompt.create(owner="apikey:mosaic", content="x", at=clock())
+    prompt.start_preparing(clock())
+    prompt.mark_prepared(clock(), ())
+    await repo.add(prompt)
+
+    failed = await FailureSettler(repo, RecordingQueue(), POLICY, clock).dead_letter(
+        Job(JobStep.PREPARE, prompt.id, 1)
+    )
+
+    assert repo.prompts[prompt.id].status is PromptStatus.CANCELLED
+    assert repo.prompts[prompt.id].fault is None
+    assert failed is JobStep.PREPARE

@@ -130,9 +130,10 @@ class FailureSettler:
 
         async def fail(prompt: Prompt) -> bool:
             nonlocal faulted
+            made = fault if isinstance(fault, Fault) else fault(prompt)  # made from every read
             faulted = not prompt.is_terminal
             if faulted:
-                prompt.fail(fault if isinstance(fault, Fault) else fault(prompt), self._clock())
+                prompt.fail(made, self._clock())
             return faulted
 
         prompt = await change_stored_prompt(self._prompts, prompt_id, fail)
@@ -145,10 +146,11 @@ class FailureSettler:
         the step that failed, which for a preparation's entry may be the submission that
         followed it (ADR 0032)."""
         if job.step is not JobStep.DELIVER:
-            failed = job.step
+            failed: JobStep = job.step
 
             def failed_step(prompt: Prompt) -> Fault:
-                nonlocal failed
+                nonlocal failed  # judged on every read: a lost race reads the prompt again
+                failed = job.step
                 if job.step is JobStep.PREPARE and prompt.status is PromptStatus.PREPARED:
                     failed = JobStep.SUBMIT  # it ran under its preparation's entry (ADR 0032)
                 detail = f"the {failed} step failed repeatedly inside the gateway"

@@ -55,7 +55,7 @@ JOB_DURATION: Final = Histogram(
 )
 JOBS_DEAD_LETTERED: Final = Counter(
     "ai_gateway_jobs_dead_lettered_total",
-    "Jobs dead-lettered after crashing every worker, by step.",
+    "Jobs dead-lettered after crashing every worker, by the step that failed.",
     ["step"],
 )
 
