@@ -38,6 +38,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis for one test alone: one it may stop, freeze, or read the counters of."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def key_prefix() -> str:
     """A fresh key prefix per test: tests share one Redis without seeing each other's data."""
     return f"t{uuid.uuid4().hex[:12]}"

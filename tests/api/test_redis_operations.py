@@ -4,7 +4,6 @@ one primary by. Counted by the server itself (INFO commandstats) on a Redis of t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,6 @@ MOST_SCRIPTS = 12  # the writes: each one script, one round trip
 # loops' polls (job reads, delayed-job promotion, the relay) grow with the run's wall time, so a
 # busy machine adds a few commands per prompt: about 82 idle, up to 88 seen under load.
 MOST_EXECUTED = 90
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_a_prompt_costs_a_few_dozen_redis_commands(

@@ -185,24 +185,34 @@ async def test_a_slow_job_keeps_its_claim_and_runs_once(
     assert len(rec.runs) == 1
 
 
-async def test_a_job_that_keeps_crashing_is_dead_lettered(
-    redis_client: Redis, key_prefix: str
+async def crash_until_buried(
+    redis: Redis, prefix: str, rec: Recorder, job: Job, max_deliveries: int
 ) -> None:
-    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+    """Runs a worker whose every run of ``job`` crashes, until the job is dead-lettered."""
+    queue, stop = RedisJobQueue(redis, prefix=prefix), asyncio.Event()
 
     async def crash(_: Job) -> None:
         raise RuntimeError("bug")
 
     running = asyncio.create_task(
         worker(
-            redis_client, queue, rec.handler("w", crash), rec, claim_idle=0.2, max_deliveries=2
+            redis, queue, rec.handler("w", crash), rec, claim_idle=0.2,
+            max_deliveries=max_deliveries,
         ).run(stop)
-    )
-    await queue.enqueue(Job(JobStep.PREPARE, "e" * 32))
+    )  # fmt: skip
+    await queue.enqueue(job)
     await until(lambda: len(rec.dead) == 1)
-    await until(settled(redis_client, queue))
+    await until(settled(redis, queue))
     stop.set()
     await running
+
+
+async def test_a_job_that_keeps_crashing_is_dead_lettered(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    rec = Recorder()
+
+    await crash_until_buried(redis_client, key_prefix, rec, Job(JobStep.PREPARE, "e" * 32), 2)
 
     assert rec.dead == [Job(JobStep.PREPARE, "e" * 32)]
     assert len(rec.runs) == 2
@@ -215,22 +225,11 @@ async def test_a_dead_letter_is_listed_under_the_step_that_failed(
 ) -> None:
     """A submission runs under its preparation's entry (ADR 0032): when it is what crashed every
     worker, the dead letter says so, not the entry's first step."""
-    queue, rec, stop = RedisJobQueue(redis_client, prefix=key_prefix), Recorder(), asyncio.Event()
+    rec = Recorder()
     rec.failed = JobStep.SUBMIT
     submits, prepares = counted("submit"), counted("prepare")
 
-    async def crash(_: Job) -> None:
-        raise RuntimeError("bug")
-
-    running = asyncio.create_task(
-        worker(
-            redis_client, queue, rec.handler("w", crash), rec, claim_idle=0.2, max_deliveries=1
-        ).run(stop)
-    )
-    await queue.enqueue(Job(JobStep.PREPARE, "f" * 32))
-    await until(settled(redis_client, queue))
-    stop.set()
-    await running
+    await crash_until_buried(redis_client, key_prefix, rec, Job(JobStep.PREPARE, "f" * 32), 1)
 
     assert rec.dead == [Job(JobStep.PREPARE, "f" * 32)]
     (listed,) = await RedisDeadLetters(redis_client, prefix=key_prefix).jobs(10)

@@ -35,15 +35,6 @@ def larger_than_the_socket_buffers() -> int:
     return 2 * largest
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A server of this test's own: the tests stop it with SIGSTOP."""
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    yield redis
-    redis.stop()
-
-
 def connect(server: RedisServer, timeout: float = TIMEOUT) -> RedisConnection:
     return RedisConnection.by_url(
         server.url, RedisPool(max_connections=4, timeout=timeout, retry_seconds=1)
@@ -65,8 +56,8 @@ def stopped(server: RedisServer) -> Iterator[None]:
         os.kill(server.process.pid, signal.SIGCONT)
 
 
-async def test_commands_are_written_without_a_task_each(server: RedisServer) -> None:
-    connection = connect(server)
+async def test_commands_are_written_without_a_task_each(own_redis: RedisServer) -> None:
+    connection = connect(own_redis)
     loop = asyncio.get_running_loop()
     made: list[str] = []
     default = loop.get_task_factory()
@@ -93,13 +84,13 @@ async def test_commands_are_written_without_a_task_each(server: RedisServer) -> 
 
 
 async def test_a_write_redis_does_not_take_fails_in_time_and_drops_the_connection(
-    server: RedisServer,
+    own_redis: RedisServer,
 ) -> None:
-    connection = connect(server)
-    patient = Redis.from_url(server.url, decode_responses=True)  # for the checks afterwards
+    connection = connect(own_redis)
+    patient = Redis.from_url(own_redis.url, decode_responses=True)  # for the checks afterwards
     try:
         await connection.client.set("before", "1")
-        with stopped(server):
+        with stopped(own_redis):
             started = time.monotonic()
             with pytest.raises(RedisTimeoutError, match="Timeout writing to socket"):
                 await connection.client.set("big", b"x" * larger_than_the_socket_buffers())
@@ -116,9 +107,9 @@ async def test_a_write_redis_does_not_take_fails_in_time_and_drops_the_connectio
         await connection.aclose()
 
 
-async def test_a_write_cancelled_halfway_drops_its_connection(server: RedisServer) -> None:
-    connection = connect(server, timeout=30)  # cancelled long before it could time out
-    patient = Redis.from_url(server.url, decode_responses=True)
+async def test_a_write_cancelled_halfway_drops_its_connection(own_redis: RedisServer) -> None:
+    connection = connect(own_redis, timeout=30)  # cancelled long before it could time out
+    patient = Redis.from_url(own_redis.url, decode_responses=True)
     try:
         await connection.client.set("before", "1")
         (used,) = connection.client.connection_pool._available_connections
@@ -126,7 +117,7 @@ async def test_a_write_cancelled_halfway_drops_its_connection(server: RedisServe
         async def write_big() -> None:
             await connection.client.set("big", b"x" * larger_than_the_socket_buffers())
 
-        with stopped(server):
+        with stopped(own_redis):
             write = asyncio.create_task(write_big())
             await until(lambda: used in connection.client.connection_pool._in_use_connections)
             await asyncio.sleep(0.2)  # its first bytes on their way
