@@ -111,11 +111,9 @@ def _parse(raw: bytes, *, huge: bool) -> Any:
 def loads(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """``body`` parsed as strict JSON, or MalformedJson."""
     raw = body.encode() if isinstance(body, str) else body
-    _utf8(raw)
-    if _parsed_at_once(raw, max_depth):
-        return _parse(raw, huge=True)
-    skeleton, _ = _skeleton(raw, max_depth)
-    return _parse(raw, huge=_huge(skeleton))
+    value = screen(raw, max_depth=max_depth)
+    # left unparsed by the screen: paired, and no number in it can overflow
+    return _parse(raw, huge=False) if value is UNPARSED else value
 
 
 def screen(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -128,8 +126,9 @@ def screen(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     if _parsed_at_once(body, max_depth):
         return _parse(body, huge=True)
     skeleton, paired = _skeleton(body, max_depth)
-    if not paired or b"N" in skeleton or b"I" in skeleton or _huge(skeleton):
-        return _parse(body, huge=_huge(skeleton))
+    huge = _huge(skeleton)
+    if not paired or b"N" in skeleton or b"I" in skeleton or huge:
+        return _parse(body, huge=huge)
     return UNPARSED
 
 
