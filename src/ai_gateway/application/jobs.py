@@ -150,9 +150,7 @@ class FailureSettler:
 
             def failed_step(prompt: Prompt) -> Fault:
                 nonlocal failed  # judged on every read: a lost race reads the prompt again
-                failed = job.step
-                if job.step is JobStep.PREPARE and prompt.status is PromptStatus.PREPARED:
-                    failed = JobStep.SUBMIT  # it ran under its preparation's entry (ADR 0032)
+                failed = _failed_step(job, prompt)
                 detail = f"the {failed} step failed repeatedly inside the gateway"
                 return Fault("internal_error", detail)
 
@@ -171,6 +169,14 @@ class FailureSettler:
         if given_up:
             logger.warning("callback of %s dead-lettered: its job failed repeatedly", job.prompt_id)
         return job.step
+
+
+def _failed_step(job: Job, prompt: Prompt) -> JobStep:
+    """The step that crashed under ``job``'s entry: a prepared prompt's submission, which runs
+    under its preparation's entry (ADR 0032), else the entry's own."""
+    if job.step is JobStep.PREPARE and prompt.status is PromptStatus.PREPARED:
+        return JobStep.SUBMIT
+    return job.step
 
 
 class JobDispatcher:
